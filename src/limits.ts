@@ -1,0 +1,17 @@
+// Size bounds applied everywhere a hostile sender controls the input. Providers accept
+// messages up to 25-40 MB, so the raw limit sits just above the largest of them.
+
+export const limits = {
+  /** Raw RFC 5322 message as posted to an inbound endpoint. */
+  rawMessageBytes: 40 * 1024 * 1024,
+  /** Plaintext produced by one decryption, after decompression (openpgp.js has no cap). */
+  decryptedBytes: 64 * 1024 * 1024,
+  /** MIME parts in one message, counted over every re-parse of decrypted entities. */
+  mimeParts: 200,
+  /** Nesting depth of encrypted/signed/multipart entities inside each other. */
+  nesting: 8,
+  /** Report text placed into an advisory description (GitHub allows 65535 chars in all). */
+  descriptionChars: 65_535,
+  /** One header value (Autocrypt keydata is capped at 10 KiB by Level 1 anyway). */
+  headerBytes: 64 * 1024
+} as const
