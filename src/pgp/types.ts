@@ -1,0 +1,23 @@
+// The team keyring as the worker holds it. The web role never constructs one.
+import type { PrivateKey, PublicKey } from 'openpgp'
+
+export interface TeamKeyring {
+  /** Decrypted secret keys, newest first; all of them decrypt (rotation). */
+  secretKeys: PrivateKey[]
+  /** The public key reporters should encrypt to (the first secret key's public half). */
+  published: PublicKey
+  /** Upper-case hex fingerprint of `published`. */
+  fingerprint: string
+  /** True when this is the throw-away key generated for development. */
+  development: boolean
+}
+
+export interface DecryptResult {
+  data: Uint8Array
+  /** Fingerprint (primary key, upper-case hex) of the team key that decrypted it. */
+  decryptedWith: string
+  /** Signatures found inside the encrypted message (signed-then-encrypted inline), unverified key ids. */
+  signatureKeyIds: string[]
+  /** Verify those inner signatures against candidate keys once the sender's key is known. */
+  verify: (candidates: PublicKey[]) => Promise<import('../report/types.js').SignatureState>
+}
