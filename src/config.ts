@@ -1,0 +1,220 @@
+// One typed configuration, read from the environment (and `.env`) once at start.
+// `settings` is the single source: the loader, the README table (scripts/config-table.ts)
+// and the tests all read it. Every problem is collected and reported together.
+
+export type Role = 'all' | 'web' | 'worker'
+
+interface Setting {
+  env: string
+  default?: string
+  doc: string
+  /** Turns the raw string into a value, or returns an error message. */
+  parse?: (value: string) => { value: unknown } | { error: string }
+  secret?: boolean
+}
+
+const url = (protocols: string[]) => (value: string) => {
+  try {
+    const u = new URL(value)
+    if (!protocols.includes(u.protocol)) return { error: `must use ${protocols.join(' or ')}` }
+    return { value: value.replace(/\/+$/, '') }
+  } catch {
+    return { error: 'is not a URL' }
+  }
+}
+const port = (value: string) => {
+  const n = Number(value)
+  return Number.isInteger(n) && n >= 0 && n < 65536 ? { value: n } : { error: 'must be a port number' }
+}
+const email = (value: string) =>
+  /^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(value) ? { value: value.toLowerCase() } : { error: 'is not an e-mail address' }
+const userPass = (value: string) =>
+  /^[^:]+:.+$/.test(value) ? { value } : { error: 'must be user:password' }
+const nonEmpty = (value: string) => value.trim() !== '' ? { value } : { error: 'must not be empty' }
+const oneOf = (...allowed: string[]) => (value: string) =>
+  allowed.includes(value) ? { value } : { error: `must be one of ${allowed.join(', ')}` }
+const prefix = (value: string) =>
+  /^[A-Za-z0-9_-]+$/.test(value) ? { value } : { error: 'letters, digits, _ and - only (no ":")' }
+
+export const settings = [
+  { env: 'NODE_ENV', default: 'development', doc: '`production` refuses embedded defaults that would lose or fake work', parse: oneOf('development', 'production', 'test') },
+  { env: 'PORT', default: '8080', doc: 'HTTP listener port', parse: port },
+  { env: 'HOST', default: '0.0.0.0', doc: 'HTTP listener address', parse: nonEmpty },
+  { env: 'PUBLIC_URL', default: 'http://localhost:8080', doc: 'base URL used in security.txt, key links, mails', parse: url(['http:', 'https:']) },
+  { env: 'SECURITY_EMAIL', default: 'security@stacklok.com', doc: 'the intake address; its domain is the WKD domain', parse: email },
+  { env: 'REDIS_URL', doc: 'BullMQ and all state (default `redis://127.0.0.1:6379`; in development a local `redis-server` is started when none answers)', parse: url(['redis:', 'rediss:']) },
+  { env: 'QUEUE_PREFIX', default: 'intake', doc: 'BullMQ prefix, so several deployments/tests can share a Redis', parse: prefix },
+  { env: 'PGP_PRIVATE_KEY_FILE', doc: 'armored secret key(s) file; several keys allowed (rotation: all decrypt, the first is published)', parse: nonEmpty },
+  { env: 'PGP_PRIVATE_KEY', doc: 'armored secret key(s) inline, instead of the file', parse: nonEmpty, secret: true },
+  { env: 'PGP_PASSPHRASE', doc: 'passphrase for the secret key(s)', secret: true },
+  { env: 'KEYS_DIR', default: 'keys', doc: 'public keys to publish (and the dev key, if generated)', parse: nonEmpty },
+  { env: 'SEAL_PUBLIC_KEY', doc: 'X25519 public key (base64url) the web role seals raw messages to before they enter Redis; derived from `SEAL_PRIVATE_KEY` when only that is set', parse: nonEmpty },
+  { env: 'SEAL_PRIVATE_KEY', doc: 'X25519 private key (base64url) the worker opens sealed messages with; `npm run intake -- seal-keygen` makes a pair', parse: nonEmpty, secret: true },
+  { env: 'GITHUB_API_URL', default: 'https://api.github.com', doc: 'API base (GitHub Enterprise, tests)', parse: url(['http:', 'https:']) },
+  { env: 'GITHUB_TOKEN', doc: 'token auth (`repository_advisories:write`); unset = advisories go to the outbox', parse: nonEmpty, secret: true },
+  { env: 'GITHUB_APP_ID', doc: 'GitHub App auth (with the two below), instead of a token', parse: nonEmpty },
+  { env: 'GITHUB_APP_PRIVATE_KEY', doc: 'GitHub App private key (PEM)', parse: nonEmpty, secret: true },
+  { env: 'GITHUB_APP_INSTALLATION_ID', doc: 'GitHub App installation id', parse: nonEmpty },
+  { env: 'GITHUB_OWNER', doc: 'organisation that owns the repositories', parse: nonEmpty },
+  { env: 'GITHUB_DEFAULT_REPO', doc: 'repository for reports that name no known repository', parse: nonEmpty },
+  { env: 'SMTP_URL', doc: 'e.g. `smtp://user:pass@host:587`; unset = write .eml files to the outbox', parse: url(['smtp:', 'smtps:']), secret: true },
+  { env: 'MAIL_FROM', doc: 'From of acknowledgements (default `SECURITY_EMAIL`)', parse: nonEmpty },
+  { env: 'TEAM_NOTIFY_EMAIL', doc: 'where the team is told that a report arrived (no report content in it)', parse: email },
+  { env: 'OUTBOX_DIR', default: 'outbox', doc: 'embedded sinks: `outbox/advisories/*.json`, `outbox/mail/*.eml`', parse: nonEmpty },
+  { env: 'DATA_DIR', default: '.data', doc: 'development state: dev secrets, the child Redis', parse: nonEmpty },
+  { env: 'INBOUND_SECRET', doc: 'HMAC secret of `POST /inbound/raw` (development: generated into `.data/dev-secrets`)', parse: nonEmpty, secret: true },
+  { env: 'MAILGUN_SIGNING_KEY', doc: 'enables `/inbound/mailgun/mime`', parse: nonEmpty, secret: true },
+  { env: 'INBOUND_BASIC_AUTH', doc: '`user:password` for SendGrid and Postmark endpoints', parse: userPass, secret: true },
+  { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`', parse: userPass, secret: true },
+  { env: 'GITHUB_WEBHOOK_SECRET', doc: 'enables `POST /github/webhook`', parse: nonEmpty, secret: true },
+  { env: 'ROUTING_FILE', doc: 'repositories, aliases and package names used to route reports', parse: nonEmpty },
+  { env: 'DISCORD_WEBHOOK_URL', doc: 'release announcements, posted only after an advisory is published', parse: url(['https:', 'http:']), secret: true },
+  { env: 'NOTIFY_WEBHOOK_URL', doc: 'content-free "report received" notices to a team chat', parse: url(['https:', 'http:']), secret: true },
+  { env: 'WORKER_CONCURRENCY', default: '4', doc: 'reports processed in parallel by one worker process', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 64 ? { value: n } : { error: 'must be an integer 1-64' } } },
+  { env: 'JOB_ATTEMPTS', default: '8', doc: 'tries per report before it is quarantined (exponential backoff from 5 s)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 50 ? { value: n } : { error: 'must be an integer 1-50' } } },
+  { env: 'SEALED_TTL_DAYS', default: '30', doc: 'days a processed report stays sealed in Redis for replay (quarantined ones stay until resolved)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
+  { env: 'LOG_LEVEL', default: 'info', doc: 'pino level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') }
+] as const satisfies readonly Setting[]
+
+export interface Config {
+  production: boolean
+  nodeEnv: 'development' | 'production' | 'test'
+  port: number
+  host: string
+  publicUrl: string
+  securityEmail: string
+  redisUrl: string
+  /** True when REDIS_URL was not set (development may then start its own Redis). */
+  redisUrlDefaulted: boolean
+  queuePrefix: string
+  pgp: { privateKeyFile?: string, privateKey?: string, passphrase?: string }
+  keysDir: string
+  seal: { publicKey?: string, privateKey?: string }
+  github: {
+    apiUrl: string
+    token?: string
+    app?: { appId: string, privateKey: string, installationId: string }
+    owner?: string
+    defaultRepo?: string
+  }
+  smtpUrl?: string
+  mailFrom: string
+  teamNotifyEmail?: string
+  outboxDir: string
+  dataDir: string
+  inboundSecret?: string
+  mailgunSigningKey?: string
+  inboundBasicAuth?: string
+  adminBasicAuth?: string
+  githubWebhookSecret?: string
+  routingFile?: string
+  discordWebhookUrl?: string
+  notifyWebhookUrl?: string
+  workerConcurrency: number
+  jobAttempts: number
+  sealedTtlDays: number
+  logLevel: string
+}
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Parses and validates `env`; throws ConfigError listing every problem. */
+export function loadConfig (env: Env = process.env): Config {
+  const problems: string[] = []
+  const values = new Map<string, unknown>()
+  for (const s of settings as readonly Setting[]) {
+    const raw = env[s.env] === '' ? undefined : env[s.env] ?? s.default
+    if (raw === undefined) continue
+    const parsed = s.parse ? s.parse(raw) : { value: raw }
+    if ('error' in parsed) problems.push(`${s.env} ${parsed.error}`)
+    else values.set(s.env, parsed.value)
+  }
+  const get = <T = string>(name: string) => values.get(name) as T | undefined
+  const nodeEnv = get<Config['nodeEnv']>('NODE_ENV') ?? 'development'
+  const production = nodeEnv === 'production'
+
+  const appParts = ['GITHUB_APP_ID', 'GITHUB_APP_PRIVATE_KEY', 'GITHUB_APP_INSTALLATION_ID'].filter((n) => values.has(n))
+  if (appParts.length > 0 && appParts.length < 3) problems.push('GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID must be set together')
+  const githubAuth = values.has('GITHUB_TOKEN') || appParts.length === 3
+  if (githubAuth && (!values.has('GITHUB_OWNER') || !values.has('GITHUB_DEFAULT_REPO'))) {
+    problems.push('GITHUB_OWNER and GITHUB_DEFAULT_REPO are required when GitHub credentials are set')
+  }
+  if (values.has('PGP_PRIVATE_KEY') && values.has('PGP_PRIVATE_KEY_FILE')) problems.push('set PGP_PRIVATE_KEY or PGP_PRIVATE_KEY_FILE, not both')
+
+  if (production) {
+    // Embedded defaults fake work (dev key, outbox) or lose it: refuse them outright.
+    if (!values.has('PGP_PRIVATE_KEY') && !values.has('PGP_PRIVATE_KEY_FILE')) problems.push('production: PGP_PRIVATE_KEY_FILE or PGP_PRIVATE_KEY is required (no development key in production)')
+    if (!githubAuth) problems.push('production: GITHUB_TOKEN (or a GitHub App) is required (no outbox in production)')
+    if (!values.has('SMTP_URL')) problems.push('production: SMTP_URL is required (no outbox in production)')
+    if (!values.has('INBOUND_SECRET') && !values.has('MAILGUN_SIGNING_KEY') && !values.has('INBOUND_BASIC_AUTH')) problems.push('production: at least one inbound secret (INBOUND_SECRET, MAILGUN_SIGNING_KEY, INBOUND_BASIC_AUTH) is required')
+    if (!values.has('SEAL_PUBLIC_KEY') && !values.has('SEAL_PRIVATE_KEY')) problems.push('production: SEAL_PUBLIC_KEY (web) and/or SEAL_PRIVATE_KEY (worker) is required')
+    if (!values.has('REDIS_URL')) problems.push('production: REDIS_URL is required')
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  const securityEmail = get('SECURITY_EMAIL') as string
+  const config: Config = {
+    production,
+    nodeEnv,
+    port: get<number>('PORT') as number,
+    host: get('HOST') as string,
+    publicUrl: get('PUBLIC_URL') as string,
+    securityEmail,
+    redisUrl: get('REDIS_URL') ?? 'redis://127.0.0.1:6379',
+    redisUrlDefaulted: !values.has('REDIS_URL'),
+    queuePrefix: get('QUEUE_PREFIX') as string,
+    pgp: omitUndefined({ privateKeyFile: get('PGP_PRIVATE_KEY_FILE'), privateKey: get('PGP_PRIVATE_KEY'), passphrase: get('PGP_PASSPHRASE') }),
+    keysDir: get('KEYS_DIR') as string,
+    seal: omitUndefined({ publicKey: get('SEAL_PUBLIC_KEY'), privateKey: get('SEAL_PRIVATE_KEY') }),
+    github: omitUndefined({
+      apiUrl: get('GITHUB_API_URL') as string,
+      token: get('GITHUB_TOKEN'),
+      app: appParts.length === 3
+        ? { appId: get('GITHUB_APP_ID') as string, privateKey: get('GITHUB_APP_PRIVATE_KEY') as string, installationId: get('GITHUB_APP_INSTALLATION_ID') as string }
+        : undefined,
+      owner: get('GITHUB_OWNER'),
+      defaultRepo: get('GITHUB_DEFAULT_REPO')
+    }),
+    mailFrom: get('MAIL_FROM') ?? securityEmail,
+    outboxDir: get('OUTBOX_DIR') as string,
+    dataDir: get('DATA_DIR') as string,
+    workerConcurrency: get<number>('WORKER_CONCURRENCY') as number,
+    jobAttempts: get<number>('JOB_ATTEMPTS') as number,
+    sealedTtlDays: get<number>('SEALED_TTL_DAYS') as number,
+    logLevel: get('LOG_LEVEL') as string,
+    ...omitUndefined({
+      smtpUrl: get('SMTP_URL'),
+      teamNotifyEmail: get('TEAM_NOTIFY_EMAIL'),
+      inboundSecret: get('INBOUND_SECRET'),
+      mailgunSigningKey: get('MAILGUN_SIGNING_KEY'),
+      inboundBasicAuth: get('INBOUND_BASIC_AUTH'),
+      adminBasicAuth: get('ADMIN_BASIC_AUTH'),
+      githubWebhookSecret: get('GITHUB_WEBHOOK_SECRET'),
+      routingFile: get('ROUTING_FILE'),
+      discordWebhookUrl: get('DISCORD_WEBHOOK_URL'),
+      notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL')
+    })
+  }
+  return deepFreeze(config)
+}
+
+function omitUndefined<T extends Record<string, unknown>> (obj: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as never
+}
+
+function deepFreeze<T> (obj: T): T {
+  for (const v of Object.values(obj as object)) if (v !== null && typeof v === 'object') deepFreeze(v)
+  return Object.freeze(obj)
+}
+
+/** True when GitHub credentials are configured (otherwise advisories go to the outbox). */
+export function hasGithub (config: Config): boolean {
+  return config.github.token !== undefined || config.github.app !== undefined
+}

@@ -1,0 +1,123 @@
+// Sealing: the web role encrypts every raw message to a key only the worker holds,
+// before it enters Redis. This is RFC 9180 HPKE, base mode, with
+// DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and AES-256-GCM, built on Node's native
+// crypto. Why not @hpke/core: measured on this machine it seals ~560 msgs/s of 20 KB
+// (WebCrypto's async overhead) against ~4,000/s natively — the ingest target needs the
+// latter. test/seal/hpke.test.ts checks interoperability with @hpke/core both ways.
+import {
+  createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey,
+  diffieHellman, generateKeyPairSync, type KeyObject
+} from 'node:crypto'
+
+const KEM_ID = 0x0020 // DHKEM(X25519, HKDF-SHA256)
+const KDF_ID = 0x0001 // HKDF-SHA256
+const AEAD_ID = 0x0002 // AES-256-GCM
+const VERSION = 0x01 // our envelope format: version || enc(32) || ciphertext||tag
+const INFO = Buffer.from('security-intake-gateway/sealed-message/v1')
+
+const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff])
+const KEM_SUITE = Buffer.concat([Buffer.from('KEM'), u16(KEM_ID)])
+const HPKE_SUITE = Buffer.concat([Buffer.from('HPKE'), u16(KEM_ID), u16(KDF_ID), u16(AEAD_ID)])
+const V1 = Buffer.from('HPKE-v1')
+
+function extract (salt: Buffer, ikm: Buffer): Buffer {
+  return createHmac('sha256', salt.length > 0 ? salt : Buffer.alloc(32)).update(ikm).digest()
+}
+
+function expand (prk: Buffer, info: Buffer, length: number): Buffer {
+  const out: Buffer[] = []
+  let prev = Buffer.alloc(0)
+  for (let i = 1; Buffer.concat(out).length < length; i++) {
+    prev = createHmac('sha256', prk).update(Buffer.concat([prev, info, Buffer.from([i])])).digest()
+    out.push(prev)
+  }
+  return Buffer.concat(out).subarray(0, length)
+}
+
+const labeledExtract = (suite: Buffer, salt: Buffer, label: string, ikm: Buffer) =>
+  extract(salt, Buffer.concat([V1, suite, Buffer.from(label), ikm]))
+const labeledExpand = (suite: Buffer, prk: Buffer, label: string, info: Buffer, length: number) =>
+  expand(prk, Buffer.concat([u16(length), V1, suite, Buffer.from(label), info]), length)
+
+function rawPublic (key: KeyObject): Buffer {
+  return Buffer.from(key.export({ format: 'jwk' }).x as string, 'base64url')
+}
+
+function sharedSecret (dh: Buffer, enc: Buffer, pkR: Buffer): Buffer {
+  const prk = labeledExtract(KEM_SUITE, Buffer.alloc(0), 'eae_prk', dh)
+  return labeledExpand(KEM_SUITE, prk, 'shared_secret', Buffer.concat([enc, pkR]), 32)
+}
+
+function keySchedule (shared: Buffer): { key: Buffer, nonce: Buffer } {
+  const empty = Buffer.alloc(0)
+  const context = Buffer.concat([
+    Buffer.from([0x00]), // mode_base
+    labeledExtract(HPKE_SUITE, empty, 'psk_id_hash', empty),
+    labeledExtract(HPKE_SUITE, empty, 'info_hash', INFO)
+  ])
+  const secret = labeledExtract(HPKE_SUITE, shared, 'secret', empty)
+  return {
+    key: labeledExpand(HPKE_SUITE, secret, 'key', context, 32),
+    nonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', context, 12)
+  }
+}
+
+export interface SealKeys {
+  publicKey: KeyObject
+  privateKey?: KeyObject
+}
+
+export function importPublicKey (base64url: string): KeyObject {
+  const raw = Buffer.from(base64url, 'base64url')
+  if (raw.length !== 32) throw new Error('seal public key must be 32 bytes (base64url)')
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') }, format: 'jwk' })
+}
+
+export function importPrivateKey (base64url: string): KeyObject {
+  const raw = Buffer.from(base64url, 'base64url')
+  if (raw.length !== 32) throw new Error('seal private key must be 32 bytes (base64url)')
+  // JWK import needs x as well; derive it from d via a PKCS#8 round trip.
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), raw])
+  return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
+}
+
+export function exportKeyPair (privateKey: KeyObject): { publicKey: string, privateKey: string } {
+  const jwk = privateKey.export({ format: 'jwk' })
+  return { publicKey: jwk.x as string, privateKey: jwk.d as string }
+}
+
+export function generateSealKeyPair (): { publicKey: string, privateKey: string } {
+  return exportKeyPair(generateKeyPairSync('x25519').privateKey)
+}
+
+export function publicFromPrivate (privateKey: KeyObject): KeyObject {
+  return createPublicKey(privateKey)
+}
+
+/** Seals `plaintext` to `recipient`; `aad` binds the envelope to its context (the intake id). */
+export function seal (recipient: KeyObject, plaintext: Uint8Array, aad: string): Buffer {
+  const eph = generateKeyPairSync('x25519')
+  const enc = rawPublic(eph.publicKey)
+  const dh = diffieHellman({ privateKey: eph.privateKey, publicKey: recipient })
+  const { key, nonce } = keySchedule(sharedSecret(dh, enc, rawPublic(recipient)))
+  const cipher = createCipheriv('aes-256-gcm', key, nonce)
+  cipher.setAAD(Buffer.from(aad))
+  return Buffer.concat([Buffer.from([VERSION]), enc, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
+}
+
+/** Opens an envelope made by `seal`; throws when the key, the aad or any byte is wrong. */
+export function open (privateKey: KeyObject, sealed: Uint8Array, aad: string): Buffer {
+  const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
+  if (buf.length < 1 + 32 + 16 || buf[0] !== VERSION) throw new Error('not a sealed message')
+  const enc = buf.subarray(1, 33)
+  const pkE = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: enc.toString('base64url') }, format: 'jwk' })
+  const dh = diffieHellman({ privateKey, publicKey: pkE })
+  const { key, nonce } = keySchedule(sharedSecret(dh, enc, rawPublic(publicFromPrivate(privateKey))))
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce)
+  decipher.setAAD(Buffer.from(aad))
+  decipher.setAuthTag(buf.subarray(buf.length - 16))
+  return Buffer.concat([decipher.update(buf.subarray(33, buf.length - 16)), decipher.final()])
+}
+
+/** Raw HPKE pieces, exported for the interoperability test only. */
+export const internals = { INFO, rawPublic }

@@ -1,0 +1,41 @@
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core'
+import { generateSealKeyPair, importPrivateKey, importPublicKey, internals, open, seal } from '../../src/seal/hpke.js'
+
+const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() })
+
+t.test('round trip, and any change to key, aad or bytes fails', async (t) => {
+  const pair = generateSealKeyPair()
+  const pub = importPublicKey(pair.publicKey)
+  const priv = importPrivateKey(pair.privateKey)
+  const msg = randomBytes(5000)
+  const sealed = seal(pub, msg, 'id-1')
+  t.same(open(priv, sealed, 'id-1'), msg)
+  t.throws(() => open(priv, sealed, 'id-2'), 'aad binds the envelope to its intake id')
+  const flipped = Buffer.from(sealed); flipped[60] = (flipped[60] ?? 0) ^ 1
+  t.throws(() => open(priv, flipped, 'id-1'))
+  t.throws(() => open(importPrivateKey(generateSealKeyPair().privateKey), sealed, 'id-1'))
+  t.notOk(sealed.includes(msg.subarray(0, 16)), 'no plaintext in the envelope')
+})
+
+t.test('interoperates with @hpke/core (RFC 9180) in both directions', async (t) => {
+  const pair = generateSealKeyPair()
+  const msg = Buffer.from('interop check')
+  const aad = 'intake-id'
+  const info = internals.INFO
+
+  // ours -> @hpke/core
+  const sealed = seal(importPublicKey(pair.publicKey), msg, aad)
+  const skR = await suite.kem.importKey('jwk', { kty: 'OKP', crv: 'X25519', x: pair.publicKey, d: pair.privateKey }, false)
+  const recipient = await suite.createRecipientContext({ recipientKey: skR, enc: sealed.subarray(1, 33), info })
+  const pt = await recipient.open(sealed.subarray(33), Buffer.from(aad))
+  t.equal(Buffer.from(pt).toString(), 'interop check')
+
+  // @hpke/core -> ours
+  const pkR = await suite.kem.importKey('jwk', { kty: 'OKP', crv: 'X25519', x: pair.publicKey }, true)
+  const sender = await suite.createSenderContext({ recipientPublicKey: pkR, info })
+  const ct = await sender.seal(msg, Buffer.from(aad))
+  const envelope = Buffer.concat([Buffer.from([1]), Buffer.from(sender.enc), Buffer.from(ct)])
+  t.same(open(importPrivateKey(pair.privateKey), envelope, aad), msg)
+})
