@@ -1,0 +1,37 @@
+// The web role as a Fastify plugin: everything HTTP is registered here. It holds the
+// seal *public* key only; nothing in this file can read a report.
+import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { Config } from './config.js'
+import type { Accept } from './inbound/intake.js'
+import { rawRoute } from './inbound/raw-route.js'
+
+export interface AppDeps {
+  config: Config
+  redis: Redis
+  accept: Accept
+  /** The raw endpoint's secret (config or the development secret). */
+  inboundSecret?: string
+}
+
+export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<void> {
+  // Raw messages must reach us as bytes: 8-bit content and CRLFs are signed over.
+  fastify.addContentTypeParser(['message/rfc822', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+
+  fastify.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const status = err.statusCode ?? 500
+    if (status >= 500) req.log.error({ err: { name: err.name, message: err.message } }, 'request failed')
+    return reply.code(status).send({ error: status < 500 ? err.message : 'internal error' })
+  })
+
+  fastify.get('/healthz', async () => ({ ok: true }))
+  fastify.get('/readyz', async (_req, reply) => {
+    const redisOk = deps.redis.status === 'ready'
+    return reply.code(redisOk ? 200 : 503).send({ ok: redisOk, redis: deps.redis.status })
+  })
+
+  // An inbound endpoint whose secret is unset is not registered at all (404), never open.
+  if (deps.inboundSecret !== undefined) {
+    await rawRoute(fastify, { accept: deps.accept, redis: deps.redis, secret: deps.inboundSecret })
+  }
+}

@@ -1,0 +1,56 @@
+// Accepting a message: seal it, store it, queue it, and only then say so. The order
+// matters: the "seen" marker that makes redeliveries answer the same id is written
+// last, so a failure anywhere before it leaves the provider free to retry (503).
+import { createHash } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
+import type { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { seal } from '../seal/hpke.js'
+import { gatewayKeys, jobOptions, type JobMap } from '../queue/jobs.js'
+import { messageId } from './message-head.js'
+
+const SEEN_TTL_SECONDS = 90 * 24 * 3600 // longer than any provider retries (SendGrid: 3 days)
+
+export interface IntakeDeps {
+  redis: Redis
+  queue: Queue<JobMap['process-report']>
+  sealKey: KeyObject
+  prefix: string
+  jobAttempts: number
+}
+
+export interface Accepted {
+  id: string
+  duplicate: boolean
+}
+
+/** Same Message-ID, or same bytes when there is none, means the same delivery. */
+export function deliveryHash (raw: Buffer): string {
+  const id = messageId(raw)
+  const h = createHash('sha256')
+  if (id !== undefined) h.update('message-id\0').update(id)
+  else h.update('bytes\0').update(raw)
+  return h.digest('hex')
+}
+
+export function intakeIdFor (hash: string): string {
+  return hash.slice(0, 24)
+}
+
+export function createIntake (deps: IntakeDeps) {
+  const keys = gatewayKeys(deps.prefix)
+  return async function accept (raw: Buffer, source: string): Promise<Accepted> {
+    const hash = deliveryHash(raw)
+    const seen = await deps.redis.get(keys.seen(hash))
+    if (seen !== null) return { id: seen, duplicate: true }
+
+    const id = intakeIdFor(hash)
+    await deps.redis.set(keys.sealed(id), seal(deps.sealKey, raw, id))
+    // jobId = intake id: BullMQ ignores a second add while the first job exists.
+    await deps.queue.add('process-report', { intakeId: id, receivedAt: new Date().toISOString(), source }, { ...jobOptions(deps.jobAttempts), jobId: id })
+    await deps.redis.set(keys.seen(hash), id, 'EX', SEEN_TTL_SECONDS)
+    return { id, duplicate: false }
+  }
+}
+
+export type Accept = ReturnType<typeof createIntake>

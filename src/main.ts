@@ -1,0 +1,88 @@
+// Entry point: `node dist/main.js [all|web|worker]`. Loads the configuration, applies
+// the development defaults the contract promises, and starts the chosen role(s).
+import 'dotenv/config'
+import { ConfigError, loadConfig, type Config, type Role } from './config.js'
+import { createLogger, type Logger } from './log.js'
+import { loadOrCreateDevSecrets, type DevSecrets } from './dev/secrets.js'
+import { hasRedisServer, redisAnswers, startRedisChild } from './dev/redis-child.js'
+import { sealPublicKey } from './seal/keys.js'
+import { buildWeb } from './server.js'
+import { startWorker } from './worker.js'
+
+async function main (): Promise<void> {
+  const role = parseRole(process.argv[2])
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n')
+      process.exit(2)
+    }
+    throw err
+  }
+  const log = createLogger({ level: config.logLevel, production: config.production })
+  await ensureRedis(config, log)
+  const dev = config.production ? undefined : devSecrets(config, log)
+
+  const closers: Array<() => Promise<void>> = []
+  if (role === 'all' || role === 'worker') {
+    const worker = await startWorker({ config, log, ...(dev ? { dev } : {}) })
+    closers.push(worker.close)
+  }
+  if (role === 'all' || role === 'web') {
+    const inboundSecret = config.inboundSecret ?? dev?.inboundSecret
+    const web = await buildWeb({ config, log, sealPublicKey: sealPublicKey(config, dev), ...(inboundSecret !== undefined ? { inboundSecret } : {}) })
+    await web.fastify.listen({ port: config.port, host: config.host })
+    closers.unshift(web.close) // stop taking requests before the worker stops
+  }
+  log.info({ role, publicUrl: config.publicUrl, prefix: config.queuePrefix }, 'security intake gateway started')
+  handleSignals(log, closers)
+}
+
+function parseRole (arg: string | undefined): Role {
+  if (arg === undefined || arg === 'all' || arg === 'web' || arg === 'worker') return arg ?? 'all'
+  process.stderr.write(`unknown role "${arg}": use all, web or worker\n`)
+  process.exit(2)
+}
+
+async function ensureRedis (config: Config, log: Logger): Promise<void> {
+  if (!config.redisUrlDefaulted || config.production) return
+  if (await redisAnswers('127.0.0.1', 6379)) return
+  if (!hasRedisServer()) {
+    process.stderr.write('No Redis answers on 127.0.0.1:6379. Start one (redis-server --daemonize yes) or set REDIS_URL.\n')
+    process.exit(1)
+  }
+  await startRedisChild(config.dataDir)
+  log.warn({ dir: `${config.dataDir}/redis` }, 'development: started a redis-server child process (stopped on exit)')
+}
+
+function devSecrets (config: Config, log: Logger): DevSecrets {
+  const { secrets, path, created } = loadOrCreateDevSecrets(config.dataDir)
+  if (config.inboundSecret === undefined) {
+    log.warn({ path }, created ? 'development: generated INBOUND_SECRET and seal keys' : 'development: using INBOUND_SECRET and seal keys from dev secrets')
+  }
+  return secrets
+}
+
+function handleSignals (log: Logger, closers: Array<() => Promise<void>>): void {
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    log.info({ signal }, 'shutting down')
+    const deadline = setTimeout(() => { log.error('shutdown deadline passed, exiting'); process.exit(1) }, 30_000)
+    deadline.unref()
+    for (const close of closers) {
+      try { await close() } catch (err) { log.error({ err: { message: (err as Error).message } }, 'error while closing') }
+    }
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => { void shutdown('SIGTERM') })
+  process.on('SIGINT', () => { void shutdown('SIGINT') })
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`fatal: ${err.message}\n`)
+  process.exit(1)
+})
