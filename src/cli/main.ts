@@ -1,0 +1,34 @@
+// Operator CLI: `npm run intake -- <command>`. Commands read the same configuration as
+// the gateway (environment, `.env`, and in development the generated dev secrets).
+import 'dotenv/config'
+import { ConfigError, loadConfig } from '../config.js'
+import { quarantineCommand } from './quarantine.js'
+import { generateSealKeyPair } from '../seal/hpke.js'
+
+const usage = `usage: npm run intake -- <command>
+
+  quarantine list                     reports that could not be processed, with reasons
+  quarantine show <id> [--export F]   one entry; --export writes the original message
+                                      (as the reporter sent it, e.g. still encrypted) to F
+  quarantine replay <id>              queue a quarantined report again
+  seal-keygen                         a new SEAL_PUBLIC_KEY / SEAL_PRIVATE_KEY pair
+`
+
+export async function run (argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const [command, ...rest] = argv
+  if (command === 'seal-keygen') {
+    const pair = generateSealKeyPair()
+    out(`SEAL_PUBLIC_KEY=${pair.publicKey}\nSEAL_PRIVATE_KEY=${pair.privateKey}\n`)
+    return 0
+  }
+  if (command === 'quarantine') return await quarantineCommand(loadConfig(), rest, out)
+  out(usage)
+  return command === undefined || command === 'help' ? 0 : 2
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run(process.argv.slice(2)).then((code) => process.exit(code), (err: Error) => {
+    process.stderr.write((err instanceof ConfigError ? err.message : `error: ${err.message}`) + '\n')
+    process.exit(1)
+  })
+}

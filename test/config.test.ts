@@ -1,0 +1,47 @@
+import t from 'tap'
+import { ConfigError, loadConfig, settings } from '../src/config.js'
+
+t.test('embedded defaults are the contract\'s', async (t) => {
+  const c = loadConfig({})
+  t.equal(c.port, 8080)
+  t.equal(c.host, '0.0.0.0')
+  t.equal(c.publicUrl, 'http://localhost:8080')
+  t.equal(c.securityEmail, 'security@stacklok.com')
+  t.equal(c.redisUrl, 'redis://127.0.0.1:6379')
+  t.equal(c.queuePrefix, 'intake')
+  t.equal(c.keysDir, 'keys')
+  t.equal(c.github.apiUrl, 'https://api.github.com')
+  t.equal(c.mailFrom, 'security@stacklok.com')
+  t.equal(c.outboxDir, 'outbox')
+  t.equal(c.logLevel, 'info')
+  t.ok(Object.isFrozen(c) && Object.isFrozen(c.github), 'frozen')
+})
+
+t.test('every problem is listed at once', async (t) => {
+  const err = t.throws(() => loadConfig({ PORT: 'x', SECURITY_EMAIL: 'nope', REDIS_URL: 'http://x', QUEUE_PREFIX: 'a:b', GITHUB_TOKEN: 't' })) as ConfigError
+  t.ok(err instanceof ConfigError)
+  t.equal(err.problems.length, 5)
+  t.match(err.message, /PORT/)
+  t.match(err.message, /SECURITY_EMAIL/)
+  t.match(err.message, /REDIS_URL/)
+  t.match(err.message, /QUEUE_PREFIX/)
+  t.match(err.message, /GITHUB_OWNER and GITHUB_DEFAULT_REPO/)
+})
+
+t.test('production refuses embedded defaults that fake or lose work', async (t) => {
+  const err = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as ConfigError
+  const text = err.problems.join('\n')
+  for (const name of ['PGP_PRIVATE_KEY', 'GITHUB_TOKEN', 'SMTP_URL', 'INBOUND_SECRET', 'SEAL_', 'REDIS_URL']) t.match(text, name)
+  const ok = loadConfig({
+    NODE_ENV: 'production', PGP_PRIVATE_KEY_FILE: '/run/secrets/key', GITHUB_TOKEN: 't', GITHUB_OWNER: 'StacklokLabs', GITHUB_DEFAULT_REPO: 'security',
+    SMTP_URL: 'smtp://u:p@mail:587', INBOUND_SECRET: 's', SEAL_PRIVATE_KEY: 'k', REDIS_URL: 'redis://redis:6379'
+  })
+  t.equal(ok.production, true)
+})
+
+t.test('every contract variable is in the schema', async (t) => {
+  const names = settings.map((s) => s.env) as string[]
+  for (const v of ['PORT', 'HOST', 'PUBLIC_URL', 'SECURITY_EMAIL', 'REDIS_URL', 'QUEUE_PREFIX', 'PGP_PRIVATE_KEY_FILE', 'PGP_PRIVATE_KEY', 'PGP_PASSPHRASE', 'KEYS_DIR', 'GITHUB_API_URL', 'GITHUB_TOKEN', 'GITHUB_APP_ID', 'GITHUB_APP_PRIVATE_KEY', 'GITHUB_APP_INSTALLATION_ID', 'GITHUB_OWNER', 'GITHUB_DEFAULT_REPO', 'SMTP_URL', 'MAIL_FROM', 'TEAM_NOTIFY_EMAIL', 'OUTBOX_DIR', 'INBOUND_SECRET', 'MAILGUN_SIGNING_KEY', 'INBOUND_BASIC_AUTH', 'ADMIN_BASIC_AUTH', 'GITHUB_WEBHOOK_SECRET', 'ROUTING_FILE', 'DISCORD_WEBHOOK_URL', 'NOTIFY_WEBHOOK_URL', 'LOG_LEVEL']) {
+    t.ok(names.includes(v), v)
+  }
+})
