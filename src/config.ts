@@ -71,7 +71,8 @@ export const settings = [
   { env: 'DISCORD_WEBHOOK_URL', doc: 'release announcements, posted only after an advisory is published', parse: url(['https:', 'http:']), secret: true },
   { env: 'NOTIFY_WEBHOOK_URL', doc: 'content-free "report received" notices to a team chat', parse: url(['https:', 'http:']), secret: true },
   { env: 'WORKER_CONCURRENCY', default: '4', doc: 'reports processed in parallel by one worker process', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 64 ? { value: n } : { error: 'must be an integer 1-64' } } },
-  { env: 'JOB_ATTEMPTS', default: '8', doc: 'tries per report before it is quarantined (exponential backoff from 5 s)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 50 ? { value: n } : { error: 'must be an integer 1-50' } } },
+  { env: 'JOB_ATTEMPTS', default: '8', doc: 'tries per report before it is quarantined', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 50 ? { value: n } : { error: 'must be an integer 1-50' } } },
+  { env: 'JOB_BACKOFF_MS', default: '5000', doc: 'first retry delay; doubles on each attempt', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
   { env: 'SEALED_TTL_DAYS', default: '30', doc: 'days a processed report stays sealed in Redis for replay (quarantined ones stay until resolved)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
   { env: 'LOG_LEVEL', default: 'info', doc: 'pino level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') }
 ] as const satisfies readonly Setting[]
@@ -112,6 +113,7 @@ export interface Config {
   notifyWebhookUrl?: string
   workerConcurrency: number
   jobAttempts: number
+  jobBackoffMs: number
   sealedTtlDays: number
   logLevel: string
 }
@@ -187,9 +189,10 @@ export function loadConfig (env: Env = process.env): Config {
     dataDir: get('DATA_DIR') as string,
     workerConcurrency: get<number>('WORKER_CONCURRENCY') as number,
     jobAttempts: get<number>('JOB_ATTEMPTS') as number,
+    jobBackoffMs: get<number>('JOB_BACKOFF_MS') as number,
     sealedTtlDays: get<number>('SEALED_TTL_DAYS') as number,
     logLevel: get('LOG_LEVEL') as string,
-    ...omitUndefined({
+    ...(omitUndefined({
       smtpUrl: get('SMTP_URL'),
       teamNotifyEmail: get('TEAM_NOTIFY_EMAIL'),
       inboundSecret: get('INBOUND_SECRET'),
@@ -200,7 +203,7 @@ export function loadConfig (env: Env = process.env): Config {
       routingFile: get('ROUTING_FILE'),
       discordWebhookUrl: get('DISCORD_WEBHOOK_URL'),
       notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL')
-    })
+    }) as Partial<Config>)
   }
   return deepFreeze(config)
 }

@@ -1,5 +1,5 @@
 // Builds the Fastify instance for the web role and wires its dependencies.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { KeyObject } from 'node:crypto'
 import { Queue } from 'bullmq'
 import type { Config } from './config.js'
@@ -29,10 +29,10 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
   const queue = new Queue<JobMap['process-report']>(QUEUE, { connection: redis, prefix: config.queuePrefix })
   queue.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'queue (web) error'))
   await readyOrTimeout(redis, 3000) // start anyway when Redis is down: inbound then answers 503
-  const accept = createIntake({ redis, queue, sealKey: deps.sealPublicKey, prefix: config.queuePrefix, jobAttempts: config.jobAttempts })
+  const accept = createIntake({ redis, queue, sealKey: deps.sealPublicKey, prefix: config.queuePrefix, retry: config })
 
-  const fastify = Fastify({
-    loggerInstance: deps.log,
+  const fastify: FastifyInstance = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: limits.rawMessageBytes,
     trustProxy: true,
     requestIdHeader: 'x-request-id'

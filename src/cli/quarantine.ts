@@ -55,7 +55,7 @@ async function replay (config: Config, redis: Redis, store: ReturnType<typeof qu
   const queue = new Queue<JobMap['process-report']>(QUEUE, { connection: redis, prefix: config.queuePrefix })
   try {
     // A fresh job id per replay: the failed original may still be kept by BullMQ.
-    await queue.add('process-report', { intakeId: id, receivedAt: entry.at, source: entry.source, replay: n }, { ...jobOptions(config.jobAttempts), jobId: `${id}-replay-${n}` })
+    await queue.add('process-report', { intakeId: id, receivedAt: entry.at, source: entry.source, replay: n }, { ...jobOptions(config), jobId: `${id}-replay-${n}` })
   } finally {
     await queue.close()
   }

@@ -16,7 +16,7 @@ export interface IntakeDeps {
   queue: Queue<JobMap['process-report']>
   sealKey: KeyObject
   prefix: string
-  jobAttempts: number
+  retry: { jobAttempts: number, jobBackoffMs: number }
 }
 
 export interface Accepted {
@@ -47,7 +47,7 @@ export function createIntake (deps: IntakeDeps) {
     const id = intakeIdFor(hash)
     await deps.redis.set(keys.sealed(id), seal(deps.sealKey, raw, id))
     // jobId = intake id: BullMQ ignores a second add while the first job exists.
-    await deps.queue.add('process-report', { intakeId: id, receivedAt: new Date().toISOString(), source }, { ...jobOptions(deps.jobAttempts), jobId: id })
+    await deps.queue.add('process-report', { intakeId: id, receivedAt: new Date().toISOString(), source }, { ...jobOptions(deps.retry), jobId: id })
     await deps.redis.set(keys.seen(hash), id, 'EX', SEEN_TTL_SECONDS)
     return { id, duplicate: false }
   }

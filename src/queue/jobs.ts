@@ -18,10 +18,10 @@ export interface JobMap {
 
 export type JobName = keyof JobMap
 
-export function jobOptions (attempts: number): JobsOptions {
+export function jobOptions (retry: { jobAttempts: number, jobBackoffMs: number }): JobsOptions {
   return {
-    attempts,
-    backoff: { type: 'exponential', delay: 5000 },
+    attempts: retry.jobAttempts,
+    backoff: { type: 'exponential', delay: retry.jobBackoffMs },
     removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
     removeOnFail: { age: 30 * 24 * 3600, count: 10_000 }
   }

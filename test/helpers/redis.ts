@@ -43,7 +43,7 @@ export async function dumpValues (redis: Redis, prefix: string): Promise<Buffer[
     }
     else if (type === 'list') out.push(...await redis.lrangeBuffer(key, 0, -1))
     else if (type === 'set') out.push(...await redis.smembersBuffer(key))
-    else if (type === 'zset') out.push(...await redis.zrangeBuffer(key, 0, -1))
+    else if (type === 'zset') out.push(...await redis.zrangeBuffer(key, '0', '-1'))
     else if (type === 'stream') out.push(Buffer.from(JSON.stringify(await redis.xrange(key, '-', '+'))))
   }
   return out

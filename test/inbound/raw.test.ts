@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
 import { buildWeb } from '../../src/server.js'
@@ -15,7 +15,7 @@ const secret = 'test-inbound-secret'
 const seal = generateSealKeyPair()
 const log = createLogger({ level: process.env.TEST_LOG ?? 'silent', production: false })
 
-async function setup (t: Tap.Test, env: Record<string, string> = {}) {
+async function setup (t: Test, env: Record<string, string> = {}) {
   const prefix = uniquePrefix('raw')
   const config = testConfig({ QUEUE_PREFIX: prefix, REDIS_URL, ...env })
   const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey), inboundSecret: secret })
@@ -40,8 +40,6 @@ function post (web: Awaited<ReturnType<typeof buildWeb>>, body: Buffer, opts: { 
   })
 }
 
-type Tap = typeof t
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] }
 
 t.test('a signed message is sealed, queued and answered 200 with its id', async (t) => {
   const { web, redis, queue, prefix } = await setup(t)
