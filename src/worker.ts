@@ -1,0 +1,101 @@
+// The worker role: BullMQ consumer of the reports queue. It is the only role that
+// holds the team's secret PGP key and the seal private key.
+import { UnrecoverableError, Worker, type Job } from 'bullmq'
+import { hasGithub, type Config } from './config.js'
+import type { Logger } from './log.js'
+import type { DevSecrets } from './dev/secrets.js'
+import { QUEUE, type JobMap } from './queue/jobs.js'
+import { createWorkerRedis } from './redis.js'
+import { sealPrivateKey } from './seal/keys.js'
+import { loadWorkerKeyring } from './pgp/team-key.js'
+import { createOctokit } from './advisory/github-client.js'
+import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink, type AdvisorySink } from './advisory/sink.js'
+import { ReportError } from './report/errors.js'
+import { createMailer } from './mail/transport.js'
+import { progressStore } from './report/state.js'
+import { quarantineStore } from './quarantine/store.js'
+import { processReport, quarantineExhausted, type ProcessDeps } from './report/process.js'
+
+export interface RunningWorker {
+  worker: Worker<JobMap['process-report']>
+  close: () => Promise<void>
+}
+
+export async function startWorker (opts: { config: Config, log: Logger, dev?: DevSecrets }): Promise<RunningWorker> {
+  const { config, log } = opts
+  const keyring = await loadWorkerKeyring(config, log)
+  const redis = createWorkerRedis(config.redisUrl)
+  redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
+  const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log })
+  const deps: ProcessDeps = {
+    redis,
+    prefix: config.queuePrefix,
+    sealKey: sealPrivateKey(config, opts.dev),
+    keyring,
+    sink: advisorySink(config, log),
+    github: { owner: config.github.owner ?? 'local', repo: config.github.defaultRepo ?? 'security-reports' },
+    mailer,
+    mail: { from: config.mailFrom, publicUrl: config.publicUrl, ...(config.teamNotifyEmail !== undefined ? { teamNotifyEmail: config.teamNotifyEmail } : {}) },
+    progress: progressStore(redis, config.queuePrefix),
+    quarantine: quarantineStore(redis, config.queuePrefix),
+    sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
+    log
+  }
+
+  const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await safeErrors(() => processReport(job, deps)), {
+    connection: redis,
+    prefix: config.queuePrefix,
+    concurrency: config.workerConcurrency
+  })
+  worker.on('error', (err) => log.error({ err: { message: err.message } }, 'worker error'))
+  worker.on('failed', (job, err) => { if (job) void onFailed(job, err, deps) })
+  log.info({ fingerprint: keyring.fingerprint, sink: hasGithub(config) ? 'github' : 'outbox', mail: config.smtpUrl !== undefined ? 'smtp' : 'outbox' }, 'worker started')
+
+  return {
+    worker,
+    close: async () => {
+      await worker.close() // lets running jobs finish
+      mailer.close()
+      redis.disconnect()
+    }
+  }
+}
+
+function advisorySink (config: Config, log: Logger): AdvisorySink {
+  if (!hasGithub(config)) return outboxSink(config.outboxDir)
+  if (config.github.token === undefined) throw new Error('GitHub App authentication is not supported yet: set GITHUB_TOKEN')
+  return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth: config.github.token, log }), log)
+}
+
+/** Last attempt used up, or a permanent failure: keep the report in quarantine. */
+async function onFailed (job: Job<JobMap['process-report']>, err: Error, deps: ProcessDeps): Promise<void> {
+  const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)
+  deps.log.warn({ intakeId: job.data.intakeId, attempt: job.attemptsMade, final, err: { name: err.name, message: err.message } }, 'report job failed')
+  if (!final) return
+  try {
+    if (await deps.quarantine.get(job.data.intakeId) !== undefined) return
+    await quarantineExhausted(job.data.intakeId, job.data.source, job.attemptsMade, err.message, deps)
+  } catch (e) {
+    deps.log.error({ intakeId: job.data.intakeId, err: { message: (e as Error).message } }, 'could not record quarantine entry')
+  }
+}
+
+/**
+ * BullMQ stores a failed job's message and stack in Redis. Our own errors are written
+ * without report content, and system errors (with a `code`: ECONNREFUSED, EAUTH...)
+ * describe connections; any other library error might quote its input, so only its
+ * class is kept.
+ */
+async function safeErrors<T> (fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error('non-error thrown')
+    const ours = e instanceof UnrecoverableError || e instanceof ReportError || e instanceof AdvisoryTransientError || e instanceof AdvisoryPermanentError
+    const system = typeof (e as { code?: unknown }).code === 'string'
+    const message = ours || system ? e.message.slice(0, 500) : `${e.name} (message withheld: it may quote report content)`
+    const safe = e instanceof UnrecoverableError ? new UnrecoverableError(message) : new Error(message)
+    safe.stack = `${safe.name}: ${message}`
+    throw safe
+  }
+}

@@ -1,0 +1,90 @@
+// The whole gateway in-process (web + worker) against real Redis, for end-to-end tests:
+// unique queue prefix, every log line captured (to prove report text never reaches
+// it), and everything closed and removed at teardown.
+import { Writable } from 'node:stream'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Test } from 'tap'
+import { Redis } from 'ioredis'
+import { Queue } from 'bullmq'
+import { createLogger } from '../../src/log.js'
+import { buildWeb } from '../../src/server.js'
+import { startWorker } from '../../src/worker.js'
+import { signRaw } from '../../src/inbound/hmac.js'
+import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
+import { QUEUE } from '../../src/queue/jobs.js'
+import { testConfig } from './config.js'
+import { REDIS_URL, dropPrefix, uniquePrefix } from './redis.js'
+
+export const INBOUND_SECRET = 'e2e-inbound-secret'
+
+export interface Gateway {
+  prefix: string
+  dir: string
+  logs: string[]
+  redis: Redis
+  queue: Queue
+  post: (raw: Buffer) => Promise<{ status: number, id?: string }>
+  waitFor: <T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number) => Promise<T>
+  restartWorker: (env?: Record<string, string>) => Promise<void>
+}
+
+export async function startGateway (t: Test, env: Record<string, string>): Promise<Gateway> {
+  const prefix = uniquePrefix('e2e')
+  const dir = mkdtempSync(join(tmpdir(), 'intake-e2e-'))
+  const seal = generateSealKeyPair()
+  const logs: string[] = []
+  const sink = new Writable({ write (chunk, _enc, cb) { logs.push(String(chunk)); cb() } })
+  const log = createLogger({ level: 'debug', production: false, destination: sink })
+  const baseEnv = {
+    REDIS_URL, QUEUE_PREFIX: prefix, OUTBOX_DIR: join(dir, 'outbox'), KEYS_DIR: join(dir, 'keys'), DATA_DIR: join(dir, '.data'),
+    SEAL_PRIVATE_KEY: seal.privateKey, INBOUND_SECRET, JOB_BACKOFF_MS: '50', JOB_ATTEMPTS: '3', LOG_LEVEL: 'debug'
+  }
+  let config = testConfig({ ...baseEnv, ...env })
+  const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey), inboundSecret: INBOUND_SECRET })
+  let worker = await startWorker({ config, log })
+  const redis = new Redis(REDIS_URL)
+  const queue = new Queue(QUEUE, { connection: redis, prefix })
+
+  t.teardown(async () => {
+    await web.close()
+    await worker.close()
+    await queue.close()
+    redis.disconnect()
+    await dropPrefix(prefix)
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  return {
+    prefix,
+    dir,
+    logs,
+    redis,
+    queue,
+    async post (raw) {
+      const ts = Math.floor(Date.now() / 1000)
+      const res = await web.fastify.inject({
+        method: 'POST',
+        url: '/inbound/raw',
+        headers: { 'content-type': 'message/rfc822', 'x-intake-timestamp': String(ts), 'x-intake-signature': signRaw(INBOUND_SECRET, ts, raw) },
+        payload: raw
+      })
+      return { status: res.statusCode, ...(res.statusCode === 200 ? { id: (res.json() as { id: string }).id } : {}) }
+    },
+    async waitFor (fn, what, ms = 15_000) {
+      const until = Date.now() + ms
+      for (;;) {
+        const v = await fn()
+        if (v !== undefined && v !== false) return v
+        if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+        await new Promise((r) => setTimeout(r, 25))
+      }
+    },
+    async restartWorker (more = {}) {
+      await worker.close()
+      config = testConfig({ ...baseEnv, ...env, ...more })
+      worker = await startWorker({ config, log })
+    }
+  }
+}
