@@ -1,0 +1,233 @@
+// Where advisories go: GitHub (draft repository security advisories) or, without
+// GitHub credentials, a local outbox directory. Both are idempotent per intake id.
+//
+// Request bodies carry report text. Errors thrown from here are written by us from the
+// HTTP status and GitHub's error field names only: they end up in logs and queue
+// failure reasons, so Octokit's RequestError (which carries request.body and a message
+// that echoes GitHub's `errors[].value`) is never rethrown or attached as a cause.
+
+import { randomUUID } from 'node:crypto'
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { Octokit, RestEndpointMethodTypes } from '@octokit/rest'
+import { intakeMarker } from './marker.js'
+import type { Log } from './github-client.js'
+
+export type AdvisoryCreateBody = {
+  summary: string
+  description: string
+  vulnerabilities: Array<{
+    package: { ecosystem: string, name?: string | null }
+    vulnerable_version_range?: string | null
+    patched_versions?: string | null
+    vulnerable_functions?: string[] | null
+  }>
+  cwe_ids?: string[] | null
+  credits?: Array<{ login: string, type: string }> | null
+  severity?: 'critical' | 'high' | 'medium' | 'low'
+  cvss_vector_string?: string | null
+  start_private_fork?: boolean
+  cve_id?: string | null
+}
+
+export interface AdvisoryRef {
+  ghsaId: string
+  htmlUrl: string
+  /** false when an advisory for this intake already existed */
+  created: boolean
+}
+
+export interface AdvisoryRequest { owner: string, repo: string, intakeId: string, body: AdvisoryCreateBody }
+
+export interface CreateOptions {
+  /**
+   * Look for an advisory carrying this intake's marker before creating one (default
+   * true). Pass false only when no earlier attempt can have posted it (no "pending"
+   * flag recorded), to save the list requests on the common path.
+   */
+  lookupFirst?: boolean
+}
+
+export interface AdvisorySink {
+  create (req: AdvisoryRequest, opts?: CreateOptions): Promise<AdvisoryRef>
+}
+
+/** Retrying cannot help (validation, missing repo, no permission): fail the job. */
+export class AdvisoryPermanentError extends Error {
+  readonly status: number | undefined
+  constructor (message: string, status?: number) {
+    super(message)
+    this.name = 'AdvisoryPermanentError'
+    this.status = status
+  }
+}
+
+/** Worth retrying later (5xx, network, rate limit). `retryAfterMs` when GitHub said so. */
+export class AdvisoryTransientError extends Error {
+  readonly status: number | undefined
+  readonly retryAfterMs: number | undefined
+  constructor (message: string, status?: number, retryAfterMs?: number) {
+    super(message)
+    this.name = 'AdvisoryTransientError'
+    this.status = status
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+type CreateParams = RestEndpointMethodTypes['securityAdvisories']['createRepositoryAdvisory']['parameters']
+type ListedAdvisory = { ghsa_id: string, html_url: string, description: string | null }
+
+export function githubSink (octokit: Octokit, log: Log): AdvisorySink {
+  return {
+    async create (req, opts = {}) {
+      const { owner, repo, intakeId, body } = req
+      const where = `${owner}/${repo}`
+      // Without the marker the crash-recovery lookup could never find this advisory.
+      if (!body.description.includes(intakeMarker(intakeId))) {
+        throw new AdvisoryPermanentError(`advisory body for intake ${intakeId} lacks its intake marker`)
+      }
+      if (opts.lookupFirst !== false) {
+        const existing = await guarded(`look up advisory in ${where}`, () => findAdvisoryByIntake(octokit, req))
+        if (existing !== null) {
+          log.info({ intakeId, ghsaId: existing.ghsaId, repo: where }, 'advisory already exists for this intake')
+          return existing
+        }
+      }
+      const res = await guarded(`create advisory in ${where}`, () =>
+        octokit.rest.securityAdvisories.createRepositoryAdvisory({
+          ...body,
+          owner,
+          repo,
+          // No in-process retry of the POST: a 5xx may come after GitHub created the
+          // advisory. The job retry does the lookup first and so cannot duplicate it.
+          request: { retries: 0 }
+        } as CreateParams))
+      log.info({ intakeId, ghsaId: res.data.ghsa_id, repo: where }, 'advisory created')
+      return { ghsaId: res.data.ghsa_id, htmlUrl: res.data.html_url, created: true }
+    }
+  }
+}
+
+/**
+ * Finds the draft or triage advisory whose description carries the intake marker,
+ * newest first, stopping at the first hit. The list endpoint filters by one state at
+ * a time, so this is one paginated walk per state.
+ */
+export async function findAdvisoryByIntake (octokit: Octokit, req: { owner: string, repo: string, intakeId: string }): Promise<AdvisoryRef | null> {
+  const marker = intakeMarker(req.intakeId)
+  for (const state of ['draft', 'triage'] as const) {
+    const hits = await octokit.paginate(
+      octokit.rest.securityAdvisories.listRepositoryAdvisories,
+      { owner: req.owner, repo: req.repo, state, sort: 'created', direction: 'desc', per_page: 100 },
+      (res, done) => {
+        const hit = (res.data as ListedAdvisory[]).find(a => a.description?.includes(marker) === true)
+        if (hit !== undefined) done()
+        return hit === undefined ? [] : [hit]
+      })
+    const hit = hits[0]
+    if (hit !== undefined) return { ghsaId: hit.ghsa_id, htmlUrl: hit.html_url, created: false }
+  }
+  return null
+}
+
+async function guarded<T> (what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    throw toAdvisoryError(what, err)
+  }
+}
+
+const PERMANENT = new Set([400, 404, 410, 413, 422])
+
+// Builds a fresh error from status, GitHub's top-level message and error field names.
+// 401 stays transient on purpose: a rotated or fixed token lets the retry succeed.
+export function toAdvisoryError (what: string, err: unknown): AdvisoryPermanentError | AdvisoryTransientError {
+  const e = (err ?? {}) as { status?: unknown, response?: { headers?: Record<string, string | undefined>, data?: unknown } }
+  if (e.response === undefined) {
+    return new AdvisoryTransientError(`GitHub ${what} failed: network error (${errorCode(err)})`)
+  }
+  const status = typeof e.status === 'number' ? e.status : undefined
+  const data = (typeof e.response.data === 'object' && e.response.data !== null ? e.response.data : {}) as { message?: unknown, errors?: unknown }
+  const ghMessage = typeof data.message === 'string' ? data.message.split('\n')[0]?.slice(0, 200) : undefined
+  const fields = Array.isArray(data.errors) ? data.errors.map(errorField) : []
+  const message = `GitHub ${what} failed: ${status ?? 'no status'}` +
+    (ghMessage === undefined ? '' : ` ${ghMessage}`) +
+    (fields.length === 0 ? '' : ` [${fields.join(', ')}]`)
+  const headers = e.response.headers ?? {}
+  const rateLimited = status === 429 || (status === 403 && (
+    headers['retry-after'] !== undefined || headers['x-ratelimit-remaining'] === '0' || /rate limit/i.test(ghMessage ?? '')))
+  if (rateLimited) return new AdvisoryTransientError(message, status, retryAfterMs(headers))
+  if (status !== undefined && (PERMANENT.has(status) || status === 403)) return new AdvisoryPermanentError(message, status)
+  return new AdvisoryTransientError(message, status)
+}
+
+// Octokit wraps fetch's TypeError, which wraps the system error: ECONNREFUSED etc.
+function errorCode (err: unknown): string {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string') return code
+  }
+  const name = (err as { name?: unknown } | null)?.name
+  return typeof name === 'string' ? name : 'unknown'
+}
+
+// Field and code only: GitHub's per-error `value` and `message` can quote what we sent.
+function errorField (item: unknown): string {
+  if (typeof item === 'string') {
+    // GitHub's plain-string form for unknown keys names only our own key.
+    const key = /^"([\w.-]{1,64})" is not a permitted key/.exec(item)?.[1]
+    return key === undefined ? 'unstructured' : `${key}:not_permitted`
+  }
+  if (typeof item !== 'object' || item === null) return 'unstructured'
+  const { field, code } = item as { field?: unknown, code?: unknown }
+  return [field, code].filter(v => typeof v === 'string' && v !== '').join(':') || 'unnamed'
+}
+
+function retryAfterMs (headers: Record<string, string | undefined>): number | undefined {
+  const after = Number(headers['retry-after'])
+  if (after > 0) return after * 1000
+  const reset = Number(headers['x-ratelimit-reset'])
+  return reset > 0 ? Math.max(0, reset * 1000 - Date.now()) : undefined
+}
+
+/**
+ * Writes each advisory request body to `<outboxDir>/advisories/<intakeId>.json` (0600),
+ * for running without GitHub. An existing file means this intake was done already.
+ */
+export function outboxSink (outboxDir: string): AdvisorySink {
+  const dir = resolve(outboxDir, 'advisories')
+  return {
+    async create ({ intakeId, body }) {
+      // The id becomes a file name: refuse anything that could leave the directory.
+      if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(intakeId)) {
+        throw new AdvisoryPermanentError(`intake id ${JSON.stringify(intakeId.slice(0, 64))} is not a safe file name`)
+      }
+      const file = join(dir, `${intakeId}.json`)
+      const ref = { ghsaId: `LOCAL-${intakeId}`, htmlUrl: pathToFileURL(file).href }
+      if (await exists(file)) return { ...ref, created: false }
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      // Temp file then rename: a reader (or a crash) never sees a half-written advisory.
+      const tmp = join(dir, `.${intakeId}.${randomUUID()}.tmp`)
+      try {
+        await writeFile(tmp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+        await rename(tmp, file)
+      } catch (err) {
+        await rm(tmp, { force: true })
+        throw err
+      }
+      return { ...ref, created: true }
+    }
+  }
+}
+
+async function exists (file: string): Promise<boolean> {
+  try {
+    await stat(file)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw err
+  }
+}

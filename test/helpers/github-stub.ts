@@ -1,0 +1,558 @@
+// A small, real HTTP imitation of GitHub's repository security advisory API, for tests
+// and the benchmark. Every request body (and list query) is checked with Ajv against
+// the schemas extracted from GitHub's own OpenAPI description
+// (test/fixtures/github-schemas.json, see scripts/extract-github-schemas.ts), so a test
+// that passes here sends bodies GitHub would accept. Failure injection and a secondary
+// rate limiter let tests see retry and throttling behaviour against a real socket.
+//
+//   const stub = await startGithubStub({ repos: ['acme/widget'], token: 't' })
+//   t.teardown(stub.close)
+//   const octokit = createOctokit({ baseUrl: stub.url, auth: 't', log, retryBaseMs: 10 })
+//   stub.failNext(502, 1, {}, { method: 'POST', applied: true }) // created, answer lost
+//   stub.failNext(403, 1, { 'retry-after': '1' })                // secondary rate limit
+//   stub.setRateLimit({ perMinute: 80 })                          // GitHub's write limit
+//   ... t.same(stub.invalidRequests, []); t.same(stub.violations, [])
+
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { randomInt } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+
+export interface GithubStubOptions {
+  /** repositories that exist, as 'owner/name' (default ['acme/widget']) */
+  repos?: string[]
+  /** when set, only `token <t>` / `Bearer <t>` is accepted; otherwise any authorization */
+  token?: string
+  /** login of the authenticated user, shown as advisory author (default 'intake-bot') */
+  login?: string
+}
+
+export interface StubRequest {
+  method: string
+  path: string
+  query: Record<string, string>
+  headers: IncomingHttpHeaders
+  body: unknown
+  /** Date.now() when the request arrived */
+  at: number
+  status: number
+  /** schema or rule violations, when the request was rejected as invalid */
+  invalid?: string[]
+}
+
+export interface FailOptions {
+  /** only requests with this method consume the failure (default: any) */
+  method?: string
+  /** GitHub-style error message (default: one per status) */
+  message?: string
+  /** handle the request first, then send the failure: "GitHub did it, the response was lost" */
+  applied?: boolean
+}
+
+export interface RateLimitOptions {
+  /** accepted content-creating requests (POST/PATCH/PUT/DELETE) per window and token */
+  perMinute: number
+  /** window length; shorten it in tests (default 60 000) */
+  windowMs?: number
+}
+
+export type Advisory = Record<string, unknown> & { ghsa_id: string, html_url: string, description: string | null, state: string, created_at: string }
+
+export interface SeedAdvisory {
+  owner: string
+  repo: string
+  body: Record<string, unknown>
+  state?: 'draft' | 'triage' | 'published' | 'closed'
+  createdAt?: Date
+}
+
+export interface GithubStub {
+  url: string
+  requests: StubRequest[]
+  /** requests rejected by schema or GitHub rule: tests assert this stays empty */
+  invalidRequests: StubRequest[]
+  /** requests that arrived while their token was told to wait (retry-after / reset) */
+  violations: StubRequest[]
+  /** every advisory, in creation order, exactly as the API returns it */
+  advisories: Advisory[]
+  failNext: (status: number, times?: number, headers?: Record<string, string>, opts?: FailOptions) => void
+  setRateLimit: (limit: RateLimitOptions | null) => void
+  /** adds an advisory without an HTTP request (not recorded) */
+  seedAdvisory: (seed: SeedAdvisory) => Advisory
+  close: () => Promise<void>
+}
+
+const schemas = JSON.parse(readFileSync(new URL('../fixtures/github-schemas.json', import.meta.url), 'utf8'))
+const ajv = addFormats(new Ajv({ strict: true, allErrors: true, verbose: true }))
+const queryAjv = new Ajv({ strict: true, allErrors: true, coerceTypes: true })
+const validators = {
+  create: ajv.compile(schemas.operations.createRepositoryAdvisory.requestBody),
+  update: ajv.compile(schemas.operations.updateRepositoryAdvisory.requestBody),
+  list: queryAjv.compile(schemas.operations.listRepositoryAdvisories.query),
+  advisory: ajv.compile(schemas.schemas['repository-advisory'])
+}
+
+/** Checks an object against GitHub's `repository-advisory` response schema. */
+export function advisorySchemaErrors (advisory: unknown): string[] {
+  return validators.advisory(advisory) ? [] : describe(validators.advisory.errors)
+}
+
+const GHSA_ALPHABET = '23456789cfghjmpqrvwx'
+const DOCS = 'https://docs.github.com/rest/security-advisories/repository-advisories'
+const SECONDARY_MESSAGE = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.'
+const PRIMARY_LIMIT = 5000
+const MESSAGES: Record<number, string> = {
+  400: 'Problems parsing JSON',
+  401: 'Requires authentication',
+  403: 'Resource not accessible by integration',
+  404: 'Not Found',
+  422: 'Validation Failed',
+  429: 'API rate limit exceeded',
+  500: 'Server Error',
+  502: 'Server Error',
+  503: 'Service Unavailable'
+}
+const CONTENT_CREATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE'])
+
+class HttpError extends Error {
+  constructor (readonly status: number, readonly payload: object, readonly invalid?: string[], readonly headers: Record<string, string> = {}) {
+    super(String(status))
+  }
+}
+
+interface Failure { status: number, remaining: number, headers: Record<string, string>, opts: FailOptions }
+interface Ctx { req: StubRequest, owner: string, repo: string, ghsa?: string }
+
+export async function startGithubStub (opts: GithubStubOptions = {}): Promise<GithubStub> {
+  const repos = new Set((opts.repos ?? ['acme/widget']).map(r => r.toLowerCase()))
+  const login = opts.login ?? 'intake-bot'
+  const requests: StubRequest[] = []
+  const invalidRequests: StubRequest[] = []
+  const violations: StubRequest[] = []
+  const advisories: Advisory[] = []
+  const repoOf = new Map<string, string>() // ghsa -> 'owner/repo' (lower case)
+  const failures: Failure[] = []
+  const blockedUntil = new Map<string, number>() // token -> ms epoch
+  const writes = new Map<string, number[]>() // token -> accepted write times in the window
+  const used = new Map<string, number>() // token -> primary quota used this hour
+  const resetAt = Math.ceil(Date.now() / 1000) + 3600
+  let rateLimit: RateLimitOptions | null = null
+  let url = ''
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(err => {
+      res.statusCode = 500
+      res.end(JSON.stringify({ message: `stub bug: ${(err as Error).message}` }))
+    })
+  })
+
+  async function handle (req: IncomingMessage, res: ServerResponse) {
+    const parsed = new URL(req.url ?? '/', url)
+    const record: StubRequest = {
+      method: req.method ?? 'GET',
+      path: parsed.pathname,
+      query: Object.fromEntries(parsed.searchParams),
+      headers: req.headers,
+      body: undefined,
+      at: Date.now(),
+      status: 0
+    }
+    requests.push(record)
+    const token = req.headers.authorization ?? ''
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      record.status = status
+      noteWaits(token, headers)
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...quotaHeaders(token), 'x-github-request-id': `STUB:${requests.length}`, ...headers })
+      res.end(payload === undefined ? '' : JSON.stringify(payload))
+    }
+    try {
+      record.body = parseBody(await readBody(req))
+      const { status, payload, headers } = dispatch(record, token)
+      send(status, payload, headers)
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err
+      if (err.invalid !== undefined) {
+        record.invalid = err.invalid
+        invalidRequests.push(record)
+      }
+      send(err.status, err.payload, err.headers)
+    }
+  }
+
+  function dispatch (record: StubRequest, token: string): { status: number, payload: unknown, headers?: Record<string, string> } {
+    if (token === '') throw new HttpError(401, ghError(401))
+    if (opts.token !== undefined && !new RegExp(`^(token|bearer) ${escape(opts.token)}$`, 'i').test(token)) {
+      throw new HttpError(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' })
+    }
+    used.set(token, (used.get(token) ?? 0) + 1)
+    const waitUntil = blockedUntil.get(token) ?? 0
+    if (Date.now() < waitUntil) {
+      violations.push(record)
+      throw secondaryLimit(Math.ceil((waitUntil - Date.now()) / 1000))
+    }
+    const failure = takeFailure(record.method)
+    if (failure !== undefined && failure.opts.applied !== true) throw failed(failure)
+    if (CONTENT_CREATING.has(record.method)) enforceRateLimit(token)
+    const result = route(record)
+    if (failure !== undefined) throw failed(failure) // applied: the work is done, the answer is lost
+    return result
+  }
+
+  function route (record: StubRequest) {
+    const m = /^\/repos\/([^/]+)\/([^/]+)(\/security-advisories(?:\/([^/]+))?)?\/?$/.exec(record.path)
+    if (m === null) throw new HttpError(404, ghError(404))
+    const [, owner = '', repo = '', sub, ghsa] = m
+    if (!repos.has(`${owner}/${repo}`.toLowerCase())) throw new HttpError(404, ghError(404))
+    const ctx: Ctx = { req: record, owner, repo, ...(ghsa === undefined ? {} : { ghsa }) }
+    const key = `${record.method} ${sub === undefined ? 'repo' : ghsa === undefined ? 'list' : 'one'}`
+    switch (key) {
+      case 'GET repo': return ok(200, repository(owner, repo))
+      case 'GET list': return list(ctx)
+      case 'POST list': return create(ctx)
+      case 'GET one': return ok(200, find(ctx))
+      case 'PATCH one': return update(ctx)
+      default: throw new HttpError(404, ghError(404))
+    }
+  }
+
+  function list ({ req, owner, repo }: Ctx) {
+    if (!validators.list(req.query)) throw invalid(describe(validators.list.errors), validators.list.errors)
+    const q = req.query
+    const perPage = Number(q.per_page ?? 30)
+    const sortKey = `${q.sort ?? 'created'}_at`
+    const sign = q.direction === 'asc' ? 1 : -1
+    const all = advisories
+      .map((a, i) => ({ a, i }))
+      .filter(({ a }) => repoOf.get(a.ghsa_id) === `${owner}/${repo}`.toLowerCase())
+      .filter(({ a }) => q.state === undefined || a.state === q.state)
+      .sort((x, y) => sign * (String(x.a[sortKey] ?? '').localeCompare(String(y.a[sortKey] ?? '')) || x.i - y.i))
+      .map(({ a }) => a)
+    // GitHub paginates this endpoint with opaque before/after cursors in the Link header.
+    const start = q.after !== undefined ? decodeCursor(q.after) : q.before !== undefined ? Math.max(0, decodeCursor(q.before) - perPage) : 0
+    const end = q.before !== undefined ? decodeCursor(q.before) : start + perPage
+    const page = all.slice(start, end)
+    const headers: Record<string, string> = {}
+    if (end < all.length) {
+      const next = new URL(`/repos/${owner}/${repo}/security-advisories`, url)
+      for (const [k, v] of Object.entries(q)) if (k !== 'after' && k !== 'before') next.searchParams.set(k, v)
+      next.searchParams.set('after', encodeCursor(end))
+      headers.link = `<${next.href}>; rel="next"`
+    }
+    return ok(200, page, headers)
+  }
+
+  function create ({ req, owner, repo }: Ctx) {
+    const body = validBody(validators.create, req.body)
+    checkRules(body)
+    const advisory = buildAdvisory(owner, repo, body, 'draft', new Date())
+    return ok(201, advisory)
+  }
+
+  function update (ctx: Ctx) {
+    const advisory = find(ctx)
+    const body = validBody(validators.update, ctx.req.body)
+    checkRules(body)
+    const cvss = advisory.cvss as { vector_string: string | null } | null
+    if (body.severity !== undefined && cvss?.vector_string != null && body.cvss_vector_string === undefined) {
+      throw invalid(['severity: cannot be changed once a CVSS vector is set'], undefined, 'severity')
+    }
+    Object.assign(advisory, advisoryFields(body, advisory), { updated_at: isoSeconds(new Date()) })
+    if (body.state === 'published') advisory.published_at = advisory.updated_at
+    if (body.state === 'closed') advisory.closed_at = advisory.updated_at
+    return ok(200, advisory)
+  }
+
+  function find ({ owner, repo, ghsa }: Ctx): Advisory {
+    const advisory = advisories.find(a => a.ghsa_id === ghsa && repoOf.get(a.ghsa_id) === `${owner}/${repo}`.toLowerCase())
+    if (advisory === undefined) throw new HttpError(404, ghError(404))
+    return advisory
+  }
+
+  function buildAdvisory (owner: string, repo: string, body: Record<string, unknown>, state: string, createdAt: Date): Advisory {
+    const ghsa = newGhsaId(new Set(advisories.map(a => a.ghsa_id)))
+    const at = isoSeconds(createdAt)
+    const advisory: Advisory = {
+      ghsa_id: ghsa,
+      cve_id: null,
+      url: new URL(`/repos/${owner}/${repo}/security-advisories/${ghsa}`, url).href,
+      html_url: `https://github.com/${owner}/${repo}/security/advisories/${ghsa}`,
+      summary: '',
+      description: null,
+      severity: null,
+      author: simpleUser(login, 'User'),
+      publisher: null,
+      identifiers: [{ type: 'GHSA', value: ghsa }],
+      state,
+      created_at: at,
+      updated_at: at,
+      published_at: null,
+      closed_at: null,
+      withdrawn_at: null,
+      submission: null,
+      vulnerabilities: [],
+      cvss: { vector_string: null, score: null },
+      cwes: [],
+      cwe_ids: [],
+      credits: [],
+      credits_detailed: [],
+      collaborating_users: null,
+      collaborating_teams: null,
+      private_fork: null
+    }
+    Object.assign(advisory, advisoryFields(body, advisory))
+    advisories.push(advisory)
+    repoOf.set(ghsa, `${owner}/${repo}`.toLowerCase())
+    return advisory
+  }
+
+  // Request fields -> response fields; only fields present in the body change.
+  function advisoryFields (body: Record<string, any>, current: Advisory): Record<string, unknown> {
+    const out: Record<string, unknown> = {}
+    for (const key of ['summary', 'description', 'cve_id', 'state'] as const) {
+      if (body[key] !== undefined) out[key] = body[key]
+    }
+    if (body.severity !== undefined) out.severity = body.severity
+    if (body.cvss_vector_string !== undefined) {
+      out.cvss = { vector_string: body.cvss_vector_string, score: null }
+      if (body.severity === undefined) out.severity = current.severity
+    }
+    if (body.vulnerabilities !== undefined) {
+      out.vulnerabilities = body.vulnerabilities.map((v: Record<string, any>) => ({
+        package: { ecosystem: v.package.ecosystem, name: v.package.name ?? null },
+        vulnerable_version_range: v.vulnerable_version_range ?? null,
+        patched_versions: v.patched_versions ?? null,
+        vulnerable_functions: v.vulnerable_functions ?? null
+      }))
+    }
+    if (body.cwe_ids !== undefined) {
+      out.cwe_ids = body.cwe_ids ?? []
+      out.cwes = (body.cwe_ids ?? []).map((id: string) => ({ cwe_id: id, name: id }))
+    }
+    if (body.credits !== undefined) {
+      const credits = (body.credits ?? []) as Array<{ login: string, type: string }>
+      out.credits = credits
+      out.credits_detailed = credits.map(c => ({ user: simpleUser(c.login, 'User'), type: c.type, state: 'pending' }))
+    }
+    if (body.collaborating_users !== undefined) {
+      out.collaborating_users = body.collaborating_users?.map((u: string) => simpleUser(u, 'User')) ?? null
+    }
+    return out
+  }
+
+  function takeFailure (method: string): Failure | undefined {
+    const failure = failures.find(f => f.opts.method === undefined || f.opts.method.toUpperCase() === method)
+    if (failure === undefined) return undefined
+    if (--failure.remaining === 0) failures.splice(failures.indexOf(failure), 1)
+    return failure
+  }
+
+  function failed (f: Failure): HttpError {
+    const secondary = f.status === 403 && f.headers['retry-after'] !== undefined
+    const message = f.opts.message ?? (secondary ? SECONDARY_MESSAGE : MESSAGES[f.status] ?? 'Error')
+    return new HttpError(f.status, { message, documentation_url: DOCS, status: String(f.status) }, undefined, f.headers)
+  }
+
+  function enforceRateLimit (token: string) {
+    if (rateLimit === null) return
+    const windowMs = rateLimit.windowMs ?? 60_000
+    const now = Date.now()
+    const recent = (writes.get(token) ?? []).filter(t => t > now - windowMs)
+    writes.set(token, recent)
+    if (recent.length >= rateLimit.perMinute) {
+      throw secondaryLimit(Math.max(1, Math.ceil(((recent[0] ?? now) + windowMs - now) / 1000)))
+    }
+    recent.push(now)
+  }
+
+  function secondaryLimit (retryAfter: number): HttpError {
+    const payload = { message: SECONDARY_MESSAGE, documentation_url: 'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits', status: '403' }
+    return new HttpError(403, payload, undefined, { 'retry-after': String(retryAfter) })
+  }
+
+  // A response that tells the client to wait starts a window in which any request from
+  // the same token is a violation (and is refused again, as GitHub would).
+  function noteWaits (token: string, headers: Record<string, string>) {
+    const retryAfter = Number(headers['retry-after'])
+    if (retryAfter > 0) blockedUntil.set(token, Math.max(blockedUntil.get(token) ?? 0, Date.now() + retryAfter * 1000))
+    if (headers['x-ratelimit-remaining'] === '0' && headers['x-ratelimit-reset'] !== undefined) {
+      blockedUntil.set(token, Math.max(blockedUntil.get(token) ?? 0, Number(headers['x-ratelimit-reset']) * 1000))
+    }
+  }
+
+  function quotaHeaders (token: string): Record<string, string> {
+    const n = used.get(token) ?? 0
+    return {
+      'x-ratelimit-limit': String(PRIMARY_LIMIT),
+      'x-ratelimit-remaining': String(Math.max(0, PRIMARY_LIMIT - n)),
+      'x-ratelimit-reset': String(resetAt),
+      'x-ratelimit-used': String(n),
+      'x-ratelimit-resource': 'core'
+    }
+  }
+
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  return {
+    url,
+    requests,
+    invalidRequests,
+    violations,
+    advisories,
+    failNext (status, times = 1, headers = {}, failOpts = {}) {
+      failures.push({ status, remaining: times, headers: lowerKeys(headers), opts: failOpts })
+    },
+    setRateLimit (limit) { rateLimit = limit },
+    seedAdvisory ({ owner, repo, body, state = 'draft', createdAt = new Date() }) {
+      return buildAdvisory(owner, repo, body, state, createdAt)
+    },
+    close: () => new Promise<void>((resolve, reject) => {
+      server.closeAllConnections()
+      server.close(err => { if (err === undefined) resolve(); else reject(err) })
+    })
+  }
+}
+
+// ---- GitHub-shaped pieces -------------------------------------------------------------
+
+function ok (status: number, payload: unknown, headers: Record<string, string> = {}) {
+  return { status, payload, headers }
+}
+
+function ghError (status: number) {
+  return { message: MESSAGES[status] ?? 'Error', documentation_url: DOCS, status: String(status) }
+}
+
+function validBody (validate: ValidateFunction, body: unknown): Record<string, unknown> {
+  if (!validate(body)) throw invalid(describe(validate.errors), validate.errors)
+  return body as Record<string, unknown>
+}
+
+// Rules GitHub enforces beyond the schema.
+function checkRules (body: Record<string, unknown>) {
+  if (body.severity != null && body.cvss_vector_string != null) {
+    throw invalid(['severity: cannot be set together with cvss_vector_string'], undefined, 'severity')
+  }
+  // The schema already fails `severity: null` on its enum; kept explicit because it is
+  // the one nullable-looking field that GitHub rejects as null.
+  if (body.severity === null) throw invalid(['severity: must not be null'], undefined, 'severity')
+}
+
+// 422 in GitHub's format. Like GitHub, invalid values are echoed in `errors[].value`, so
+// clients that put the raw error message in logs would leak what they sent.
+function invalid (problems: string[], errors?: ErrorObject[] | null, field?: string): HttpError {
+  const ghErrors = errors == null
+    ? [{ resource: 'RepositoryAdvisory', field: field ?? '', code: 'invalid' }]
+    : errors.map(e => ({
+      resource: 'RepositoryAdvisory',
+      field: fieldOf(e),
+      code: e.keyword === 'required' ? 'missing_field' : 'invalid',
+      ...(typeof e.data === 'string' || typeof e.data === 'number' ? { value: e.data } : {})
+    }))
+  return new HttpError(422, { message: 'Validation Failed', errors: ghErrors, documentation_url: DOCS, status: '422' }, problems)
+}
+
+function fieldOf (e: ErrorObject): string {
+  const base = e.instancePath.slice(1).replace(/\//g, '.')
+  const extra = (e.params as { missingProperty?: string, additionalProperty?: string })
+  const name = extra.missingProperty ?? extra.additionalProperty
+  return name === undefined ? base : base === '' ? name : `${base}.${name}`
+}
+
+function describe (errors: ErrorObject[] | null | undefined): string[] {
+  return (errors ?? []).map(e => `${fieldOf(e) || '(body)'}: ${e.message ?? e.keyword}`)
+}
+
+function repository (owner: string, repo: string) {
+  return {
+    id: 1000 + randomInt(1000),
+    node_id: 'R_stub',
+    name: repo,
+    full_name: `${owner}/${repo}`,
+    private: true,
+    owner: simpleUser(owner, 'Organization'),
+    html_url: `https://github.com/${owner}/${repo}`,
+    url: `https://api.github.com/repos/${owner}/${repo}`,
+    default_branch: 'main'
+  }
+}
+
+function simpleUser (login: string, type: 'User' | 'Organization') {
+  const api = `https://api.github.com/users/${login}`
+  return {
+    login,
+    id: 100_000 + randomInt(100_000),
+    node_id: 'U_stub',
+    avatar_url: `https://avatars.githubusercontent.com/u/1?v=4`,
+    gravatar_id: '',
+    url: api,
+    html_url: `https://github.com/${login}`,
+    followers_url: `${api}/followers`,
+    following_url: `${api}/following{/other_user}`,
+    gists_url: `${api}/gists{/gist_id}`,
+    starred_url: `${api}/starred{/owner}{/repo}`,
+    subscriptions_url: `${api}/subscriptions`,
+    organizations_url: `${api}/orgs`,
+    repos_url: `${api}/repos`,
+    events_url: `${api}/events{/privacy}`,
+    received_events_url: `${api}/received_events`,
+    type,
+    site_admin: false
+  }
+}
+
+function newGhsaId (taken: Set<string>): string {
+  const part = () => Array.from({ length: 4 }, () => GHSA_ALPHABET[randomInt(GHSA_ALPHABET.length)]).join('')
+  for (;;) {
+    const id = `GHSA-${part()}-${part()}-${part()}`
+    if (!taken.has(id)) return id
+  }
+}
+
+// ---- plumbing ---------------------------------------------------------------------------
+
+async function readBody (req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function parseBody (text: string): unknown {
+  if (text === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new HttpError(400, { message: 'Problems parsing JSON', documentation_url: DOCS, status: '400' }, ['body: not JSON'])
+  }
+}
+
+function encodeCursor (offset: number): string {
+  return Buffer.from(`cursor:v2:${offset}`).toString('base64url')
+}
+
+function decodeCursor (cursor: string): number {
+  const offset = Number(/^cursor:v2:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString())?.[1])
+  if (!Number.isInteger(offset)) throw new HttpError(422, { message: 'Validation Failed', errors: [{ resource: 'RepositoryAdvisory', field: 'after', code: 'invalid' }], status: '422' }, ['cursor: invalid'])
+  return offset
+}
+
+function isoSeconds (d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+function lowerKeys (headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
+}
+
+function escape (s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+function addFormats (a: Ajv): Ajv {
+  // The response schema uses these three; ajv-formats is not a dependency of this project.
+  a.addFormat('uri', { type: 'string', validate: s => URL.canParse(s) })
+  a.addFormat('date-time', { type: 'string', validate: s => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)) })
+  a.addFormat('int64', { type: 'number', validate: n => Number.isSafeInteger(n) })
+  return a
+}
