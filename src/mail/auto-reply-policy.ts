@@ -1,0 +1,125 @@
+// RFC 3834 section 2: when an automatic reply must not be sent. Getting this wrong
+// means mail loops with vacation responders, list servers and bounce handlers, or
+// acknowledgements sprayed at a whole mailing list. Reasons are fixed strings (never
+// header values), so they are safe to log and to store with the intake's progress.
+import type { OpenedReport } from '../report/types.js'
+
+export type AutoReplyDecision = { ok: true } | { ok: false, reason: string }
+
+type Headers = Map<string, string>
+type Check = (headers: Headers) => string | undefined
+
+export function mayAutoReply (report: Pick<OpenedReport, 'headers' | 'from'>, envelopeFrom?: string): AutoReplyDecision {
+  const headers = lowerCased(report.headers)
+  const checks: Check[] = [
+    autoSubmitted,
+    responseSuppressed,
+    autoResponder,
+    listHeaders,
+    precedence,
+    deliveryReport,
+    (h) => emptyReturnPath(h, envelopeFrom),
+    () => report.from?.address ? undefined : 'no-from',
+    (h) => robotMailbox(h, report.from?.address, envelopeFrom)
+  ]
+  for (const check of checks) {
+    const reason = check(headers)
+    if (reason !== undefined) return { ok: false, reason }
+  }
+  return { ok: true }
+}
+
+// The map is documented as lower-cased; a producer that forgets must not open a loop.
+function lowerCased (headers: Headers): Headers {
+  const out: Headers = new Map()
+  for (const [k, v] of headers) {
+    const key = k.toLowerCase()
+    if (!out.has(key)) out.set(key, v)
+  }
+  return out
+}
+
+/** First token of a structured header, lower-cased, without parameters or comments. */
+function keyword (value: string): string {
+  return (value.split(/[;(]/, 1)[0] ?? '').trim().toLowerCase()
+}
+
+function autoSubmitted (h: Headers): string | undefined {
+  const value = h.get('auto-submitted')
+  if (value === undefined) return undefined
+  return keyword(value) === 'no' ? undefined : 'auto-submitted'
+}
+
+// Microsoft's way of saying the same: All or AutoReply means "do not auto-reply to me".
+function responseSuppressed (h: Headers): string | undefined {
+  const value = h.get('x-auto-response-suppress')
+  if (value === undefined) return undefined
+  const tokens = value.toLowerCase().split(/[\s,;]+/)
+  return tokens.includes('all') || tokens.includes('autoreply') ? 'x-auto-response-suppress' : undefined
+}
+
+// Vacation responders that predate Auto-Submitted still mark themselves this way.
+function autoResponder (h: Headers): string | undefined {
+  return h.has('x-autoreply') || h.has('x-autorespond') ? 'auto-responder' : undefined
+}
+
+function listHeaders (h: Headers): string | undefined {
+  for (const name of h.keys()) {
+    if (name.startsWith('list-')) return 'list-header'
+  }
+  return undefined
+}
+
+function precedence (h: Headers): string | undefined {
+  const value = h.get('precedence')
+  if (value === undefined) return undefined
+  return ['bulk', 'junk', 'list'].includes(keyword(value)) ? 'precedence' : undefined
+}
+
+function deliveryReport (h: Headers): string | undefined {
+  const type = keyword(h.get('content-type') ?? '')
+  const reports = ['multipart/report', 'message/delivery-status', 'message/disposition-notification']
+  return reports.includes(type) ? 'delivery-report' : undefined
+}
+
+function emptyReturnPath (h: Headers, envelopeFrom?: string): string | undefined {
+  const returnPath = h.get('return-path')
+  if (returnPath !== undefined && isNullPath(returnPath)) return 'empty-return-path'
+  if (envelopeFrom !== undefined && isNullPath(envelopeFrom)) return 'empty-return-path'
+  return undefined
+}
+
+function isNullPath (value: string): boolean {
+  return /^\s*(<\s*>)?\s*$/.test(value)
+}
+
+// MAILER-DAEMON, owner-* and *-request belong to bounce handlers and list servers. The
+// reply goes to Reply-To when set, so that mailbox is checked as well as From.
+function robotMailbox (h: Headers, from: string | undefined, envelopeFrom?: string): string | undefined {
+  const candidates = [
+    from ?? '',
+    envelopeFrom ?? '',
+    ...addressesIn(h.get('return-path') ?? ''),
+    ...addressesIn(h.get('reply-to') ?? ''),
+    ...addressesIn(h.get('sender') ?? '')
+  ]
+  for (const address of candidates) {
+    const reason = robotReason(address)
+    if (reason !== undefined) return reason
+  }
+  return undefined
+}
+
+function addressesIn (value: string): string[] {
+  return value.match(/[^\s<>,;:"()]+@[^\s<>,;:"()]+/g) ?? []
+}
+
+/** Why a mailbox belongs to software rather than a person, by its local part. */
+export function robotReason (address: string): string | undefined {
+  const at = address.lastIndexOf('@')
+  const local = (at < 0 ? address : address.slice(0, at)).trim().replace(/^[<"]+|"+$/g, '').toLowerCase()
+  if (local === 'mailer-daemon') return 'mailer-daemon'
+  if (local.startsWith('owner-')) return 'list-owner'
+  if (local.endsWith('-request')) return 'list-request'
+  return undefined
+}

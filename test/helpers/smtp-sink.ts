@@ -1,0 +1,54 @@
+// A real SMTP server on 127.0.0.1 that keeps every message it accepts, for tests that
+// send mail. No TLS, any (or no) login accepted. A message is stored before the 250
+// reply, so it is in `messages` by the time the client's send resolves.
+import type { AddressInfo } from 'node:net'
+import { SMTPServer } from 'smtp-server'
+import type { SMTPServerEnvelope } from 'smtp-server'
+
+export interface SinkMessage {
+  envelope: SMTPServerEnvelope
+  raw: Buffer
+}
+
+export interface SmtpSink {
+  url: string
+  port: number
+  messages: SinkMessage[]
+  close: () => Promise<void>
+}
+
+export async function startSmtpSink (): Promise<SmtpSink> {
+  const messages: SinkMessage[] = []
+  const server = new SMTPServer({
+    authOptional: true,
+    allowInsecureAuth: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onAuth (_auth, _session, callback) {
+      callback(null, { user: 'test' })
+    },
+    onData (stream, session, callback) {
+      const chunks: Buffer[] = []
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+      stream.on('error', callback)
+      stream.on('end', () => {
+        messages.push({ envelope: structuredClone(session.envelope), raw: Buffer.concat(chunks) })
+        callback()
+      })
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const { port } = server.server.address() as AddressInfo
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    port,
+    messages,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+}
