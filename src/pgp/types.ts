@@ -1,5 +1,12 @@
 // The team keyring as the worker holds it. The web role never constructs one.
 import type { PrivateKey, PublicKey } from 'openpgp'
+import type { KeySource, SignatureState } from '../report/types.js'
+
+/** A public key that may have made a signature, with where it was found. A bare PublicKey counts as 'known'. */
+export interface CandidateKey {
+  key: PublicKey
+  source: KeySource
+}
 
 export interface TeamKeyring {
   /** Decrypted secret keys, newest first; all of them decrypt (rotation). */
@@ -19,5 +26,5 @@ export interface DecryptResult {
   /** Signatures found inside the encrypted message (signed-then-encrypted inline), unverified key ids. */
   signatureKeyIds: string[]
   /** Verify those inner signatures against candidate keys once the sender's key is known. */
-  verify: (candidates: PublicKey[]) => Promise<import('../report/types.js').SignatureState>
+  verify: (candidates: Array<PublicKey | CandidateKey>) => Promise<SignatureState>
 }

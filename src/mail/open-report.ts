@@ -1,0 +1,290 @@
+// "What did the reporter send": one raw RFC 5322 message in, the decrypted and verified
+// report out. PGP/MIME (RFC 3156), inline armor, encrypted attachments and signatures
+// are unwrapped here; everything else sees an OpenedReport.
+import { createHash } from 'node:crypto'
+import type { PublicKey } from 'openpgp'
+import { limits } from '../limits.js'
+import { decryptMessage, isEncryptedMessage } from '../pgp/decrypt.js'
+import { findReporterKeys, knownKey, type FoundKey } from '../pgp/reporter-keys.js'
+import type { CandidateKey, TeamKeyring } from '../pgp/types.js'
+import { verifyDetached, verifyInlineSigned } from '../pgp/verify.js'
+import { ReportError } from '../report/errors.js'
+import type { OpenedReport, ReportAttachment, SignatureState } from '../report/types.js'
+import { decodeBody, splitMime, toCrlf, type MimeEntity } from './mime-split.js'
+import { parseMime, type ParsedAttachment, type ParsedEntity } from './parse.js'
+
+export interface OpenReportDeps {
+  keyring: TeamKeyring
+  /** Keys on record for a sender address (from earlier reports, say). */
+  knownSenderKeys?: (address: string) => Promise<PublicKey[]>
+}
+
+type PendingSignature = (candidates: CandidateKey[]) => Promise<SignatureState>
+
+/** Shared by every layer of one message: the part budget and what was decrypted. */
+interface Context {
+  keyring: TeamKeyring
+  parts: number
+  decryptedWith?: string
+  decryptedAttachment: boolean
+}
+
+/** One opened layer. */
+interface Opened {
+  text: string
+  attachments: ParsedAttachment[]
+  /** The body text came out of a decryption. */
+  encrypted: boolean
+  signature?: PendingSignature
+  /** Subject from protected headers (inside the encryption). */
+  subject?: string
+}
+
+const armorHeaders = {
+  message: ['-----BEGIN PGP MESSAGE-----', '-----END PGP MESSAGE-----'],
+  signed: ['-----BEGIN PGP SIGNED MESSAGE-----', '-----END PGP SIGNATURE-----']
+} as const
+
+export async function openReport (raw: Buffer, deps: OpenReportDeps): Promise<OpenedReport> {
+  if (raw.length > limits.rawMessageBytes) throw new ReportError('too-large', `the message is larger than ${limits.rawMessageBytes} bytes`)
+  const outer = await parseMime(raw, { headersOnly: true })
+  const ctx: Context = { keyring: deps.keyring, parts: 0, decryptedAttachment: false }
+  const opened = await openEntity(raw, 0, ctx, false)
+  const found = await candidateKeys(outer, opened.attachments, deps)
+  const signature = opened.signature === undefined
+    ? { state: 'unsigned' as const }
+    : await opened.signature(found.map(({ key, reporterKey }) => ({ key, source: reporterKey.source })))
+  const reporterKey = pickReporterKey(found, signature)
+  return {
+    ...(outer.messageId === undefined ? {} : { messageId: outer.messageId }),
+    references: threadReferences(outer),
+    subject: opened.subject ?? outer.subject ?? '',
+    ...(outer.from === undefined ? {} : { from: outer.from }),
+    ...(outer.replyTo === undefined ? {} : { replyTo: outer.replyTo }),
+    ...(outer.date === undefined ? {} : { date: outer.date }),
+    headers: outer.headers,
+    encrypted: opened.encrypted || ctx.decryptedAttachment,
+    ...(ctx.decryptedWith === undefined ? {} : { decryptedWith: ctx.decryptedWith }),
+    signature,
+    ...(reporterKey === undefined ? {} : { reporterKey }),
+    text: opened.text,
+    attachments: opened.attachments.map(withDigest)
+  }
+}
+
+async function openEntity (bytes: Buffer, depth: number, ctx: Context, insideEncryption: boolean): Promise<Opened> {
+  if (depth > limits.nesting) throw new ReportError('too-large', `encrypted or signed entities are nested more than ${limits.nesting} deep`)
+  const entity = splitMime(bytes)
+  if (ctx.parts + entity.parts.length > limits.mimeParts) throw new ReportError('too-large', `the message has more than ${limits.mimeParts} MIME parts`)
+  const ciphertext = pgpMimeCiphertext(entity)
+  if (ciphertext !== undefined) return await openEncrypted(ciphertext, entity, depth, ctx)
+  if (entity.contentType.type === 'multipart/signed' && entity.parts.length >= 2) return await openSigned(entity, depth, ctx, insideEncryption)
+  return await openContent(bytes, depth, ctx, insideEncryption)
+}
+
+/**
+ * The encrypted data of an RFC 3156 multipart/encrypted entity. Tolerates a mislabelled
+ * data part (any part holding an encrypted OpenPGP message), and Exchange's mangling into
+ * multipart/mixed when it keeps the application/pgp-encrypted control part.
+ */
+function pgpMimeCiphertext (entity: MimeEntity): Buffer | undefined {
+  const { type } = entity.contentType
+  if (type !== 'multipart/encrypted' && type !== 'multipart/mixed') return undefined
+  const parts = entity.parts.map(splitMime)
+  if (type === 'multipart/mixed' && !parts.some(isControlPart)) return undefined
+  const data = parts.filter((part) => !isControlPart(part)).map(decodeBody).filter((body) => isEncryptedMessage(body))
+  if (data.length === 1) return data[0]
+  if (type === 'multipart/encrypted') throw new ReportError('unparsable', 'a PGP/MIME message must hold exactly one encrypted part')
+  return undefined
+}
+
+function isControlPart (part: MimeEntity): boolean {
+  return part.contentType.type === 'application/pgp-encrypted' && /^\s*Version:\s*1\s*$/im.test(decodeBody(part).toString('latin1'))
+}
+
+async function openEncrypted (ciphertext: Buffer, entity: MimeEntity, depth: number, ctx: Context): Promise<Opened> {
+  countParts(ctx, 1 + entity.parts.length)
+  const result = await decryptMessage(ciphertext, ctx.keyring)
+  ctx.decryptedWith ??= result.decryptedWith
+  // The payload is itself a MIME entity (RFC 3156 section 4): open it again.
+  const inner = await openEntity(Buffer.from(result.data), depth + 1, ctx, true)
+  const signature = inner.signature ?? (result.signatureKeyIds.length > 0 ? result.verify : undefined)
+  return { ...inner, encrypted: true, ...(signature === undefined ? {} : { signature }) }
+}
+
+async function openSigned (entity: MimeEntity, depth: number, ctx: Context, insideEncryption: boolean): Promise<Opened> {
+  // The container and the signature part; the signed part is counted when it is parsed.
+  countParts(ctx, entity.parts.length)
+  const [signed, signaturePart] = entity.parts as [Buffer, Buffer]
+  // A signature nested inside the signed part is superseded by this outer one.
+  const { signature: _nested, ...inner } = await openEntity(signed, depth + 1, ctx, insideEncryption)
+  const protocol = entity.contentType.params.protocol?.toLowerCase()
+  // S/MIME and other protocols: the content counts, the signature is not ours to check.
+  if (protocol !== 'application/pgp-signature') return inner
+  const data = toCrlf(signed)
+  const signature = decodeBody(splitMime(signaturePart))
+  return { ...inner, signature: async (candidates) => await verifyDetached({ data, signature, candidates }) }
+}
+
+async function openContent (bytes: Buffer, depth: number, ctx: Context, insideEncryption: boolean): Promise<Opened> {
+  const parsed = await parseMime(bytes, { maxParts: limits.mimeParts - ctx.parts, maxDepth: limits.nesting - depth })
+  countParts(ctx, parsed.partCount)
+  const attachments = await openAttachments(parsed.attachments, ctx)
+  const subject = insideEncryption ? protectedSubject(parsed) : undefined
+  const body = await openBody(parsed, ctx)
+  return { ...body, attachments, ...(subject === undefined ? {} : { subject }) }
+}
+
+function countParts (ctx: Context, parts: number): void {
+  ctx.parts += parts
+  if (ctx.parts > limits.mimeParts) throw new ReportError('too-large', `the message has more than ${limits.mimeParts} MIME parts`)
+}
+
+/** RFC "protected headers" (draft-autocrypt-lamps-protected-headers): Subject inside the encryption. */
+function protectedSubject (parsed: ParsedEntity): string | undefined {
+  return parsed.contentType.params['protected-headers'] === 'v1' ? parsed.subject : undefined
+}
+
+/**
+ * Inline PGP is accepted only when the armor starts the body (after whitespace): text
+ * before it would otherwise pass as decrypted or signed. Text after the armor is dropped
+ * for the same reason.
+ */
+async function openBody (parsed: ParsedEntity, ctx: Context): Promise<Pick<Opened, 'text' | 'encrypted' | 'signature'>> {
+  const plain = parsed.text ?? ''
+  const source = parsed.textFromHtml && parsed.html !== undefined ? armorFromHtml(parsed.html) ?? plain : plain
+  const armor = leadingArmor(source)
+  if (armor === undefined) return { text: plain, encrypted: false }
+  if (armor.kind === 'message' && isEncryptedMessage(armor.block)) {
+    const result = await decryptMessage(armor.block, ctx.keyring)
+    ctx.decryptedWith ??= result.decryptedWith
+    const decrypted = Buffer.from(result.data).toString('utf8')
+    const inner = leadingArmor(decrypted)
+    if (inner?.kind === 'signed') return { ...(await openInlineSigned(inner.block)), encrypted: true }
+    return { text: decrypted, encrypted: true, ...(result.signatureKeyIds.length > 0 ? { signature: result.verify } : {}) }
+  }
+  return { ...(await openInlineSigned(armor.block)), encrypted: false }
+}
+
+async function openInlineSigned (block: string): Promise<Pick<Opened, 'text' | 'signature'>> {
+  const { text } = await verifyInlineSigned(block, [])
+  return { text, signature: async (candidates) => (await verifyInlineSigned(block, candidates)).state }
+}
+
+interface Armor {
+  kind: keyof typeof armorHeaders
+  block: string
+}
+
+export function leadingArmor (text: string): Armor | undefined {
+  const trimmed = text.replace(/^[\s\u00a0]+/, '')
+  for (const kind of ['message', 'signed'] as const) {
+    const [begin, end] = armorHeaders[kind]
+    if (!trimmed.startsWith(begin)) continue
+    const endAt = trimmed.indexOf(end)
+    if (endAt === -1) return undefined
+    return { kind, block: `${trimmed.slice(0, endAt + end.length)}\n` }
+  }
+  return undefined
+}
+
+const maxHtmlForArmor = 2 * 1024 * 1024
+
+/** Mailvelope: the armor in a `<pre>` that starts the visible HTML. */
+export function armorFromHtml (html: string): string | undefined {
+  if (html.length > maxHtmlForArmor) return undefined
+  const visible = html.replace(/<!--[\s\S]*?-->/g, '').replace(/<head\b[\s\S]*?<\/head\s*>/i, '')
+  const match = /^\s*(?:<(?!pre\b)[a-z!/][^>]*>\s*)*<pre\b[^>]*>([\s\S]*?)<\/pre\s*>/i.exec(visible)
+  if (match === null) return undefined
+  return decodeEntities((match[1] ?? '').replace(/<br\s*\/?>/gi, '\n').replace(/<[^>]*>/g, ''))
+}
+
+function decodeEntities (text: string): string {
+  return text
+    .replace(/&#x([0-9a-f]{1,6});/gi, (_, hex: string) => String.fromCodePoint(Math.min(parseInt(hex, 16), 0x10ffff)))
+    .replace(/&#(\d{1,7});/g, (_, dec: string) => String.fromCodePoint(Math.min(parseInt(dec, 10), 0x10ffff)))
+    .replace(/&nbsp;/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;|&apos;/g, "'")
+    .replace(/&amp;/g, '&')
+}
+
+const encryptedExtension = /\.(asc|gpg|pgp)$/i
+
+/** Encrypted attachments are replaced by their plaintext, named without the extension. */
+async function openAttachments (attachments: ParsedAttachment[], ctx: Context): Promise<ParsedAttachment[]> {
+  const opened: ParsedAttachment[] = []
+  for (const attachment of attachments) {
+    if (!isEncryptedAttachment(attachment)) {
+      opened.push(attachment)
+      continue
+    }
+    const result = await decryptMessage(attachment.content, ctx.keyring)
+    ctx.decryptedWith ??= result.decryptedWith
+    ctx.decryptedAttachment = true
+    const filename = attachment.filename.replace(encryptedExtension, '') || 'attachment'
+    const content = Buffer.from(result.data)
+    opened.push({ filename, contentType: guessContentType(filename), content, size: content.length })
+  }
+  return opened
+}
+
+function isEncryptedAttachment ({ filename, contentType, content }: ParsedAttachment): boolean {
+  if (content.subarray(0, 64).toString('latin1').trimStart().startsWith(armorHeaders.message[0])) return isEncryptedMessage(content)
+  // Binary OpenPGP only where the sender said so: a crash dump may start with any byte.
+  const declared = encryptedExtension.test(filename) || contentType === 'application/pgp-encrypted'
+  return declared && isEncryptedMessage(content)
+}
+
+const contentTypes: Record<string, string> = {
+  txt: 'text/plain',
+  md: 'text/markdown',
+  log: 'text/plain',
+  json: 'application/json',
+  html: 'text/html',
+  pdf: 'application/pdf',
+  zip: 'application/zip',
+  gz: 'application/gzip',
+  tar: 'application/x-tar',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  eml: 'message/rfc822',
+  patch: 'text/x-diff',
+  diff: 'text/x-diff'
+}
+
+function guessContentType (filename: string): string {
+  const extension = /\.([a-z0-9]+)$/i.exec(filename)?.[1]?.toLowerCase()
+  return (extension === undefined ? undefined : contentTypes[extension]) ?? 'application/octet-stream'
+}
+
+/** Keys that may have signed: Autocrypt, attached (matching From), then known ones. */
+async function candidateKeys (outer: ParsedEntity, attachments: ParsedAttachment[], deps: OpenReportDeps): Promise<FoundKey[]> {
+  const from = outer.from?.address
+  if (from === undefined) return []
+  const found = await findReporterKeys({ from, headers: outer.headerList, contentType: outer.contentType.type, attachments })
+  const known = deps.knownSenderKeys === undefined ? [] : await deps.knownSenderKeys(from)
+  for (const key of known.map(knownKey)) {
+    if (!found.some((other) => other.reporterKey.fingerprint === key.reporterKey.fingerprint)) found.push(key)
+  }
+  return found
+}
+
+function pickReporterKey (found: FoundKey[], signature: SignatureState): OpenedReport['reporterKey'] {
+  const signer = signature.state === 'verified' ? found.find((key) => key.reporterKey.fingerprint === signature.fingerprint) : undefined
+  return (signer ?? found[0])?.reporterKey
+}
+
+function threadReferences (outer: ParsedEntity): string[] {
+  const ids = [...outer.references, ...(outer.messageId === undefined ? [] : [outer.messageId])]
+  return [...new Set(ids)]
+}
+
+function withDigest (attachment: ParsedAttachment): ReportAttachment {
+  return {
+    filename: attachment.filename,
+    contentType: attachment.contentType,
+    size: attachment.content.length,
+    sha256: createHash('sha256').update(attachment.content).digest('hex'),
+    content: attachment.content
+  }
+}

@@ -1,0 +1,179 @@
+// Decrypt one OpenPGP message with the team keyring.
+//
+// Decompression cap: with allowUnauthenticatedStream off (as it must stay), openpgp.js
+// buffers the whole decrypted packet stream to check the MDC first and then inflates a
+// Compressed Data packet to its end before handing anything over, so counting bytes on
+// the returned data would come after a 1 GiB bomb had already been inflated in memory.
+// openpgp.js 6.3 counts inside its inflate/bunzip transform when
+// maxDecompressedMessageSize is set and aborts as soon as it is passed: that is where
+// the cap has to live. The literal data is then counted again (uncompressed or streamed
+// data never passes through that transform).
+import { decryptSessionKeys, enums, readMessage, type Config, type Message, type PrivateKey, type SessionKey } from 'openpgp'
+import { limits } from '../limits.js'
+import { ReportError } from '../report/errors.js'
+import { findDecryptionKeys, fingerprintOf, keyIdHex } from './keyring.js'
+import { pgpConfig } from './openpgp-config.js'
+import type { DecryptResult, TeamKeyring } from './types.js'
+import { signatureState } from './verify.js'
+
+type AnyMessage = Message<Uint8Array | string>
+
+export interface DecryptOptions {
+  /** Cap on the plaintext after decompression; defaults to limits.decryptedBytes. */
+  maxBytes?: number
+}
+
+export async function decryptMessage (input: Uint8Array | string, keyring: TeamKeyring, opts: DecryptOptions = {}): Promise<DecryptResult> {
+  const maxBytes = opts.maxBytes ?? limits.decryptedBytes
+  const config = pgpConfig({ maxDecompressedBytes: maxBytes })
+  if (input.length > limits.rawMessageBytes) throw new ReportError('too-large', 'the encrypted message is larger than the raw message limit')
+  let message = await parseEncrypted(input, config)
+  const keyIds = message.getEncryptionKeyIDs()
+  if (keyIds.length === 0) throw new ReportError('undecryptable', 'the message is encrypted with a passphrase, not to a key')
+  const keys = findDecryptionKeys(keyring, keyIds)
+  if (keys.length === 0) {
+    throw new ReportError('undecryptable', `no team key can decrypt this message; it was encrypted to key IDs ${keyIds.map(keyIdHex).join(', ')}`)
+  }
+  for (const [index, key] of keys.entries()) {
+    // Each attempt consumes the session key packets, so later attempts need a fresh parse.
+    if (index > 0) message = await parseEncrypted(input, config)
+    const sessionKeys = await unlockSessionKeys(message, key, config)
+    if (sessionKeys === undefined) continue
+    return await decryptWith(message, sessionKeys, fingerprintOf(key), maxBytes, config)
+  }
+  throw new ReportError('undecryptable', `the session key could not be decrypted with team key ${keys.map(fingerprintOf).join(', ')}`)
+}
+
+async function parseEncrypted (input: Uint8Array | string, config: Config): Promise<AnyMessage> {
+  const armored = asArmor(input)
+  let message: AnyMessage
+  try {
+    message = armored === undefined
+      ? await readMessage({ binaryMessage: input as Uint8Array, config })
+      : await readMessage({ armoredMessage: armored, config })
+  } catch (err) {
+    // A compressed (but not encrypted) message is inflated while it is read.
+    if (isDecompressionCap(err)) throw tooLarge(config)
+    throw new ReportError('unparsable', 'not an OpenPGP message')
+  }
+  const packets = message.packets
+  if (packets.filterByTag(enums.packet.symmetricallyEncryptedData).length > 0) {
+    throw new ReportError('unauthenticated', 'the message is encrypted without integrity protection (no MDC); refused')
+  }
+  if (packets.filterByTag(enums.packet.symEncryptedIntegrityProtectedData, enums.packet.aeadEncryptedData).length === 0) {
+    throw new ReportError('unparsable', 'the OpenPGP data is not an encrypted message')
+  }
+  return message
+}
+
+/** Armored text, when the input is (or starts with) an ASCII armor rather than binary packets. */
+function asArmor (input: Uint8Array | string): string | undefined {
+  if (typeof input === 'string') return input
+  const head = Buffer.from(input.subarray(0, 64)).toString('latin1').trimStart()
+  return head.startsWith('-----BEGIN PGP') ? Buffer.from(input).toString('utf8') : undefined
+}
+
+async function unlockSessionKeys (message: AnyMessage, key: PrivateKey, config: Config): Promise<SessionKey[] | undefined> {
+  try {
+    // SEIPDv2 session keys carry no algorithm (null); Message.decrypt reads it from the packet.
+    return await decryptSessionKeys({ message, decryptionKeys: [key], config }) as SessionKey[]
+  } catch {
+    return undefined
+  }
+}
+
+async function decryptWith (message: AnyMessage, sessionKeys: SessionKey[], decryptedWith: string, maxBytes: number, config: Config): Promise<DecryptResult> {
+  let decrypted: Message<Uint8Array>
+  try {
+    decrypted = await message.decrypt(undefined, undefined, sessionKeys, undefined, config) as Message<Uint8Array>
+  } catch (err) {
+    throw classifyFailure(err, config)
+  }
+  const data = await readCapped(decrypted.getLiteralData(), maxBytes)
+  return {
+    data,
+    decryptedWith,
+    signatureKeyIds: [...new Set(decrypted.getSigningKeyIDs().map(keyIdHex))],
+    verify: async (candidates) => {
+      const keys = candidates.map((candidate) => 'source' in candidate ? candidate.key : candidate)
+      return await signatureState(await decrypted.verify(keys, undefined, config), candidates)
+    }
+  }
+}
+
+function classifyFailure (err: unknown, config: Config): ReportError {
+  const text = err instanceof Error ? err.message : ''
+  if (isDecompressionCap(err)) return tooLarge(config)
+  if (/Modification detected|Authentication tag|tag mismatch|Unexpected session key|Decryption failed/i.test(text)) {
+    return new ReportError('tampered', 'the integrity check of the encrypted message failed: it was modified or damaged')
+  }
+  if (/Pars|grammar|Unsupported|Unknown|not supported|Unexpected/i.test(text)) {
+    return new ReportError('unparsable', 'the decrypted data is not a valid OpenPGP message')
+  }
+  return new ReportError('tampered', 'the encrypted message could not be decrypted: it was modified or damaged')
+}
+
+function isDecompressionCap (err: unknown): boolean {
+  return err instanceof Error && /Maximum decompressed/i.test(err.message)
+}
+
+function tooLarge (config: Config): ReportError {
+  return new ReportError('too-large', `the decrypted content is larger than ${config.maxDecompressedMessageSize} bytes after decompression`)
+}
+
+/** The literal data, counted (and the stream cancelled) as soon as it passes the cap. */
+async function readCapped (literal: Uint8Array | ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
+  if (literal === null) throw new ReportError('unparsable', 'the encrypted message holds no literal data')
+  const overCap = (): ReportError => new ReportError('too-large', `the decrypted content is larger than ${maxBytes} bytes`)
+  if (literal instanceof Uint8Array) {
+    if (literal.length > maxBytes) throw overCap()
+    return literal
+  }
+  const reader = literal.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  try {
+    for (let next = await reader.read(); next.done !== true; next = await reader.read()) {
+      total += next.value.length
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => {})
+        throw overCap()
+      }
+      chunks.push(next.value)
+    }
+  } catch (err) {
+    if (err instanceof ReportError) throw err
+    throw new ReportError('tampered', 'the integrity check of the encrypted message failed: it was modified or damaged')
+  }
+  return Buffer.concat(chunks)
+}
+
+const encryptedPacketTags = new Set([
+  enums.packet.publicKeyEncryptedSessionKey,
+  enums.packet.symEncryptedSessionKey,
+  enums.packet.symmetricallyEncryptedData,
+  enums.packet.symEncryptedIntegrityProtectedData,
+  enums.packet.aeadEncryptedData
+])
+
+/**
+ * Whether the input (armored or binary) starts with an encrypted-message packet, judged
+ * from the first packet header alone: cheap, and without decompressing anything.
+ */
+export function isEncryptedMessage (input: Uint8Array | string): boolean {
+  const first = firstPacketByte(input)
+  if (first === undefined || (first & 0x80) === 0) return false
+  const tag = (first & 0x40) !== 0 ? first & 0x3f : (first & 0x3c) >> 2
+  return encryptedPacketTags.has(tag)
+}
+
+function firstPacketByte (input: Uint8Array | string): number | undefined {
+  const armored = asArmor(input)
+  if (armored === undefined) return typeof input === 'string' ? undefined : input[0]
+  const lines = armored.trimStart().split(/\r?\n/)
+  if (lines[0]?.trim() !== '-----BEGIN PGP MESSAGE-----') return undefined
+  // Armor headers ("Version: ...") end at the first blank line; the base64 starts after it.
+  const blank = lines.findIndex((line, index) => index > 0 && line.trim() === '')
+  const body = lines[blank + 1]
+  return body === undefined || blank === -1 ? undefined : Buffer.from(body.trim().slice(0, 4), 'base64')[0]
+}
