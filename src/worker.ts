@@ -63,8 +63,9 @@ export async function startWorker (opts: { config: Config, log: Logger, dev?: De
 
 function advisorySink (config: Config, log: Logger): AdvisorySink {
   if (!hasGithub(config)) return outboxSink(config.outboxDir)
-  if (config.github.token === undefined) throw new Error('GitHub App authentication is not supported yet: set GITHUB_TOKEN')
-  return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth: config.github.token, log }), log)
+  const auth = config.github.token ?? config.github.app
+  if (auth === undefined) throw new Error('no GitHub credentials')
+  return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth, log }), log)
 }
 
 /** Last attempt used up, or a permanent failure: keep the report in quarantine. */

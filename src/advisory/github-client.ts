@@ -5,13 +5,17 @@
 import { Octokit } from '@octokit/rest'
 import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
+import { createAppAuth } from '@octokit/auth-app'
+
+/** A token, or a GitHub App installation (its tokens are minted and renewed by auth-app). */
+export type GithubAuth = string | { appId: string, privateKey: string, installationId: string }
 
 type LogFn = (obj: object, msg?: string) => void
 export interface Log { debug: LogFn, info: LogFn, warn: LogFn, error: LogFn }
 
 export interface GithubClientOptions {
   baseUrl: string
-  auth: string
+  auth: GithubAuth
   log: Log
   fetch?: typeof fetch
   /** plugin-retry attempts for 5xx/network failures (default 3); 0 turns the plugin off */
@@ -44,7 +48,9 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
 
   return new GithubOctokit({
     baseUrl: opts.baseUrl,
-    auth: opts.auth,
+    ...(typeof opts.auth === 'string'
+      ? { auth: opts.auth }
+      : { authStrategy: createAppAuth, auth: { appId: opts.auth.appId, privateKey: opts.auth.privateKey, installationId: Number(opts.auth.installationId) } }),
     userAgent: opts.userAgent ?? 'security-intake-gateway',
     log: octokitLog(log),
     request: opts.fetch === undefined ? {} : { fetch: opts.fetch },
