@@ -1,0 +1,162 @@
+// One report, start to finish: unseal, open (decrypt, verify, parse), file the draft
+// advisory, answer the reporter, tell the team. Each side effect is recorded in the
+// progress hash before the next starts, so a retry resumes instead of repeating.
+import type { KeyObject } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import { UnrecoverableError } from 'bullmq'
+import type { Logger } from '../log.js'
+import type { JobMap } from '../queue/jobs.js'
+import { gatewayKeys } from '../queue/jobs.js'
+import { open } from '../seal/hpke.js'
+import type { TeamKeyring } from '../pgp/types.js'
+import { openReport } from '../mail/open-report.js'
+import { ReportError } from './errors.js'
+import type { OpenedReport } from './types.js'
+import { outerHeaders } from './outer-headers.js'
+import { buildCreateBody } from '../advisory/render.js'
+import type { AdvisorySink } from '../advisory/sink.js'
+import { AdvisoryPermanentError } from '../advisory/sink.js'
+import { mayAutoReply } from '../mail/auto-reply-policy.js'
+import { NoReplyRecipientError, acknowledgement, couldNotDecrypt, teamNotification } from '../mail/messages.js'
+import type { Mailer } from '../mail/transport.js'
+import type { ProgressStore, ReplyKind, TeamNoticeKind } from './state.js'
+import type { QuarantineStore } from '../quarantine/store.js'
+
+export interface ProcessDeps {
+  redis: Redis
+  prefix: string
+  sealKey: KeyObject
+  keyring: TeamKeyring
+  sink: AdvisorySink
+  github: { owner: string, repo: string }
+  mailer: Mailer
+  mail: { from: string, publicUrl: string, teamNotifyEmail?: string }
+  progress: ProgressStore
+  quarantine: QuarantineStore
+  sealedTtlSeconds: number
+  log: Logger
+}
+
+export interface ProcessJob {
+  data: JobMap['process-report']
+}
+
+export interface ProcessOutcome {
+  outcome: 'advisory' | 'quarantined'
+  ghsaId?: string
+}
+
+export async function processReport (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
+  const { intakeId } = job.data
+  const raw = await unseal(intakeId, deps)
+  let report: OpenedReport
+  try {
+    report = await openReport(raw, { keyring: deps.keyring })
+  } catch (err) {
+    if (err instanceof ReportError) {
+      await quarantineUnreadable(intakeId, job, raw, err, deps)
+      throw new UnrecoverableError(`${err.code}: ${err.message}`)
+    }
+    throw err
+  }
+
+  const advisory = await fileAdvisory(intakeId, job, report, deps)
+  await replyToReporter(intakeId, 'ack', report, deps, () => acknowledgement({
+    report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
+  }))
+  await notifyTeam(intakeId, 'received', deps, { advisory, report })
+  await deps.progress.set(intakeId, { outcome: 'advisory' })
+  await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
+  if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
+  deps.log.info({ intakeId, ghsaId: advisory.ghsaId, encrypted: report.encrypted, signature: report.signature.state }, 'report processed')
+  return { outcome: 'advisory', ghsaId: advisory.ghsaId }
+}
+
+async function unseal (intakeId: string, deps: ProcessDeps): Promise<Buffer> {
+  const sealed = await deps.redis.getBuffer(gatewayKeys(deps.prefix).sealed(intakeId))
+  if (sealed === null) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
+  try {
+    return open(deps.sealKey, sealed, intakeId)
+  } catch {
+    // Wrong seal key (misconfigured split deployment): keep it for a replay once fixed.
+    await deps.quarantine.add({ intakeId, code: 'unsealable', reason: 'the sealed message could not be opened with this worker\'s SEAL_PRIVATE_KEY', source: 'worker', attempts: 1 })
+    throw new UnrecoverableError('unsealable: seal key does not open this message')
+  }
+}
+
+async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, deps: ProcessDeps): Promise<{ ghsaId: string, htmlUrl: string }> {
+  const progress = await deps.progress.get(intakeId)
+  if (progress.ghsaId !== undefined) return { ghsaId: progress.ghsaId, htmlUrl: progress.advisoryUrl ?? '' }
+  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: job.data.source })
+  // Pending before the POST: if we die between the POST and the record below, the
+  // retry looks the advisory up by its intake marker instead of creating another.
+  await deps.progress.set(intakeId, { advisoryPending: '1' })
+  try {
+    const ref = await deps.sink.create({ ...deps.github, intakeId, body }, { lookupFirst: progress.advisoryPending === '1' })
+    await deps.progress.set(intakeId, { ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl })
+    return ref
+  } catch (err) {
+    if (err instanceof AdvisoryPermanentError) throw new UnrecoverableError(err.message)
+    throw err
+  }
+}
+
+async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<OpenedReport, 'headers' | 'from'>, deps: ProcessDeps, build: () => ReturnType<typeof acknowledgement>): Promise<void> {
+  const field = `reply.${kind}` as const
+  if ((await deps.progress.get(intakeId))[field] !== undefined) return
+  const policy = mayAutoReply(report)
+  if (!policy.ok) {
+    await deps.progress.set(intakeId, { [field]: `suppressed: ${policy.reason}` })
+    deps.log.info({ intakeId, kind, reason: policy.reason }, 'reply suppressed (RFC 3834)')
+    return
+  }
+  let message
+  try {
+    message = build()
+  } catch (err) {
+    if (!(err instanceof NoReplyRecipientError)) throw err
+    await deps.progress.set(intakeId, { [field]: 'suppressed: no usable reply address' })
+    return
+  }
+  const sent = await deps.mailer.send(message)
+  await deps.progress.set(intakeId, { [field]: sent.messageId })
+}
+
+async function notifyTeam (intakeId: string, kind: TeamNoticeKind, deps: ProcessDeps, about: { advisory?: { ghsaId: string, htmlUrl: string }, report?: OpenedReport, quarantined?: string }): Promise<void> {
+  const to = deps.mail.teamNotifyEmail
+  if (to === undefined) return
+  const field = `team.${kind}` as const
+  if ((await deps.progress.get(intakeId))[field] !== undefined) return
+  await deps.mailer.send(teamNotification({
+    intakeId,
+    to,
+    from: deps.mail.from,
+    ...(about.advisory ? { advisory: about.advisory } : {}),
+    repo: `${deps.github.owner}/${deps.github.repo}`,
+    flags: {
+      encrypted: about.report?.encrypted ?? false,
+      signature: about.report?.signature.state ?? 'unknown',
+      unverifiedSender: about.report?.signature.state !== 'verified',
+      ...(about.quarantined !== undefined ? { quarantined: about.quarantined } : {})
+    }
+  }))
+  await deps.progress.set(intakeId, { [field]: new Date().toISOString() })
+}
+
+async function quarantineUnreadable (intakeId: string, job: ProcessJob, raw: Buffer, err: ReportError, deps: ProcessDeps): Promise<void> {
+  await deps.quarantine.add({ intakeId, code: err.code, reason: err.message, source: job.data.source, attempts: 1 })
+  deps.log.warn({ intakeId, code: err.code }, 'report quarantined')
+  await notifyTeam(intakeId, 'quarantined', deps, { quarantined: `${err.code}: ${err.message}` })
+  // Outer headers are not encrypted, so we can still thread a reply and apply RFC 3834.
+  const outer = await outerHeaders(raw)
+  if (outer === undefined) return
+  await replyToReporter(intakeId, 'unreadable', outer, deps, () => couldNotDecrypt({
+    report: outer, intakeId, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
+  }))
+}
+
+/** Called by the worker when a job has used its last attempt on a retryable error. */
+export async function quarantineExhausted (intakeId: string, source: string, attempts: number, message: string, deps: Pick<ProcessDeps, 'quarantine' | 'log'>): Promise<void> {
+  await deps.quarantine.add({ intakeId, code: 'retries-exhausted', reason: `failed after ${attempts} attempts: ${message}`, source, attempts })
+  deps.log.error({ intakeId, attempts }, 'report quarantined after exhausting retries')
+}

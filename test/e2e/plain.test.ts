@@ -1,0 +1,70 @@
+// End to end with a clear-text report: webhook -> queue -> worker -> advisory + ack.
+import t from 'tap'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { simpleParser } from 'mailparser'
+import { startGateway } from '../helpers/gateway.js'
+import { startGithubStub } from '../helpers/github-stub.js'
+import { startSmtpSink } from '../helpers/smtp-sink.js'
+import { plainMessage } from '../helpers/messages.js'
+import { dumpValues } from '../helpers/redis.js'
+
+t.test('embedded defaults: the report lands in outbox/ as the exact advisory body and an .eml', async (t) => {
+  const gw = await startGateway(t, {})
+  const canary = 'CANARY-' + Math.random().toString(36).slice(2)
+  const res = await gw.post(plainMessage({ messageId: 'outbox-1@example.org', body: `The loader reads ../ paths. ${canary}` }))
+  t.equal(res.status, 200)
+  const file = join(gw.dir, 'outbox', 'advisories', `${res.id}.json`)
+  const body = await gw.waitFor(() => { try { return JSON.parse(readFileSync(file, 'utf8')) } catch { return undefined } }, 'outbox advisory')
+  t.equal(body.summary, 'Vulnerability in toolhive')
+  t.match(body.description, canary)
+  t.same(body.vulnerabilities, [{ package: { ecosystem: 'other', name: null } }])
+  const mails = await gw.waitFor(() => { try { const f = readdirSync(join(gw.dir, 'outbox', 'mail')); return f.length > 0 ? f : undefined } catch { return undefined } }, 'outbox mail')
+  t.equal(mails.length, 1)
+  const ack = await simpleParser(readFileSync(join(gw.dir, 'outbox', 'mail', mails[0] as string)))
+  t.equal(ack.inReplyTo, '<outbox-1@example.org>')
+  t.equal(ack.headers.get('auto-submitted'), 'auto-replied')
+  t.match(ack.text ?? '', `LOCAL-${res.id}`)
+})
+
+t.test('GitHub + SMTP: exactly one schema-valid advisory and one threaded acknowledgement; the canary stays out of Redis and logs', async (t) => {
+  const stub = await startGithubStub({ repos: ['StacklokLabs/security-reports'], token: 'ghp_test' })
+  const smtp = await startSmtpSink()
+  t.teardown(async () => { await stub.close(); await smtp.close() })
+  const gw = await startGateway(t, {
+    GITHUB_API_URL: stub.url, GITHUB_TOKEN: 'ghp_test', GITHUB_OWNER: 'StacklokLabs', GITHUB_DEFAULT_REPO: 'security-reports',
+    SMTP_URL: smtp.url, TEAM_NOTIFY_EMAIL: 'team@stacklok.com'
+  })
+  const canary = 'CANARY-' + Math.random().toString(36).slice(2)
+  const raw = plainMessage({ messageId: 'gh-1@example.org', subject: 'RCE in fetch', body: `Steps: ${canary}` })
+  const res = await gw.post(raw)
+  t.equal(res.status, 200)
+  t.equal((await gw.post(raw)).id, res.id, 'redelivery, same id')
+  await gw.waitFor(() => smtp.messages.length >= 2, 'ack + team notice')
+  await gw.waitFor(async () => (await gw.queue.getCompletedCount()) === 1, 'job completed')
+
+  const creates = stub.requests.filter((r) => r.method === 'POST')
+  t.equal(creates.length, 1, 'exactly one advisory request')
+  t.equal(stub.invalidRequests.length, 0, 'every request valid against GitHub\'s schema')
+  t.equal(stub.advisories.length, 1)
+  const advisory = stub.advisories[0]!
+  t.match(advisory.description, canary)
+
+  const ack = smtp.messages.find((m) => m.envelope.rcptTo.some((r) => r.address === 'reporter@example.org'))
+  t.ok(ack, 'acknowledgement sent to the reporter')
+  const parsed = await simpleParser(ack!.raw)
+  t.equal(parsed.inReplyTo, '<gh-1@example.org>')
+  t.match(String(parsed.references), 'gh-1@example.org')
+  t.equal(parsed.headers.get('auto-submitted'), 'auto-replied')
+  t.match(parsed.text ?? '', advisory.ghsa_id)
+  t.notMatch(parsed.text ?? '', canary, 'the ack does not quote the report')
+
+  const notice = smtp.messages.find((m) => m.envelope.rcptTo.some((r) => r.address === 'team@stacklok.com'))
+  t.ok(notice, 'team told')
+  t.equal(notice!.raw.indexOf(canary), -1, 'team notice has no report content')
+
+  const redisBytes = Buffer.concat(await gw.redis.keys(`${gw.prefix}:*`).then(() => dumpValues(gw.redis, gw.prefix)))
+  t.equal(redisBytes.indexOf(canary), -1, 'canary nowhere in Redis')
+  t.equal(gw.logs.join('').indexOf(canary), -1, 'canary nowhere in the logs')
+  t.ok(gw.logs.some((l) => l.includes('report processed')), 'one outcome line per report')
+})
