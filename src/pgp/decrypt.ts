@@ -14,7 +14,7 @@ import { ReportError } from '../report/errors.js'
 import { findDecryptionKeys, fingerprintOf, keyIdHex } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
 import type { DecryptResult, TeamKeyring } from './types.js'
-import { signatureState } from './verify.js'
+import { verifyDetached } from './verify.js'
 
 type AnyMessage = Message<Uint8Array | string>
 
@@ -90,14 +90,31 @@ async function decryptWith (message: AnyMessage, sessionKeys: SessionKey[], decr
     throw classifyFailure(err, config)
   }
   const data = await readCapped(decrypted.getLiteralData(), maxBytes)
+  const signatures = await innerSignatures(decrypted, config)
   return {
     data,
     decryptedWith,
-    signatureKeyIds: [...new Set(decrypted.getSigningKeyIDs().map(keyIdHex))],
+    signatureKeyIds: signatures.keyIds,
     verify: async (candidates) => {
-      const keys = candidates.map((candidate) => 'source' in candidate ? candidate.key : candidate)
-      return await signatureState(await decrypted.verify(keys, undefined, config), candidates)
+      if (signatures.keyIds.length === 0) return { state: 'unsigned' }
+      if (signatures.bytes.length === 0) return { state: 'bad', keyIds: signatures.keyIds, reason: 'the signature packets are malformed' }
+      // Checked as detached signatures over the literal data: openpgp.js can read a
+      // decrypted message's trailing signature packets only once.
+      return await verifyDetached({ data, signature: signatures.bytes, candidates })
     }
+  }
+}
+
+/** The signature packets inside a decrypted message, taken out once. */
+async function innerSignatures (decrypted: Message<Uint8Array>, config: Config): Promise<{ keyIds: string[], bytes: Uint8Array }> {
+  const probes = await decrypted.verify([], undefined, config).catch(() => [])
+  const packets = await Promise.all(probes.map(async (probe) => {
+    probe.verified.catch(() => {}) // no keys given: always rejects, and we do not care here
+    return await probe.signature.then((signature) => signature.write() as Uint8Array, () => undefined)
+  }))
+  return {
+    keyIds: [...new Set(probes.map((probe) => keyIdHex(probe.keyID)))],
+    bytes: Buffer.concat(packets.filter((bytes): bytes is Uint8Array => bytes !== undefined))
   }
 }
 

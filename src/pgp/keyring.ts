@@ -35,7 +35,7 @@ function describeProblem ({ fingerprint, problem }: KeyProblem): string {
 export async function loadTeamKeyring ({ armored, passphrase, development = false }: LoadTeamKeyringOptions): Promise<TeamKeyring> {
   const problems: KeyProblem[] = []
   const unlocked = new Map<string, PrivateKey>()
-  for (const [index, block] of armored.entries()) {
+  for (const [index, block] of armored.flatMap(armorBlocks).entries()) {
     const keys = await readBlock(block)
     if (keys === undefined) {
       problems.push({ problem: `key block ${index + 1} is not an armored OpenPGP key` })
@@ -54,6 +54,12 @@ export async function loadTeamKeyring ({ armored, passphrase, development = fals
   const newest = secretKeys[0]
   if (newest === undefined) throw new KeyringError([{ problem: 'no team key configured' }])
   return { secretKeys, published: newest.toPublic(), fingerprint: fingerprintOf(newest), development }
+}
+
+/** A file may hold several armor blocks one after the other (cat old.asc new.asc). */
+function armorBlocks (text: string): string[] {
+  const blocks = text.match(/-----BEGIN PGP (?:PRIVATE|PUBLIC) KEY BLOCK-----[\s\S]*?-----END PGP (?:PRIVATE|PUBLIC) KEY BLOCK-----/g)
+  return blocks ?? [text]
 }
 
 async function readBlock (block: string): Promise<Key[] | undefined> {
