@@ -14,7 +14,7 @@ import { ReportError } from './report/errors.js'
 import { createMailer } from './mail/transport.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
-import { processReport, quarantineExhausted, type ProcessDeps } from './report/process.js'
+import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -74,8 +74,7 @@ async function onFailed (job: Job<JobMap['process-report']>, err: Error, deps: P
   deps.log.warn({ intakeId: job.data.intakeId, attempt: job.attemptsMade, final, err: { name: err.name, message: err.message } }, 'report job failed')
   if (!final) return
   try {
-    if (await deps.quarantine.get(job.data.intakeId) !== undefined) return
-    await quarantineExhausted(job.data.intakeId, job.data.source, job.attemptsMade, err.message, deps)
+    await quarantineFailed(job, err.message, deps)
   } catch (e) {
     deps.log.error({ intakeId: job.data.intakeId, err: { message: (e as Error).message } }, 'could not record quarantine entry')
   }

@@ -155,7 +155,7 @@ export function teamNotification (input: TeamNotificationInput): MailMessage {
     to,
     envelope: { from: addressOf(input.from), to: [to.address] },
     subject: `[security intake] ${flags.quarantined !== undefined ? 'Quarantined report' : 'New report'} ${token(input.intakeId)}`,
-    messageId: messageId('notify', input.intakeId, input.from),
+    messageId: messageId(flags.quarantined !== undefined ? 'notify-quarantined' : 'notify', input.intakeId, input.from),
     headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
     text: lines.join('\n') + '\n'
   }

@@ -155,8 +155,18 @@ async function quarantineUnreadable (intakeId: string, job: ProcessJob, raw: Buf
   }))
 }
 
-/** Called by the worker when a job has used its last attempt on a retryable error. */
-export async function quarantineExhausted (intakeId: string, source: string, attempts: number, message: string, deps: Pick<ProcessDeps, 'quarantine' | 'log'>): Promise<void> {
-  await deps.quarantine.add({ intakeId, code: 'retries-exhausted', reason: `failed after ${attempts} attempts: ${message}`, source, attempts })
-  deps.log.error({ intakeId, attempts }, 'report quarantined after exhausting retries')
+/**
+ * Called by the worker when a job has failed for good (last attempt used, or a
+ * permanent error such as GitHub's 422): keep the report and tell the team.
+ */
+export async function quarantineFailed (job: ProcessJob & { attemptsMade: number, processedOn?: number | undefined }, message: string, deps: ProcessDeps): Promise<void> {
+  const { intakeId, source } = job.data
+  const existing = await deps.quarantine.get(intakeId)
+  // Unreadable reports were quarantined (with a precise code) during this very attempt.
+  const alreadyThisRun = existing !== undefined && Date.parse(existing.at) >= (job.processedOn ?? Infinity)
+  if (!alreadyThisRun) {
+    await deps.quarantine.add({ intakeId, code: 'failed', reason: `failed after ${job.attemptsMade} attempt(s): ${message}`, source, attempts: job.attemptsMade })
+  }
+  deps.log.error({ intakeId, attempts: job.attemptsMade }, 'report quarantined after a final failure')
+  await notifyTeam(intakeId, 'quarantined', deps, { quarantined: `processing failed: ${message}` })
 }

@@ -68,3 +68,31 @@ t.test('GitHub + SMTP: exactly one schema-valid advisory and one threaded acknow
   t.equal(gw.logs.join('').indexOf(canary), -1, 'canary nowhere in the logs')
   t.ok(gw.logs.some((l) => l.includes('report processed')), 'one outcome line per report')
 })
+
+t.test('RFC 3834: an auto-submitted report still becomes an advisory but gets no reply', async (t) => {
+  const gw = await startGateway(t, {})
+  const res = await gw.post(plainMessage({ messageId: 'auto@example.org', headers: { 'Auto-Submitted': 'auto-replied' } }))
+  await gw.waitFor(async () => (await gw.queue.getCompletedCount()) === 1, 'job completed')
+  t.same(readdirSync(join(gw.dir, 'outbox', 'advisories')), [`${res.id}.json`])
+  let mails: string[] = []
+  try { mails = readdirSync(join(gw.dir, 'outbox', 'mail')) } catch {}
+  t.same(mails, [], 'no acknowledgement')
+  t.ok(gw.logs.some((l) => l.includes('reply suppressed')))
+})
+
+t.test('GitHub refuses the advisory (422): the report is quarantined; the error holds no report text', async (t) => {
+  const stub = await startGithubStub({ repos: ['StacklokLabs/security-reports'], token: 'ghp_test' })
+  t.teardown(stub.close)
+  const gw = await startGateway(t, { GITHUB_API_URL: stub.url, GITHUB_TOKEN: 'ghp_test', GITHUB_OWNER: 'StacklokLabs', GITHUB_DEFAULT_REPO: 'security-reports', TEAM_NOTIFY_EMAIL: 'team@stacklok.com' })
+  const canary = 'CANARY-' + Math.random().toString(36).slice(2)
+  stub.failNext(422, 1, {}, { method: 'POST' })
+  const res = await gw.post(plainMessage({ messageId: 'refused@example.org', subject: `about ${canary}`, body: canary }))
+  const job = await gw.waitFor(async () => { const j = await gw.queue.getJob(res.id as string); return j?.failedReason ? j : undefined }, 'job failed')
+  t.match(job.failedReason, /422/)
+  t.equal(job.attemptsMade, 1, 'permanent: not retried')
+  await gw.waitFor(async () => (await gw.redis.hget(`${gw.prefix}:gw:quarantine`, res.id as string)) !== null, 'quarantined')
+  t.equal(Buffer.concat(await dumpValues(gw.redis, gw.prefix)).indexOf(canary), -1, 'no report text in Redis (failedReason, stacktrace, quarantine)')
+  t.equal(gw.logs.join('').indexOf(canary), -1, 'nor in logs')
+  const notice = await gw.waitFor(() => { try { return readdirSync(join(gw.dir, 'outbox', 'mail')).find((f) => f.startsWith('notify-quarantined.')) } catch { return undefined } }, 'team notice')
+  t.match(readFileSync(join(gw.dir, 'outbox', 'mail', notice), 'utf8'), /quarantin/i, 'the team is told it was quarantined')
+})

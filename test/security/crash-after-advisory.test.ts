@@ -1,6 +1,6 @@
 // A worker that dies after GitHub created the advisory but before it recorded the
 // GHSA must not open a second advisory when the job runs again.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startGateway } from '../helpers/gateway.js'
 import { startGithubStub } from '../helpers/github-stub.js'
 import { startSmtpSink } from '../helpers/smtp-sink.js'
@@ -9,7 +9,7 @@ import { progressStore } from '../../src/report/state.js'
 import { intakeMarker } from '../../src/advisory/marker.js'
 import { deliveryHash, intakeIdFor } from '../../src/inbound/intake.js'
 
-async function setup (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup (t: Test) {
   const stub = await startGithubStub({ repos: ['StacklokLabs/security-reports'], token: 'ghp_test' })
   const smtp = await startSmtpSink()
   t.teardown(async () => { await stub.close(); await smtp.close() })
