@@ -128,7 +128,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>
 
 /** Parses and validates `env`; throws ConfigError listing every problem. */
-export function loadConfig (env: Env = process.env): Config {
+export function loadConfig (env: Env = process.env, role: Role = 'all'): Config {
   const problems: string[] = []
   const values = new Map<string, unknown>()
   for (const s of settings as readonly Setting[]) {
@@ -152,12 +152,19 @@ export function loadConfig (env: Env = process.env): Config {
 
   if (production) {
     // Embedded defaults fake work (dev key, outbox) or lose it: refuse them outright.
-    if (!values.has('PGP_PRIVATE_KEY') && !values.has('PGP_PRIVATE_KEY_FILE')) problems.push('production: PGP_PRIVATE_KEY_FILE or PGP_PRIVATE_KEY is required (no development key in production)')
-    if (!githubAuth) problems.push('production: GITHUB_TOKEN (or a GitHub App) is required (no outbox in production)')
-    if (!values.has('SMTP_URL')) problems.push('production: SMTP_URL is required (no outbox in production)')
-    if (!values.has('INBOUND_SECRET') && !values.has('MAILGUN_SIGNING_KEY') && !values.has('INBOUND_BASIC_AUTH')) problems.push('production: at least one inbound secret (INBOUND_SECRET, MAILGUN_SIGNING_KEY, INBOUND_BASIC_AUTH) is required')
-    if (!values.has('SEAL_PUBLIC_KEY') && !values.has('SEAL_PRIVATE_KEY')) problems.push('production: SEAL_PUBLIC_KEY (web) and/or SEAL_PRIVATE_KEY (worker) is required')
-    if (!values.has('REDIS_URL')) problems.push('production: REDIS_URL is required')
+    // Each role is checked for what it uses: the web role never needs the PGP key.
+    const has = (name: string) => values.has(name)
+    if (!has('REDIS_URL')) problems.push('production: REDIS_URL is required')
+    if (role !== 'worker') {
+      if (!has('INBOUND_SECRET') && !has('MAILGUN_SIGNING_KEY') && !has('INBOUND_BASIC_AUTH')) problems.push('production: at least one inbound secret (INBOUND_SECRET, MAILGUN_SIGNING_KEY, INBOUND_BASIC_AUTH) is required')
+      if (!has('SEAL_PUBLIC_KEY') && !has('SEAL_PRIVATE_KEY')) problems.push('production: SEAL_PUBLIC_KEY is required (the web role seals every message to it)')
+    }
+    if (role !== 'web') {
+      if (!has('PGP_PRIVATE_KEY') && !has('PGP_PRIVATE_KEY_FILE')) problems.push('production: PGP_PRIVATE_KEY_FILE or PGP_PRIVATE_KEY is required (no development key in production)')
+      if (!githubAuth) problems.push('production: GITHUB_TOKEN (or a GitHub App) is required (no outbox in production)')
+      if (!has('SMTP_URL')) problems.push('production: SMTP_URL is required (no outbox in production)')
+      if (!has('SEAL_PRIVATE_KEY')) problems.push('production: SEAL_PRIVATE_KEY is required (the worker opens sealed messages with it)')
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems)
 

@@ -3,7 +3,7 @@
 import 'dotenv/config'
 import { ConfigError, loadConfig, type Config, type Role } from './config.js'
 import { createLogger, type Logger } from './log.js'
-import { loadOrCreateDevSecrets, type DevSecrets } from './dev/secrets.js'
+import { devSecretsPath, ensureDevSecrets, readDevWebSecrets } from './dev/secrets.js'
 import { hasRedisServer, redisAnswers, startRedisChild } from './dev/redis-child.js'
 import { sealPublicKey } from './seal/keys.js'
 import { buildWeb } from './server.js'
@@ -13,7 +13,7 @@ async function main (): Promise<void> {
   const role = parseRole(process.argv[2])
   let config: Config
   try {
-    config = loadConfig()
+    config = loadConfig(process.env, role)
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(err.message + '\n')
@@ -23,16 +23,16 @@ async function main (): Promise<void> {
   }
   const log = createLogger({ level: config.logLevel, production: config.production })
   await ensureRedis(config, log)
-  const dev = config.production ? undefined : devSecrets(config, log)
+  if (needsDevSecrets(config)) prepareDevSecrets(config, log)
 
   const closers: Array<() => Promise<void>> = []
   if (role === 'all' || role === 'worker') {
-    const worker = await startWorker({ config, log, ...(dev ? { dev } : {}) })
+    const worker = await startWorker({ config, log })
     closers.push(worker.close)
   }
   if (role === 'all' || role === 'web') {
-    const inboundSecret = config.inboundSecret ?? dev?.inboundSecret
-    const web = await buildWeb({ config, log, sealPublicKey: sealPublicKey(config, dev), ...(inboundSecret !== undefined ? { inboundSecret } : {}) })
+    const inboundSecret = config.inboundSecret ?? (needsDevSecrets(config) ? readDevWebSecrets(config.dataDir).inboundSecret : undefined)
+    const web = await buildWeb({ config, log, sealPublicKey: sealPublicKey(config), ...(inboundSecret !== undefined ? { inboundSecret } : {}) })
     await web.fastify.listen({ port: config.port, host: config.host })
     closers.unshift(web.close) // stop taking requests before the worker stops
   }
@@ -57,12 +57,17 @@ async function ensureRedis (config: Config, log: Logger): Promise<void> {
   log.warn({ dir: `${config.dataDir}/redis` }, 'development: started a redis-server child process (stopped on exit)')
 }
 
-function devSecrets (config: Config, log: Logger): DevSecrets {
-  const { secrets, path, created } = loadOrCreateDevSecrets(config.dataDir)
+function needsDevSecrets (config: Config): boolean {
+  if (config.production) return false
+  return config.inboundSecret === undefined || (config.seal.publicKey === undefined && config.seal.privateKey === undefined)
+}
+
+function prepareDevSecrets (config: Config, log: Logger): void {
+  const created = ensureDevSecrets(config.dataDir)
+  const path = devSecretsPath(config.dataDir)
   if (config.inboundSecret === undefined) {
-    log.warn({ path }, created ? 'development: generated INBOUND_SECRET and seal keys' : 'development: using INBOUND_SECRET and seal keys from dev secrets')
+    log.warn({ path }, created ? 'development: generated INBOUND_SECRET and seal keys' : 'development: INBOUND_SECRET and seal keys from dev secrets')
   }
-  return secrets
 }
 
 function handleSignals (log: Logger, closers: Array<() => Promise<void>>): void {

@@ -3,7 +3,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq'
 import { hasGithub, type Config } from './config.js'
 import type { Logger } from './log.js'
-import type { DevSecrets } from './dev/secrets.js'
 import { QUEUE, type JobMap } from './queue/jobs.js'
 import { createWorkerRedis } from './redis.js'
 import { sealPrivateKey } from './seal/keys.js'
@@ -21,7 +20,7 @@ export interface RunningWorker {
   close: () => Promise<void>
 }
 
-export async function startWorker (opts: { config: Config, log: Logger, dev?: DevSecrets }): Promise<RunningWorker> {
+export async function startWorker (opts: { config: Config, log: Logger }): Promise<RunningWorker> {
   const { config, log } = opts
   const keyring = await loadWorkerKeyring(config, log)
   const redis = createWorkerRedis(config.redisUrl)
@@ -30,7 +29,7 @@ export async function startWorker (opts: { config: Config, log: Logger, dev?: De
   const deps: ProcessDeps = {
     redis,
     prefix: config.queuePrefix,
-    sealKey: sealPrivateKey(config, opts.dev),
+    sealKey: sealPrivateKey(config),
     keyring,
     sink: advisorySink(config, log),
     github: { owner: config.github.owner ?? 'local', repo: config.github.defaultRepo ?? 'security-reports' },

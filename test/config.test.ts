@@ -45,3 +45,12 @@ t.test('every contract variable is in the schema', async (t) => {
     t.ok(names.includes(v), v)
   }
 })
+
+t.test('production checks each role for what it uses', async (t) => {
+  const web = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', INBOUND_SECRET: 's', SEAL_PUBLIC_KEY: 'p' }, 'web')
+  t.equal(web.production, true, 'the web role needs no PGP key, GitHub or SMTP')
+  const err = t.throws(() => loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', INBOUND_SECRET: 's', SEAL_PUBLIC_KEY: 'p' }, 'worker')) as ConfigError
+  t.match(err.problems.join('\n'), /PGP_PRIVATE_KEY/)
+  t.match(err.problems.join('\n'), /SEAL_PRIVATE_KEY/)
+  t.notMatch(err.problems.join('\n'), /INBOUND_SECRET/, 'the worker takes no webhooks')
+})

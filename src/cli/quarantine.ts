@@ -7,7 +7,6 @@ import { quarantineStore } from '../quarantine/store.js'
 import { QUEUE, gatewayKeys, jobOptions, type JobMap } from '../queue/jobs.js'
 import { open } from '../seal/hpke.js'
 import { sealPrivateKey } from '../seal/keys.js'
-import { loadOrCreateDevSecrets } from '../dev/secrets.js'
 
 export async function quarantineCommand (config: Config, args: string[], out: (s: string) => void): Promise<number> {
   const [sub, id, ...flags] = args
@@ -40,8 +39,7 @@ async function show (config: Config, redis: Redis, store: ReturnType<typeof quar
   if (exportAt !== -1) {
     const file = flags[exportAt + 1]
     if (file === undefined || sealed === null) { out('nothing to export\n'); return 1 }
-    const dev = config.production ? undefined : loadOrCreateDevSecrets(config.dataDir).secrets
-    writeFileSync(file, open(sealPrivateKey(config, dev), sealed, id), { mode: 0o600, flag: 'wx' })
+    writeFileSync(file, open(sealPrivateKey(config), sealed, id), { mode: 0o600, flag: 'wx' })
     out(`original message written to ${file} (mode 0600); delete it when done\n`)
   }
   return 0

@@ -1,19 +1,19 @@
 // Where each role gets its seal key: configuration first, the development secrets
-// otherwise. The web role only ever resolves the public half.
+// otherwise (never in production). The web role only ever resolves the public half.
 import type { KeyObject } from 'node:crypto'
 import type { Config } from '../config.js'
-import type { DevSecrets } from '../dev/secrets.js'
+import { readDevSealPrivateKey, readDevWebSecrets } from '../dev/secrets.js'
 import { importPrivateKey, importPublicKey, publicFromPrivate } from './hpke.js'
 
-export function sealPublicKey (config: Config, dev?: DevSecrets): KeyObject {
+export function sealPublicKey (config: Config): KeyObject {
   if (config.seal.publicKey !== undefined) return importPublicKey(config.seal.publicKey)
   if (config.seal.privateKey !== undefined) return publicFromPrivate(importPrivateKey(config.seal.privateKey))
-  if (dev !== undefined) return importPublicKey(dev.sealPublicKey)
+  if (!config.production) return importPublicKey(readDevWebSecrets(config.dataDir).sealPublicKey)
   throw new Error('SEAL_PUBLIC_KEY is not set')
 }
 
-export function sealPrivateKey (config: Config, dev?: DevSecrets): KeyObject {
+export function sealPrivateKey (config: Config): KeyObject {
   if (config.seal.privateKey !== undefined) return importPrivateKey(config.seal.privateKey)
-  if (dev !== undefined) return importPrivateKey(dev.sealPrivateKey)
+  if (!config.production && config.seal.publicKey === undefined) return importPrivateKey(readDevSealPrivateKey(config.dataDir))
   throw new Error('SEAL_PRIVATE_KEY is not set')
 }

@@ -1,0 +1,68 @@
+// The real entry point, as operators run it: roles, production refusals, and the web
+// role working without any private key.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateSealKeyPair } from '../src/seal/hpke.js'
+import { signRaw } from '../src/inbound/hmac.js'
+import { plainMessage } from './helpers/messages.js'
+import { REDIS_URL, dropPrefix, uniquePrefix } from './helpers/redis.js'
+
+interface Run { code: Promise<number | null>, output: () => string, kill: () => void, port: Promise<number> }
+
+function startMain (args: string[], env: Record<string, string>): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  let onPort: (p: number) => void = () => {}
+  const port = new Promise<number>((resolve) => { onPort = resolve })
+  const take = (d: Buffer) => {
+    out += d.toString()
+    const m = out.match(/listening at http:\/\/127\.0\.0\.1:(\d+)/)
+    if (m) onPort(Number(m[1]))
+  }
+  child.stdout.on('data', take)
+  child.stderr.on('data', take)
+  return { code: new Promise((resolve) => child.on('exit', resolve)), output: () => out, kill: () => child.kill('SIGTERM'), port }
+}
+
+t.test('production with nothing configured lists every problem and exits non-zero', async (t) => {
+  const run = startMain([], { NODE_ENV: 'production' })
+  t.equal(await run.code, 2)
+  for (const name of ['REDIS_URL', 'INBOUND_SECRET', 'SEAL_PUBLIC_KEY', 'PGP_PRIVATE_KEY', 'GITHUB_TOKEN', 'SMTP_URL']) t.match(run.output(), name)
+})
+
+t.test('an unknown role is refused', async (t) => {
+  const run = startMain(['both'], {})
+  t.equal(await run.code, 2)
+  t.match(run.output(), 'unknown role')
+})
+
+t.test('the web role runs in production with no private key at all and queues mail', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'intake-roles-'))
+  const prefix = uniquePrefix('roles')
+  t.teardown(async () => { rmSync(dir, { recursive: true, force: true }); await dropPrefix(prefix) })
+  const seal = generateSealKeyPair()
+  const run = startMain(['web'], {
+    NODE_ENV: 'production', REDIS_URL, QUEUE_PREFIX: prefix, INBOUND_SECRET: 'prod-secret', SEAL_PUBLIC_KEY: seal.publicKey,
+    // If the web role ever read the PGP key it would fail on this path.
+    PGP_PRIVATE_KEY_FILE: join(dir, 'does-not-exist.asc'), KEYS_DIR: join(dir, 'keys'), DATA_DIR: join(dir, 'data')
+  })
+  t.teardown(run.kill)
+  const port = await run.port
+  const raw = plainMessage({ messageId: 'roles@example.org' })
+  const ts = Math.floor(Date.now() / 1000)
+  const res = await fetch(`http://127.0.0.1:${port}/inbound/raw`, {
+    method: 'POST', body: raw, headers: { 'content-type': 'message/rfc822', 'x-intake-timestamp': String(ts), 'x-intake-signature': signRaw('prod-secret', ts, raw) }
+  })
+  t.equal(res.status, 200)
+  t.match(await res.json(), { id: /^[0-9a-f]{24}$/ })
+  t.same(readdirSync(dir), [], 'no key generated, no dev secrets written')
+  t.notMatch(run.output(), /worker started|DEVELOPMENT KEY/)
+  run.kill()
+  t.equal(await run.code, 0, 'SIGTERM is a clean shutdown')
+})
