@@ -1,0 +1,23 @@
+// The unencrypted envelope of a message we could not open: enough to thread a
+// "could not decrypt" reply and to apply RFC 3834. Returns undefined when even the
+// headers cannot be read.
+import { parseMime } from '../mail/parse.js'
+import type { OpenedReport } from './types.js'
+
+export type OuterHeaders = Pick<OpenedReport, 'headers' | 'from' | 'replyTo' | 'messageId' | 'references' | 'subject'>
+
+export async function outerHeaders (raw: Buffer): Promise<OuterHeaders | undefined> {
+  try {
+    const parsed = await parseMime(raw)
+    return {
+      headers: parsed.headers,
+      subject: parsed.subject ?? '',
+      references: parsed.references ?? [],
+      ...(parsed.from ? { from: parsed.from } : {}),
+      ...(parsed.replyTo ? { replyTo: parsed.replyTo } : {}),
+      ...(parsed.messageId ? { messageId: parsed.messageId } : {})
+    }
+  } catch {
+    return undefined
+  }
+}

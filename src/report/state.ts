@@ -1,0 +1,37 @@
+// Per-report progress, so a retried or replayed job resumes where it stopped and never
+// repeats a side effect it has recorded: one Redis hash per intake id, ids only.
+import type { Redis } from 'ioredis'
+import { gatewayKeys } from '../queue/jobs.js'
+
+export interface ReportProgress {
+  /** Set just before the advisory POST: a retry must look for an advisory it may have made. */
+  advisoryPending?: string
+  ghsaId?: string
+  advisoryUrl?: string
+  /** Message-ID of the acknowledgement, or "suppressed: <reason>". */
+  'reply.ack'?: string
+  /** Message-ID of the could-not-decrypt reply, or "suppressed: <reason>". */
+  'reply.unreadable'?: string
+  'team.received'?: string
+  'team.quarantined'?: string
+  outcome?: string
+}
+
+export type ReplyKind = 'ack' | 'unreadable'
+export type TeamNoticeKind = 'received' | 'quarantined'
+
+const STATE_TTL_SECONDS = 180 * 24 * 3600
+
+export function progressStore (redis: Redis, prefix: string) {
+  const keys = gatewayKeys(prefix)
+  return {
+    async get (id: string): Promise<ReportProgress> {
+      return await redis.hgetall(keys.state(id)) as ReportProgress
+    },
+    async set (id: string, fields: ReportProgress): Promise<void> {
+      await redis.multi().hset(keys.state(id), fields as Record<string, string>).expire(keys.state(id), STATE_TTL_SECONDS).exec()
+    }
+  }
+}
+
+export type ProgressStore = ReturnType<typeof progressStore>
