@@ -6,7 +6,7 @@ import type { PublicKey } from 'openpgp'
 import { limits } from '../limits.js'
 import { decryptMessage, isEncryptedMessage } from '../pgp/decrypt.js'
 import { findReporterKeys, knownKey, type FoundKey } from '../pgp/reporter-keys.js'
-import type { CandidateKey, TeamKeyring } from '../pgp/types.js'
+import type { CandidateKey, DecryptResult, TeamKeyring } from '../pgp/types.js'
 import { verifyDetached, verifyInlineSigned } from '../pgp/verify.js'
 import { ReportError } from '../report/errors.js'
 import type { OpenedReport, ReportAttachment, SignatureState } from '../report/types.js'
@@ -21,10 +21,12 @@ export interface OpenReportDeps {
 
 type PendingSignature = (candidates: CandidateKey[]) => Promise<SignatureState>
 
-/** Shared by every layer of one message: the part budget and what was decrypted. */
+/** Shared by every layer of one message: the part and plaintext budgets, what was decrypted. */
 interface Context {
   keyring: TeamKeyring
   parts: number
+  /** Plaintext bytes all decryptions of this message may still produce together. */
+  plaintextBudget: number
   decryptedWith?: string
   decryptedAttachment: boolean
 }
@@ -48,7 +50,7 @@ const armorHeaders = {
 export async function openReport (raw: Buffer, deps: OpenReportDeps): Promise<OpenedReport> {
   if (raw.length > limits.rawMessageBytes) throw new ReportError('too-large', `the message is larger than ${limits.rawMessageBytes} bytes`)
   const outer = await parseMime(raw, { headersOnly: true })
-  const ctx: Context = { keyring: deps.keyring, parts: 0, decryptedAttachment: false }
+  const ctx: Context = { keyring: deps.keyring, parts: 0, plaintextBudget: limits.decryptedBytes, decryptedAttachment: false }
   const opened = await openEntity(raw, 0, ctx, false)
   const found = await candidateKeys(outer, opened.attachments, deps)
   const signature = opened.signature === undefined
@@ -104,8 +106,7 @@ function isControlPart (part: MimeEntity): boolean {
 
 async function openEncrypted (ciphertext: Buffer, entity: MimeEntity, depth: number, ctx: Context): Promise<Opened> {
   countParts(ctx, 1 + entity.parts.length)
-  const result = await decryptMessage(ciphertext, ctx.keyring)
-  ctx.decryptedWith ??= result.decryptedWith
+  const result = await decrypt(ciphertext, ctx)
   // The payload is itself a MIME entity (RFC 3156 section 4): open it again.
   const inner = await openEntity(Buffer.from(result.data), depth + 1, ctx, true)
   const signature = inner.signature ?? (result.signatureKeyIds.length > 0 ? result.verify : undefined)
@@ -135,6 +136,14 @@ async function openContent (bytes: Buffer, depth: number, ctx: Context, insideEn
   return { ...body, attachments, ...(subject === undefined ? {} : { subject }) }
 }
 
+/** One decryption, charged to the message's plaintext budget (several attachments could each inflate to the cap). */
+async function decrypt (input: Buffer | string, ctx: Context): Promise<DecryptResult> {
+  const result = await decryptMessage(input, ctx.keyring, { maxBytes: ctx.plaintextBudget })
+  ctx.plaintextBudget -= result.data.length
+  ctx.decryptedWith ??= result.decryptedWith
+  return result
+}
+
 function countParts (ctx: Context, parts: number): void {
   ctx.parts += parts
   if (ctx.parts > limits.mimeParts) throw new ReportError('too-large', `the message has more than ${limits.mimeParts} MIME parts`)
@@ -156,9 +165,9 @@ async function openBody (parsed: ParsedEntity, ctx: Context): Promise<Pick<Opene
   const armor = leadingArmor(source)
   if (armor === undefined) return { text: plain, encrypted: false }
   if (armor.kind === 'message' && isEncryptedMessage(armor.block)) {
-    const result = await decryptMessage(armor.block, ctx.keyring)
-    ctx.decryptedWith ??= result.decryptedWith
-    const decrypted = Buffer.from(result.data).toString('utf8')
+    const result = await decrypt(armor.block, ctx)
+    // Text literal data is CRLF-canonical (RFC 4880 5.9); the rest of the report uses LF.
+    const decrypted = Buffer.from(result.data).toString('utf8').replace(/\r\n/g, '\n')
     const inner = leadingArmor(decrypted)
     if (inner?.kind === 'signed') return { ...(await openInlineSigned(inner.block)), encrypted: true }
     return { text: decrypted, encrypted: true, ...(result.signatureKeyIds.length > 0 ? { signature: result.verify } : {}) }
@@ -217,8 +226,7 @@ async function openAttachments (attachments: ParsedAttachment[], ctx: Context): 
       opened.push(attachment)
       continue
     }
-    const result = await decryptMessage(attachment.content, ctx.keyring)
-    ctx.decryptedWith ??= result.decryptedWith
+    const result = await decrypt(attachment.content, ctx)
     ctx.decryptedAttachment = true
     const filename = attachment.filename.replace(encryptedExtension, '') || 'attachment'
     const content = Buffer.from(result.data)

@@ -6,7 +6,7 @@ import { decryptMessage } from '../../src/pgp/decrypt.js'
 import { openReport } from '../../src/mail/open-report.js'
 import { limits } from '../../src/limits.js'
 import { ReportError } from '../../src/report/errors.js'
-import { createGpg, exec, inlineBody, message, multipart, pgpMimeEncrypted, pgpMimeSigned, textPart } from '../helpers/gpg.js'
+import { attachmentPart, createGpg, exec, inlineBody, message, multipart, pgpMimeEncrypted, pgpMimeSigned, textPart } from '../helpers/gpg.js'
 import { makeTeamKey, teamKey } from '../helpers/team-key.js'
 
 const secret = 'TOP-SECRET-REPORT-TEXT: auth bypass via X-Forwarded-User'
@@ -66,6 +66,16 @@ t.test('hostile input', async (t) => {
     const whole = await peakRss(async () => await failure(openReport(message({}, pgpMimeEncrypted(bomb)), deps)))
     t.equal(whole.result.code, 'too-large')
     t.ok(whole.peak < 4 * limits.decryptedBytes, `openReport peak RSS growth ${mib(whole.peak)} MiB with the default ${mib(limits.decryptedBytes)} MiB cap`)
+  })
+
+  t.test('plaintext cap is shared by every decryption in one message', async (t) => {
+    const zeros = Buffer.alloc(limits.decryptedBytes / 2 + 1)
+    const one = await gpg.encrypt(zeros, { to: [team.fingerprint], armor: false, extra: ['-z', '1', '--compress-algo', 'zlib'] })
+    t.ok(one.length < 1024 * 1024)
+    const single = message({}, multipart('mixed', [textPart('see attached'), attachmentPart({ filename: 'a.bin.gpg', content: one })]))
+    t.equal((await openReport(single, deps)).attachments[0]?.size, zeros.length, 'one fits')
+    const two = message({}, multipart('mixed', [textPart('see attached'), attachmentPart({ filename: 'a.bin.gpg', content: one }), attachmentPart({ filename: 'b.bin.gpg', content: one })]))
+    t.equal((await failure(openReport(two, deps))).code, 'too-large', 'two do not')
   })
 
   t.test('bad signature: the signed part was modified', async (t) => {
