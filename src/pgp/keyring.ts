@@ -87,8 +87,9 @@ async function unlockKey (key: Key, passphrase: string | undefined): Promise<Pri
   return usable
 }
 
+/** Any passphrase-protected key material? GnuPG's stripped primary (gnu-dummy, from --export-secret-subkeys) has none. */
 function isLocked (key: PrivateKey): boolean {
-  return key.getKeys().some(({ keyPacket }) => keyPacket.isDecrypted() === false)
+  return key.getKeys().some(({ keyPacket }) => 'isDummy' in keyPacket && !keyPacket.isDummy() && keyPacket.isDecrypted() === false)
 }
 
 function newestFirst (a: Key, b: Key): number {

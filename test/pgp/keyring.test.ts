@@ -62,3 +62,16 @@ t.test('generateTeamKey rsa4096', async (t) => {
   t.equal(parsed.getAlgorithmInfo().bits, 4096)
   t.comment(`rsa4096 generation took ${Date.now() - started} ms`)
 })
+
+t.test('keys exported by GnuPG: passphrase-protected, and secret subkeys only (offline primary)', async (t) => {
+  const gpg = await createGpg()
+  t.teardown(gpg.close)
+  await gpg.run(['--passphrase', 'pw', '--quick-gen-key', 'Team <team@example.org>', 'ed25519', 'sign', '1y'])
+  const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec((await gpg.run(['--with-colons', '--list-keys', 'team@example.org'])).toString())?.[1] ?? ''
+  await gpg.run(['--passphrase', 'pw', '--quick-add-key', fingerprint, 'cv25519', 'encr', '1y'])
+  const full = (await gpg.run(['--passphrase', 'pw', '--armor', '--export-secret-keys', fingerprint])).toString()
+  t.equal((await loadTeamKeyring({ armored: [full], passphrase: 'pw' })).fingerprint, fingerprint)
+  await t.rejects(loadTeamKeyring({ armored: [full], passphrase: 'nope' }), { message: `${fingerprint} (wrong passphrase)` })
+  const subkeysOnly = (await gpg.run(['--passphrase', 'pw', '--armor', '--export-secret-subkeys', fingerprint])).toString()
+  t.equal((await loadTeamKeyring({ armored: [subkeysOnly], passphrase: 'pw' })).fingerprint, fingerprint)
+})
