@@ -1,6 +1,6 @@
 // End to end with a clear-text report: webhook -> queue -> worker -> advisory + ack.
 import t from 'tap'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { simpleParser } from 'mailparser'
 import { startGateway } from '../helpers/gateway.js'
@@ -19,7 +19,7 @@ t.test('embedded defaults: the report lands in outbox/ as the exact advisory bod
   t.equal(body.summary, 'Vulnerability in toolhive')
   t.match(body.description, canary)
   t.same(body.vulnerabilities, [{ package: { ecosystem: 'other', name: null } }])
-  const mails = await gw.waitFor(() => { try { const f = readdirSync(join(gw.dir, 'outbox', 'mail')); return f.length > 0 ? f : undefined } catch { return undefined } }, 'outbox mail')
+  const mails = await gw.waitFor(() => { const f = gw.outbox('mail'); return f.length > 0 ? f : undefined }, 'outbox mail')
   t.equal(mails.length, 1)
   const ack = await simpleParser(readFileSync(join(gw.dir, 'outbox', 'mail', mails[0] as string)))
   t.equal(ack.inReplyTo, '<outbox-1@example.org>')
@@ -73,10 +73,8 @@ t.test('RFC 3834: an auto-submitted report still becomes an advisory but gets no
   const gw = await startGateway(t, {})
   const res = await gw.post(plainMessage({ messageId: 'auto@example.org', headers: { 'Auto-Submitted': 'auto-replied' } }))
   await gw.waitFor(async () => (await gw.queue.getCompletedCount()) === 1, 'job completed')
-  t.same(readdirSync(join(gw.dir, 'outbox', 'advisories')), [`${res.id}.json`])
-  let mails: string[] = []
-  try { mails = readdirSync(join(gw.dir, 'outbox', 'mail')) } catch {}
-  t.same(mails, [], 'no acknowledgement')
+  t.same(gw.outbox('advisories'), [`${res.id}.json`])
+  t.same(gw.outbox('mail'), [], 'no acknowledgement')
   t.ok(gw.logs.some((l) => l.includes('reply suppressed')))
 })
 
@@ -93,6 +91,6 @@ t.test('GitHub refuses the advisory (422): the report is quarantined; the error 
   await gw.waitFor(async () => (await gw.redis.hget(`${gw.prefix}:gw:quarantine`, res.id as string)) !== null, 'quarantined')
   t.equal(Buffer.concat(await dumpValues(gw.redis, gw.prefix)).indexOf(canary), -1, 'no report text in Redis (failedReason, stacktrace, quarantine)')
   t.equal(gw.logs.join('').indexOf(canary), -1, 'nor in logs')
-  const notice = await gw.waitFor(() => { try { return readdirSync(join(gw.dir, 'outbox', 'mail')).find((f) => f.startsWith('notify-quarantined.')) } catch { return undefined } }, 'team notice')
+  const notice = await gw.waitFor(() => gw.outbox('mail').find((f) => f.startsWith('notify-quarantined.')), 'team notice')
   t.match(readFileSync(join(gw.dir, 'outbox', 'mail', notice), 'utf8'), /quarantin/i, 'the team is told it was quarantined')
 })

@@ -2,7 +2,7 @@
 // unique queue prefix, every log line captured (to prove report text never reaches
 // it), and everything closed and removed at teardown.
 import { Writable } from 'node:stream'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
@@ -28,6 +28,8 @@ export interface Gateway {
   post: (raw: Buffer) => Promise<{ status: number, id?: string }>
   waitFor: <T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number) => Promise<T>
   restartWorker: (env?: Record<string, string>) => Promise<void>
+  /** Finished files in outbox/advisories or outbox/mail (writers use dot-temp files, then rename). */
+  outbox: (kind: 'advisories' | 'mail') => string[]
 }
 
 export async function startGateway (t: Test, env: Record<string, string>): Promise<Gateway> {
@@ -79,6 +81,13 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
         if (v !== undefined && v !== false) return v
         if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
         await new Promise((r) => setTimeout(r, 25))
+      }
+    },
+    outbox (kind) {
+      try {
+        return readdirSync(join(dir, 'outbox', kind)).filter((f) => !f.startsWith('.')).sort()
+      } catch {
+        return []
       }
     },
     async restartWorker (more = {}) {

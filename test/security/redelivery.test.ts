@@ -1,8 +1,6 @@
 // Providers redeliver (timeouts, their own retries): the same message, even after it
 // was processed, must not produce a second advisory or acknowledgement.
 import t from 'tap'
-import { readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { startGateway } from '../helpers/gateway.js'
 import { plainMessage } from '../helpers/messages.js'
 
@@ -19,6 +17,6 @@ t.test('a redelivery after processing changes nothing', async (t) => {
   await new Promise((r) => setTimeout(r, 300))
   t.equal(await gw.queue.getCompletedCount(), 1, 'processed once')
   t.equal(await gw.queue.getWaitingCount(), 0, 'nothing queued again')
-  t.same(readdirSync(join(gw.dir, 'outbox', 'advisories')), [`${first.id}.json`])
-  t.equal(readdirSync(join(gw.dir, 'outbox', 'mail')).length, 1, 'one acknowledgement')
+  t.same(gw.outbox('advisories'), [`${first.id}.json`])
+  t.equal(gw.outbox('mail').length, 1, 'one acknowledgement')
 })
