@@ -2,7 +2,7 @@
 // role working without any private key.
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateSealKeyPair } from '../src/seal/hpke.js'
@@ -65,4 +65,30 @@ t.test('the web role runs in production with no private key at all and queues ma
   t.notMatch(run.output(), /worker started|DEVELOPMENT KEY/)
   run.kill()
   t.equal(await run.code, 0, 'SIGTERM is a clean shutdown')
+})
+
+t.test('no configuration (npm start): dev key and secrets generated, a posted report lands in outbox/', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'intake-nocfg-'))
+  const prefix = uniquePrefix('nocfg')
+  t.teardown(async () => { rmSync(dir, { recursive: true, force: true }); await dropPrefix(prefix) })
+  // Only locations are moved into a temp dir (and the queue prefix, to share Redis safely).
+  const run = startMain([], { QUEUE_PREFIX: prefix, KEYS_DIR: join(dir, 'keys'), DATA_DIR: join(dir, '.data'), OUTBOX_DIR: join(dir, 'outbox') })
+  t.teardown(run.kill)
+  const port = await run.port
+  t.match(run.output(), 'DEVELOPMENT KEY')
+  const secret = (JSON.parse(readFileSync(join(dir, '.data', 'dev-secrets'), 'utf8')) as { inboundSecret: string }).inboundSecret
+  t.ok(readdirSync(join(dir, 'keys')).includes('dev-team-key.pub.asc'), 'dev key written to KEYS_DIR')
+  const raw = plainMessage({ messageId: 'nocfg@example.org' })
+  const ts = Math.floor(Date.now() / 1000)
+  const res = await fetch(`http://127.0.0.1:${port}/inbound/raw`, {
+    method: 'POST', body: raw, headers: { 'content-type': 'message/rfc822', 'x-intake-timestamp': String(ts), 'x-intake-signature': signRaw(secret, ts, raw) }
+  })
+  t.equal(res.status, 200)
+  const { id } = await res.json() as { id: string }
+  const file = join(dir, 'outbox', 'advisories', `${id}.json`)
+  for (let i = 0; i < 200 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 50))
+  t.ok(existsSync(file), 'advisory request body in outbox/advisories')
+  const mails = () => existsSync(join(dir, 'outbox', 'mail')) ? readdirSync(join(dir, 'outbox', 'mail')).filter((f) => !f.startsWith('.')) : []
+  for (let i = 0; i < 200 && mails().length === 0; i++) await new Promise((r) => setTimeout(r, 50))
+  t.equal(mails().length, 1, 'acknowledgement in outbox/mail')
 })
