@@ -25,13 +25,9 @@ function extract (salt: Buffer, ikm: Buffer): Buffer {
 }
 
 function expand (prk: Buffer, info: Buffer, length: number): Buffer {
-  const out: Buffer[] = []
-  let prev = Buffer.alloc(0)
-  for (let i = 1; Buffer.concat(out).length < length; i++) {
-    prev = createHmac('sha256', prk).update(Buffer.concat([prev, info, Buffer.from([i])])).digest()
-    out.push(prev)
-  }
-  return Buffer.concat(out).subarray(0, length)
+  // Every length we use (12, 32) fits in one SHA-256 block: T(1) = HMAC(prk, info || 0x01).
+  if (length > 32) throw new Error('expand: longer outputs are not needed here')
+  return createHmac('sha256', prk).update(info).update(Buffer.from([1])).digest().subarray(0, length)
 }
 
 const labeledExtract = (suite: Buffer, salt: Buffer, label: string, ikm: Buffer) =>
@@ -39,8 +35,15 @@ const labeledExtract = (suite: Buffer, salt: Buffer, label: string, ikm: Buffer)
 const labeledExpand = (suite: Buffer, prk: Buffer, label: string, info: Buffer, length: number) =>
   expand(prk, Buffer.concat([u16(length), V1, suite, Buffer.from(label), info]), length)
 
+// Exporting a key is slow next to the rest of a seal; the recipient's is the same every time.
+const rawPublicCache = new WeakMap<KeyObject, Buffer>()
 function rawPublic (key: KeyObject): Buffer {
-  return Buffer.from(key.export({ format: 'jwk' }).x as string, 'base64url')
+  let raw = rawPublicCache.get(key)
+  if (raw === undefined) {
+    raw = Buffer.from(key.export({ format: 'jwk' }).x as string, 'base64url')
+    rawPublicCache.set(key, raw)
+  }
+  return raw
 }
 
 function sharedSecret (dh: Buffer, enc: Buffer, pkR: Buffer): Buffer {
@@ -94,10 +97,22 @@ export function publicFromPrivate (privateKey: KeyObject): KeyObject {
   return createPublicKey(privateKey)
 }
 
+type JwkPairGenerator = (type: 'x25519', options: { publicKeyEncoding: { format: 'jwk' } }) => { publicKey: { x: string }, privateKey: KeyObject }
+
+/**
+ * A fresh X25519 pair with the public half already raw. Asking Node for it as JWK at
+ * generation is ~3x cheaper than exporting it afterwards (measured: 56 µs vs 175 µs);
+ * @types/node has no overload for a public-only encoding, hence the cast.
+ */
+function ephemeralKeyPair (): { privateKey: KeyObject, x: string } {
+  const pair = (generateKeyPairSync as unknown as JwkPairGenerator)('x25519', { publicKeyEncoding: { format: 'jwk' } })
+  return { privateKey: pair.privateKey, x: pair.publicKey.x }
+}
+
 /** Seals `plaintext` to `recipient`; `aad` binds the envelope to its context (the intake id). */
 export function seal (recipient: KeyObject, plaintext: Uint8Array, aad: string): Buffer {
-  const eph = generateKeyPairSync('x25519')
-  const enc = rawPublic(eph.publicKey)
+  const eph = ephemeralKeyPair()
+  const enc = Buffer.from(eph.x, 'base64url')
   const dh = diffieHellman({ privateKey: eph.privateKey, publicKey: recipient })
   const { key, nonce } = keySchedule(sharedSecret(dh, enc, rawPublic(recipient)))
   const cipher = createCipheriv('aes-256-gcm', key, nonce)
@@ -112,11 +127,21 @@ export function open (privateKey: KeyObject, sealed: Uint8Array, aad: string): B
   const enc = buf.subarray(1, 33)
   const pkE = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: enc.toString('base64url') }, format: 'jwk' })
   const dh = diffieHellman({ privateKey, publicKey: pkE })
-  const { key, nonce } = keySchedule(sharedSecret(dh, enc, rawPublic(publicFromPrivate(privateKey))))
+  const { key, nonce } = keySchedule(sharedSecret(dh, enc, rawPublic(recipientOf(privateKey))))
   const decipher = createDecipheriv('aes-256-gcm', key, nonce)
   decipher.setAAD(Buffer.from(aad))
   decipher.setAuthTag(buf.subarray(buf.length - 16))
   return Buffer.concat([decipher.update(buf.subarray(33, buf.length - 16)), decipher.final()])
+}
+
+const publicOfPrivate = new WeakMap<KeyObject, KeyObject>()
+function recipientOf (privateKey: KeyObject): KeyObject {
+  let pub = publicOfPrivate.get(privateKey)
+  if (pub === undefined) {
+    pub = publicFromPrivate(privateKey)
+    publicOfPrivate.set(privateKey, pub)
+  }
+  return pub
 }
 
 /** Raw HPKE pieces, exported for the interoperability test only. */
