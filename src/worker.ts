@@ -34,7 +34,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     sink: advisorySink(config, log),
     github: { owner: config.github.owner ?? 'local', repo: config.github.defaultRepo ?? 'security-reports' },
     mailer,
-    mail: { from: config.mailFrom, publicUrl: config.publicUrl, ...(config.teamNotifyEmail !== undefined ? { teamNotifyEmail: config.teamNotifyEmail } : {}) },
+    mail: { from: config.mailFrom, publicUrl: config.publicUrl, ownAddresses: ownAddresses(config), ...(config.teamNotifyEmail !== undefined ? { teamNotifyEmail: config.teamNotifyEmail } : {}) },
     progress: progressStore(redis, config.queuePrefix),
     quarantine: quarantineStore(redis, config.queuePrefix),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
@@ -58,6 +58,11 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
       redis.disconnect()
     }
   }
+}
+
+function ownAddresses (config: Config): string[] {
+  const mailFrom = /<([^<>]+)>/.exec(config.mailFrom)?.[1] ?? config.mailFrom
+  return [...new Set([config.securityEmail, mailFrom.trim()].map((a) => a.toLowerCase()))]
 }
 
 function advisorySink (config: Config, log: Logger): AdvisorySink {

@@ -123,3 +123,18 @@ export function robotReason (address: string): string | undefined {
   if (local.endsWith('-request')) return 'list-request'
   return undefined
 }
+
+/**
+ * Mail that is machinery rather than a report: delivery reports (bounces of our own
+ * acknowledgements come back to security@) and our own automated mail looping back
+ * (a team notice forwarded to the intake). Filing these as advisories would flood
+ * the team; the caller keeps them in the quarantine instead.
+ */
+export function automatedMessage (report: Pick<OpenedReport, 'headers' | 'from'>, ownAddresses: string[]): string | undefined {
+  const h = lowerCased(report.headers)
+  const dsn = deliveryReport(h)
+  if (dsn !== undefined) return dsn
+  const from = report.from?.address.toLowerCase()
+  if (from !== undefined && ownAddresses.includes(from) && autoSubmitted(h) !== undefined) return 'own automated mail'
+  return undefined
+}

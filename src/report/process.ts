@@ -16,7 +16,7 @@ import { outerHeaders } from './outer-headers.js'
 import { buildCreateBody } from '../advisory/render.js'
 import type { AdvisorySink } from '../advisory/sink.js'
 import { AdvisoryPermanentError } from '../advisory/sink.js'
-import { mayAutoReply } from '../mail/auto-reply-policy.js'
+import { automatedMessage, mayAutoReply } from '../mail/auto-reply-policy.js'
 import { NoReplyRecipientError, acknowledgement, couldNotDecrypt, teamNotification } from '../mail/messages.js'
 import type { Mailer } from '../mail/transport.js'
 import type { ProgressStore, ReplyKind, TeamNoticeKind } from './state.js'
@@ -30,7 +30,7 @@ export interface ProcessDeps {
   sink: AdvisorySink
   github: { owner: string, repo: string }
   mailer: Mailer
-  mail: { from: string, publicUrl: string, teamNotifyEmail?: string }
+  mail: { from: string, publicUrl: string, teamNotifyEmail?: string, /** our own addresses, lower-case */ ownAddresses: string[] }
   progress: ProgressStore
   quarantine: QuarantineStore
   sealedTtlSeconds: number
@@ -58,6 +58,14 @@ export async function processReport (job: ProcessJob, deps: ProcessDeps): Promis
       throw new UnrecoverableError(`${err.code}: ${err.message}`)
     }
     throw err
+  }
+
+  // An operator's replay files it whatever it looks like.
+  const automated = job.data.replay === undefined ? automatedMessage(report, deps.mail.ownAddresses) : undefined
+  if (automated !== undefined) {
+    await deps.quarantine.add({ intakeId, code: 'automated', reason: `not a report (${automated}); replay to file it anyway`, source: job.data.source, attempts: 1 })
+    deps.log.info({ intakeId, reason: automated }, 'automated mail kept in quarantine, no advisory')
+    return { outcome: 'quarantined' }
   }
 
   const advisory = await fileAdvisory(intakeId, job, report, deps)

@@ -7,7 +7,9 @@ import { startGateway } from '../helpers/gateway.js'
 import { startGithubStub } from '../helpers/github-stub.js'
 import { startSmtpSink } from '../helpers/smtp-sink.js'
 import { plainMessage } from '../helpers/messages.js'
-import { dumpValues } from '../helpers/redis.js'
+import { REDIS_URL, dumpValues } from '../helpers/redis.js'
+import { testConfig } from '../helpers/config.js'
+import { quarantineCommand } from '../../src/cli/quarantine.js'
 
 t.test('embedded defaults: the report lands in outbox/ as the exact advisory body and an .eml', async (t) => {
   const gw = await startGateway(t, {})
@@ -93,4 +95,27 @@ t.test('GitHub refuses the advisory (422): the report is quarantined; the error 
   t.equal(gw.logs.join('').indexOf(canary), -1, 'nor in logs')
   const notice = await gw.waitFor(() => gw.outbox('mail').find((f) => f.startsWith('notify-quarantined.')), 'team notice')
   t.match(readFileSync(join(gw.dir, 'outbox', 'mail', notice), 'utf8'), /quarantin/i, 'the team is told it was quarantined')
+})
+
+t.test('bounces and our own automated mail are kept in quarantine, not filed; a replay files them', async (t) => {
+  const gw = await startGateway(t, {})
+  const bounce = Buffer.from([
+    'From: Mail Delivery System <MAILER-DAEMON@mx.example.org>', 'To: security@stacklok.com', 'Subject: Undelivered Mail Returned to Sender',
+    'Message-ID: <bounce-1@mx.example.org>', 'MIME-Version: 1.0', 'Content-Type: multipart/report; report-type=delivery-status; boundary="b"', '',
+    '--b', 'Content-Type: text/plain', '', 'delivery failed', '--b', 'Content-Type: message/delivery-status', '', 'Reporting-MTA: dns; mx.example.org', '', 'Final-Recipient: rfc822; ada@example.net', 'Action: failed', 'Status: 5.1.1', '--b--', ''
+  ].join('\r\n'))
+  const loop = plainMessage({ from: 'security@stacklok.com', messageId: 'notify.x@stacklok.com', headers: { 'Auto-Submitted': 'auto-generated' }, subject: '[security intake] New report' })
+  const a = await gw.post(bounce)
+  const b = await gw.post(loop)
+  await gw.waitFor(async () => (await gw.queue.getCompletedCount()) === 2, 'both processed')
+  t.same(gw.outbox('advisories'), [], 'no advisory')
+  t.same(gw.outbox('mail'), [], 'no reply')
+  const config = testConfig({ REDIS_URL, QUEUE_PREFIX: gw.prefix, SEAL_PRIVATE_KEY: 'unused' })
+  let out = ''
+  await quarantineCommand(config, ['list'], (s) => { out += s })
+  t.match(out, a.id as string)
+  t.match(out, b.id as string)
+  t.match(out, 'automated')
+  await quarantineCommand(config, ['replay', a.id as string], () => {})
+  await gw.waitFor(() => gw.outbox('advisories').includes(`${a.id}.json`), 'replayed bounce filed on request')
 })
