@@ -14,7 +14,7 @@
 //   ... t.same(stub.invalidRequests, []); t.same(stub.violations, [])
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
-import { randomInt } from 'node:crypto'
+import { createVerify, randomBytes, randomInt } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
@@ -24,6 +24,11 @@ export interface GithubStubOptions {
   repos?: string[]
   /** when set, only `token <t>` / `Bearer <t>` is accepted; otherwise any authorization */
   token?: string
+  /**
+   * A GitHub App: `POST /app/installations/{id}/access_tokens` checks the app's RS256 JWT
+   * against this public key and issues installation tokens, which the API then accepts.
+   */
+  app?: { appId: string, installationId: number, publicKeyPem: string }
   /** login of the authenticated user, shown as advisory author (default 'intake-bot') */
   login?: string
 }
@@ -133,6 +138,7 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
   const advisories: Advisory[] = []
   const repoOf = new Map<string, string>() // ghsa -> 'owner/repo' (lower case)
   const failures: Failure[] = []
+  const installationTokens = new Set<string>()
   const blockedUntil = new Map<string, number>() // token -> ms epoch
   const writes = new Map<string, number[]>() // token -> accepted write times in the window
   const used = new Map<string, number>() // token -> primary quota used this hour
@@ -182,7 +188,11 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
 
   function dispatch (record: StubRequest, token: string): { status: number, payload: unknown, headers?: Record<string, string> } {
     if (token === '') throw new HttpError(401, ghError(401))
-    if (opts.token !== undefined && !new RegExp(`^(token|bearer) ${escape(opts.token)}$`, 'i').test(token)) {
+    if (opts.app !== undefined && /^\/app\/installations\/\d+\/access_tokens$/.test(record.path)) return installationToken(record, token, opts.app)
+    const issued = /^(?:token|bearer) (ghs_\w+)$/i.exec(token)?.[1]
+    if (issued !== undefined && installationTokens.has(issued)) {
+      // an installation token minted by this stub
+    } else if ((opts.token !== undefined || opts.app !== undefined) && (opts.token === undefined || !new RegExp(`^(token|bearer) ${escape(opts.token)}$`, 'i').test(token))) {
       throw new HttpError(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' })
     }
     used.set(token, (used.get(token) ?? 0) + 1)
@@ -197,6 +207,20 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
     const result = route(record)
     if (failure !== undefined) throw failed(failure) // applied: the work is done, the answer is lost
     return result
+  }
+
+  function installationToken (record: StubRequest, authorization: string, app: NonNullable<GithubStubOptions['app']>) {
+    const jwt = /^bearer (.+)$/i.exec(authorization)?.[1] ?? ''
+    const [header = '', payload = '', signature = ''] = jwt.split('.')
+    const signed = createVerify('RSA-SHA256').update(`${header}.${payload}`).verify(app.publicKeyPem, Buffer.from(signature, 'base64url'))
+    const claims = signed ? JSON.parse(Buffer.from(payload, 'base64url').toString()) as { iss?: unknown, exp?: number } : {}
+    if (!signed || String(claims.iss) !== app.appId || (claims.exp ?? 0) * 1000 < Date.now()) {
+      throw new HttpError(401, { message: 'A JSON web token could not be decoded', documentation_url: 'https://docs.github.com/rest', status: '401' })
+    }
+    if (record.path !== `/app/installations/${app.installationId}/access_tokens`) throw new HttpError(404, ghError(404))
+    const minted = `ghs_${randomBytes(18).toString('hex')}`
+    installationTokens.add(minted)
+    return ok(201, { token: minted, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { repository_advisories: 'write' }, repository_selection: 'all' })
   }
 
   function route (record: StubRequest) {
