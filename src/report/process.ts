@@ -19,7 +19,7 @@ import { AdvisoryPermanentError } from '../advisory/sink.js'
 import { automatedMessage, mayAutoReply } from '../mail/auto-reply-policy.js'
 import { NoReplyRecipientError, acknowledgement, couldNotDecrypt, teamNotification } from '../mail/messages.js'
 import type { Mailer } from '../mail/transport.js'
-import type { ProgressStore, ReplyKind, TeamNoticeKind } from './state.js'
+import type { Progress, ProgressStore, ReplyKind, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
 
 export interface ProcessDeps {
@@ -68,12 +68,13 @@ export async function processReport (job: ProcessJob, deps: ProcessDeps): Promis
     return { outcome: 'quarantined' }
   }
 
-  const advisory = await fileAdvisory(intakeId, job, report, deps)
-  await replyToReporter(intakeId, 'ack', report, deps, () => acknowledgement({
+  const progress = await deps.progress.open(intakeId)
+  const advisory = await fileAdvisory(intakeId, job, report, progress, deps)
+  await replyToReporter(intakeId, 'ack', report, progress, deps, () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
   }))
-  await notifyTeam(intakeId, 'received', deps, { advisory, report })
-  await deps.progress.set(intakeId, { outcome: 'advisory' })
+  await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
+  await progress.record({ outcome: 'advisory' })
   await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
   if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
   deps.log.info({ intakeId, ghsaId: advisory.ghsaId, encrypted: report.encrypted, signature: report.signature.state }, 'report processed')
@@ -92,16 +93,16 @@ async function unseal (intakeId: string, deps: ProcessDeps): Promise<Buffer> {
   }
 }
 
-async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, deps: ProcessDeps): Promise<{ ghsaId: string, htmlUrl: string }> {
-  const progress = await deps.progress.get(intakeId)
-  if (progress.ghsaId !== undefined) return { ghsaId: progress.ghsaId, htmlUrl: progress.advisoryUrl ?? '' }
+async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps): Promise<{ ghsaId: string, htmlUrl: string }> {
+  const { ghsaId, advisoryUrl, advisoryPending } = progress.state
+  if (ghsaId !== undefined) return { ghsaId, htmlUrl: advisoryUrl ?? '' }
   const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: job.data.source })
   // Pending before the POST: if we die between the POST and the record below, the
   // retry looks the advisory up by its intake marker instead of creating another.
-  await deps.progress.set(intakeId, { advisoryPending: '1' })
+  await progress.record({ advisoryPending: '1' })
   try {
-    const ref = await deps.sink.create({ ...deps.github, intakeId, body }, { lookupFirst: progress.advisoryPending === '1' })
-    await deps.progress.set(intakeId, { ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl })
+    const ref = await deps.sink.create({ ...deps.github, intakeId, body }, { lookupFirst: advisoryPending === '1' })
+    await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl })
     return ref
   } catch (err) {
     if (err instanceof AdvisoryPermanentError) throw new UnrecoverableError(err.message)
@@ -109,12 +110,12 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
   }
 }
 
-async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<OpenedReport, 'headers' | 'from'>, deps: ProcessDeps, build: () => ReturnType<typeof acknowledgement>): Promise<void> {
+async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<OpenedReport, 'headers' | 'from'>, progress: Progress, deps: ProcessDeps, build: () => ReturnType<typeof acknowledgement>): Promise<void> {
   const field = `reply.${kind}` as const
-  if ((await deps.progress.get(intakeId))[field] !== undefined) return
+  if (progress.state[field] !== undefined) return
   const policy = mayAutoReply(report)
   if (!policy.ok) {
-    await deps.progress.set(intakeId, { [field]: `suppressed: ${policy.reason}` })
+    await progress.record({ [field]: `suppressed: ${policy.reason}` })
     deps.log.info({ intakeId, kind, reason: policy.reason }, 'reply suppressed (RFC 3834)')
     return
   }
@@ -123,18 +124,18 @@ async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<
     message = build()
   } catch (err) {
     if (!(err instanceof NoReplyRecipientError)) throw err
-    await deps.progress.set(intakeId, { [field]: 'suppressed: no usable reply address' })
+    await progress.record({ [field]: 'suppressed: no usable reply address' })
     return
   }
   const sent = await deps.mailer.send(message)
-  await deps.progress.set(intakeId, { [field]: sent.messageId })
+  await progress.record({ [field]: sent.messageId })
 }
 
-async function notifyTeam (intakeId: string, kind: TeamNoticeKind, deps: ProcessDeps, about: { advisory?: { ghsaId: string, htmlUrl: string }, report?: OpenedReport, quarantined?: string }): Promise<void> {
+async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Progress, deps: ProcessDeps, about: { advisory?: { ghsaId: string, htmlUrl: string }, report?: OpenedReport, quarantined?: string }): Promise<void> {
   const to = deps.mail.teamNotifyEmail
   if (to === undefined) return
   const field = `team.${kind}` as const
-  if ((await deps.progress.get(intakeId))[field] !== undefined) return
+  if (progress.state[field] !== undefined) return
   await deps.mailer.send(teamNotification({
     intakeId,
     to,
@@ -148,17 +149,18 @@ async function notifyTeam (intakeId: string, kind: TeamNoticeKind, deps: Process
       ...(about.quarantined !== undefined ? { quarantined: about.quarantined } : {})
     }
   }))
-  await deps.progress.set(intakeId, { [field]: new Date().toISOString() })
+  await progress.record({ [field]: new Date().toISOString() })
 }
 
 async function quarantineUnreadable (intakeId: string, job: ProcessJob, raw: Buffer, err: ReportError, deps: ProcessDeps): Promise<void> {
   await deps.quarantine.add({ intakeId, code: err.code, reason: err.message, source: job.data.source, attempts: 1 })
   deps.log.warn({ intakeId, code: err.code }, 'report quarantined')
-  await notifyTeam(intakeId, 'quarantined', deps, { quarantined: `${err.code}: ${err.message}` })
+  const progress = await deps.progress.open(intakeId)
+  await notifyTeam(intakeId, 'quarantined', progress, deps, { quarantined: `${err.code}: ${err.message}` })
   // Outer headers are not encrypted, so we can still thread a reply and apply RFC 3834.
   const outer = await outerHeaders(raw)
   if (outer === undefined) return
-  await replyToReporter(intakeId, 'unreadable', outer, deps, () => couldNotDecrypt({
+  await replyToReporter(intakeId, 'unreadable', outer, progress, deps, () => couldNotDecrypt({
     report: outer, intakeId, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
   }))
 }
@@ -176,5 +178,6 @@ export async function quarantineFailed (job: ProcessJob & { attemptsMade: number
     await deps.quarantine.add({ intakeId, code: 'failed', reason: `failed after ${job.attemptsMade} attempt(s): ${message}`, source, attempts: job.attemptsMade })
   }
   deps.log.error({ intakeId, attempts: job.attemptsMade }, 'report quarantined after a final failure')
-  await notifyTeam(intakeId, 'quarantined', deps, { quarantined: `processing failed: ${message}` })
+  const progress = await deps.progress.open(intakeId)
+  await notifyTeam(intakeId, 'quarantined', progress, deps, { quarantined: `processing failed: ${message}` })
 }

@@ -22,14 +22,31 @@ export type TeamNoticeKind = 'received' | 'quarantined'
 
 const STATE_TTL_SECONDS = 180 * 24 * 3600
 
+/** One report's progress: read once per job, then every step is recorded as it happens. */
+export interface Progress {
+  readonly state: Readonly<ReportProgress>
+  record: (fields: ReportProgress) => Promise<void>
+}
+
 export function progressStore (redis: Redis, prefix: string) {
   const keys = gatewayKeys(prefix)
+  const set = async (id: string, fields: ReportProgress): Promise<void> => {
+    await redis.multi().hset(keys.state(id), fields as Record<string, string>).expire(keys.state(id), STATE_TTL_SECONDS).exec()
+  }
   return {
     async get (id: string): Promise<ReportProgress> {
       return await redis.hgetall(keys.state(id)) as ReportProgress
     },
-    async set (id: string, fields: ReportProgress): Promise<void> {
-      await redis.multi().hset(keys.state(id), fields as Record<string, string>).expire(keys.state(id), STATE_TTL_SECONDS).exec()
+    set,
+    async open (id: string): Promise<Progress> {
+      const state: ReportProgress = await this.get(id)
+      return {
+        state,
+        async record (fields) {
+          await set(id, fields)
+          Object.assign(state, fields)
+        }
+      }
     }
   }
 }
