@@ -156,6 +156,10 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     const has = (name: string) => values.has(name)
     if (!has('REDIS_URL')) problems.push('production: REDIS_URL is required')
     if (role !== 'worker') {
+      for (const name of ['INBOUND_SECRET', 'MAILGUN_SIGNING_KEY', 'GITHUB_WEBHOOK_SECRET']) {
+        const value = values.get(name)
+        if (typeof value === 'string' && value.length < 16) problems.push(`production: ${name} is too short to be a secret (16 characters at least)`)
+      }
       if (!has('INBOUND_SECRET') && !has('MAILGUN_SIGNING_KEY') && !has('INBOUND_BASIC_AUTH')) problems.push('production: at least one inbound secret (INBOUND_SECRET, MAILGUN_SIGNING_KEY, INBOUND_BASIC_AUTH) is required')
       if (!has('SEAL_PUBLIC_KEY') && !has('SEAL_PRIVATE_KEY')) problems.push('production: SEAL_PUBLIC_KEY is required (the web role seals every message to it)')
     }

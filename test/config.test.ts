@@ -34,7 +34,7 @@ t.test('production refuses embedded defaults that fake or lose work', async (t) 
   for (const name of ['PGP_PRIVATE_KEY', 'GITHUB_TOKEN', 'SMTP_URL', 'INBOUND_SECRET', 'SEAL_', 'REDIS_URL']) t.match(text, name)
   const ok = loadConfig({
     NODE_ENV: 'production', PGP_PRIVATE_KEY_FILE: '/run/secrets/key', GITHUB_TOKEN: 't', GITHUB_OWNER: 'StacklokLabs', GITHUB_DEFAULT_REPO: 'security',
-    SMTP_URL: 'smtp://u:p@mail:587', INBOUND_SECRET: 's', SEAL_PRIVATE_KEY: 'k', REDIS_URL: 'redis://redis:6379'
+    SMTP_URL: 'smtp://u:p@mail:587', INBOUND_SECRET: 'a-long-enough-secret', SEAL_PRIVATE_KEY: 'k', REDIS_URL: 'redis://redis:6379'
   })
   t.equal(ok.production, true)
 })
@@ -47,10 +47,15 @@ t.test('every contract variable is in the schema', async (t) => {
 })
 
 t.test('production checks each role for what it uses', async (t) => {
-  const web = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', INBOUND_SECRET: 's', SEAL_PUBLIC_KEY: 'p' }, 'web')
+  const web = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', INBOUND_SECRET: 'a-long-enough-secret', SEAL_PUBLIC_KEY: 'p' }, 'web')
   t.equal(web.production, true, 'the web role needs no PGP key, GitHub or SMTP')
   const err = t.throws(() => loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', INBOUND_SECRET: 's', SEAL_PUBLIC_KEY: 'p' }, 'worker')) as ConfigError
   t.match(err.problems.join('\n'), /PGP_PRIVATE_KEY/)
   t.match(err.problems.join('\n'), /SEAL_PRIVATE_KEY/)
   t.notMatch(err.problems.join('\n'), /INBOUND_SECRET/, 'the worker takes no webhooks')
+})
+
+t.test('production refuses a secret too short to be one', async (t) => {
+  const err = t.throws(() => loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', INBOUND_SECRET: 'changeme', SEAL_PUBLIC_KEY: 'p' }, 'web')) as ConfigError
+  t.match(err.problems.join('\n'), /INBOUND_SECRET is too short/)
 })

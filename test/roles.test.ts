@@ -48,7 +48,7 @@ t.test('the web role runs in production with no private key at all and queues ma
   t.teardown(async () => { rmSync(dir, { recursive: true, force: true }); await dropPrefix(prefix) })
   const seal = generateSealKeyPair()
   const run = startMain(['web'], {
-    NODE_ENV: 'production', REDIS_URL, QUEUE_PREFIX: prefix, INBOUND_SECRET: 'prod-secret', SEAL_PUBLIC_KEY: seal.publicKey,
+    NODE_ENV: 'production', REDIS_URL, QUEUE_PREFIX: prefix, INBOUND_SECRET: 'prod-secret-0123456789abcdef', SEAL_PUBLIC_KEY: seal.publicKey,
     // If the web role ever read the PGP key it would fail on this path.
     PGP_PRIVATE_KEY_FILE: join(dir, 'does-not-exist.asc'), KEYS_DIR: join(dir, 'keys'), DATA_DIR: join(dir, 'data')
   })
@@ -57,7 +57,7 @@ t.test('the web role runs in production with no private key at all and queues ma
   const raw = plainMessage({ messageId: 'roles@example.org' })
   const ts = Math.floor(Date.now() / 1000)
   const res = await fetch(`http://127.0.0.1:${port}/inbound/raw`, {
-    method: 'POST', body: raw, headers: { 'content-type': 'message/rfc822', 'x-intake-timestamp': String(ts), 'x-intake-signature': signRaw('prod-secret', ts, raw) }
+    method: 'POST', body: raw, headers: { 'content-type': 'message/rfc822', 'x-intake-timestamp': String(ts), 'x-intake-signature': signRaw('prod-secret-0123456789abcdef', ts, raw) }
   })
   t.equal(res.status, 200)
   t.match(await res.json(), { id: /^[0-9a-f]{24}$/ })
