@@ -12,7 +12,7 @@
 // filter then sees `@login` in the rendered text.
 import { intakeMarker } from './marker.js'
 import { limits } from '../limits.js'
-import type { OpenedReport, ReportAttachment, SignatureState } from '../report/types.js'
+import type { OpenedReport, PartSignature, ReportAttachment, SignatureState } from '../report/types.js'
 
 export interface RenderMeta {
   intakeId: string
@@ -112,6 +112,7 @@ function metadataTable (report: OpenedReport, meta: RenderMeta): string[] {
   if (report.date && !Number.isNaN(report.date.getTime())) rows.push(['Date header', code(report.date.toISOString())])
   rows.push(['Encrypted', encryptionCell(report)])
   rows.push(['Signature', signatureCell(report.signature)])
+  if (report.partSignature) rows.push(['Signature covers', partSignatureCell(report.partSignature)])
   if (report.reporterKey) rows.push(['Reporter key', `${code(report.reporterKey.fingerprint)} (from ${report.reporterKey.source})`])
   rows.push(['Attachments', `${report.attachments.length} (listed below; contents not included)`])
   return ['| Field | Value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)]
@@ -136,6 +137,18 @@ function signatureCell (sig: SignatureState): string {
     case 'bad':
       return `**BAD signature**${sig.fingerprint ? ` by ${code(sig.fingerprint)}` : ''}, key ids ${codeList(sig.keyIds)}: ${code(sig.reason)}`
   }
+}
+
+// A signature on a nested part says nothing about what lies outside that part: say so.
+function partSignatureCell (part: PartSignature): string {
+  const text = part.covers === 'text'
+    ? 'a signed part holding all of the report text'
+    : `only a signed part holding **some** of the report text (${signatureCell(part.signature)}); the rest of the text is unsigned`
+  const outside = part.unsignedAttachments.map((index) => `#${index + 1}`)
+  const attachments = outside.length === 0
+    ? 'every attachment is inside it'
+    : `attachments ${outside.slice(0, 20).join(', ')}${outside.length > 20 ? ' and more' : ''} are outside it and **not signed**`
+  return `${text}; ${attachments}`
 }
 
 function attachmentsSection (attachments: ReportAttachment[]): string[] {

@@ -241,3 +241,35 @@ function walk (raw: Buffer, depth: number, limits: { maxParts: number, maxDepth:
     structure.leafTypes.add(entity.contentType.type)
   }
 }
+
+/** An RFC 3156 multipart/signed entity: the signed part's and the signature part's raw bytes. */
+export interface PgpSignedEntity {
+  signed: Buffer
+  signaturePart: Buffer
+}
+
+export function isPgpSigned (entity: MimeEntity): boolean {
+  return entity.contentType.type === 'multipart/signed' && entity.parts.length >= 2 &&
+    entity.contentType.params.protocol?.toLowerCase() === 'application/pgp-signature'
+}
+
+/**
+ * The PGP multipart/signed entities below a multipart one (not the entity itself), in
+ * document order. It does not look inside them (their signature covers what they hold)
+ * nor into attached messages (a forwarded message's signature is its sender's, not the
+ * reporter's). `maxDepth` bounds the walk as describeStructure does.
+ */
+export function findPgpSigned (entity: MimeEntity, maxDepth: number): PgpSignedEntity[] {
+  const found: PgpSignedEntity[] = []
+  collectPgpSigned(entity, 0, maxDepth, found)
+  return found
+}
+
+function collectPgpSigned (entity: MimeEntity, depth: number, maxDepth: number, found: PgpSignedEntity[]): void {
+  if (depth >= maxDepth && entity.parts.length > 0) throw new ReportError('too-large', `MIME entities are nested more than ${maxDepth} deep`)
+  for (const raw of entity.parts) {
+    const part = splitMime(raw)
+    if (isPgpSigned(part)) found.push({ signed: part.parts[0] as Buffer, signaturePart: part.parts[1] as Buffer })
+    else if (part.contentType.type.startsWith('multipart/')) collectPgpSigned(part, depth + 1, maxDepth, found)
+  }
+}

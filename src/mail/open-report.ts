@@ -9,8 +9,8 @@ import { findReporterKeys, knownKey, type FoundKey } from '../pgp/reporter-keys.
 import type { CandidateKey, DecryptResult, TeamKeyring } from '../pgp/types.js'
 import { verifyDetached, verifyInlineSigned } from '../pgp/verify.js'
 import { ReportError } from '../report/errors.js'
-import type { OpenedReport, ReportAttachment, SignatureState } from '../report/types.js'
-import { decodeBody, splitMime, toCrlf, type MimeEntity } from './mime-split.js'
+import type { OpenedReport, PartSignature, ReportAttachment, SignatureState } from '../report/types.js'
+import { decodeBody, findPgpSigned, isPgpSigned, splitMime, toCrlf, type MimeEntity, type PgpSignedEntity } from './mime-split.js'
 import { parseMime, type ParsedAttachment, type ParsedEntity } from './parse.js'
 
 export interface OpenReportDeps {
@@ -38,8 +38,14 @@ interface Opened {
   /** The body text came out of a decryption. */
   encrypted: boolean
   signature?: PendingSignature
+  /** A signature over only part of the body; never set together with `signature`. */
+  signedPart?: PendingPartSignature
   /** Subject from protected headers (inside the encryption). */
   subject?: string
+}
+
+interface PendingPartSignature extends Omit<PartSignature, 'signature'> {
+  check: PendingSignature
 }
 
 const armorHeaders = {
@@ -53,9 +59,11 @@ export async function openReport (raw: Buffer, deps: OpenReportDeps): Promise<Op
   const ctx: Context = { keyring: deps.keyring, parts: 0, plaintextBudget: limits.decryptedBytes, decryptedAttachment: false }
   const opened = await openEntity(raw, 0, ctx, false)
   const found = await candidateKeys(outer, opened.attachments, deps)
-  const signature = opened.signature === undefined
-    ? { state: 'unsigned' as const }
-    : await opened.signature(found.map(({ key, reporterKey }) => ({ key, source: reporterKey.source })))
+  const candidates = found.map(({ key, reporterKey }) => ({ key, source: reporterKey.source }))
+  const partSignature = await checkPart(opened.signedPart, candidates)
+  const signature = opened.signature !== undefined
+    ? await opened.signature(candidates)
+    : partSignature === undefined ? { state: 'unsigned' as const } : textSignature(partSignature)
   const reporterKey = pickReporterKey(found, signature)
   return {
     ...(outer.messageId === undefined ? {} : { messageId: outer.messageId }),
@@ -68,6 +76,7 @@ export async function openReport (raw: Buffer, deps: OpenReportDeps): Promise<Op
     encrypted: opened.encrypted || ctx.decryptedAttachment,
     ...(ctx.decryptedWith === undefined ? {} : { decryptedWith: ctx.decryptedWith }),
     signature,
+    ...(partSignature === undefined ? {} : { partSignature }),
     ...(reporterKey === undefined ? {} : { reporterKey }),
     text: opened.text,
     attachments: opened.attachments.map(withDigest)
@@ -109,8 +118,11 @@ async function openEncrypted (ciphertext: Buffer, entity: MimeEntity, depth: num
   const result = await decrypt(ciphertext, ctx)
   // The payload is itself a MIME entity (RFC 3156 section 4): open it again.
   const inner = await openEntity(Buffer.from(result.data), depth + 1, ctx, true)
-  const signature = inner.signature ?? (result.signatureKeyIds.length > 0 ? result.verify : undefined)
-  return { ...inner, encrypted: true, ...(signature === undefined ? {} : { signature }) }
+  const own = result.signatureKeyIds.length > 0 ? result.verify : undefined
+  if (inner.signature !== undefined || own === undefined) return { ...inner, encrypted: true }
+  // A signature over the whole payload beats one over a part of it.
+  const { signedPart: _superseded, ...rest } = inner
+  return { ...rest, encrypted: true, signature: own }
 }
 
 async function openSigned (entity: MimeEntity, depth: number, ctx: Context, insideEncryption: boolean): Promise<Opened> {
@@ -118,22 +130,130 @@ async function openSigned (entity: MimeEntity, depth: number, ctx: Context, insi
   countParts(ctx, entity.parts.length)
   const [signed, signaturePart] = entity.parts as [Buffer, Buffer]
   // A signature nested inside the signed part is superseded by this outer one.
-  const { signature: _nested, ...inner } = await openEntity(signed, depth + 1, ctx, insideEncryption)
+  const { signature: _nested, signedPart: _nestedPart, ...inner } = await openEntity(signed, depth + 1, ctx, insideEncryption)
   const protocol = entity.contentType.params.protocol?.toLowerCase()
   // S/MIME and other protocols: the content counts, the signature is not ours to check.
   if (protocol !== 'application/pgp-signature') return inner
+  return { ...inner, signature: detachedCheck({ signed, signaturePart }) }
+}
+
+/** RFC 3156 section 5: over the signed part's exact raw bytes, CRLF line ends. */
+function detachedCheck ({ signed, signaturePart }: PgpSignedEntity): PendingSignature {
   const data = toCrlf(signed)
   const signature = decodeBody(splitMime(signaturePart))
-  return { ...inner, signature: async (candidates) => await verifyDetached({ data, signature, candidates }) }
+  return async (candidates) => await verifyDetached({ data, signature, candidates })
 }
 
 async function openContent (bytes: Buffer, depth: number, ctx: Context, insideEncryption: boolean): Promise<Opened> {
   const parsed = await parseMime(bytes, { maxParts: limits.mimeParts - ctx.parts, maxDepth: limits.nesting - depth })
   countParts(ctx, parsed.partCount)
-  const attachments = await openAttachments(parsed.attachments, ctx)
+  const nested = await nestedSigned(bytes, parsed, depth)
+  const attachments = await openAttachments(nested?.attachments ?? parsed.attachments, ctx)
   const subject = insideEncryption ? protectedSubject(parsed) : undefined
   const body = await openBody(parsed, ctx)
-  return { ...body, attachments, ...(subject === undefined ? {} : { subject }) }
+  const opened: Opened = { ...body, attachments, ...(subject === undefined ? {} : { subject }) }
+  return nested === undefined ? opened : withSignedPart(opened, nested.signedPart)
+}
+
+interface NestedSigned {
+  signedPart: PendingPartSignature
+  /** The entity's attachments without the signature parts (they are structure, not content). */
+  attachments: ParsedAttachment[]
+}
+
+/**
+ * multipart/signed entities inside this one (RFC 3156 allows them anywhere, and clients
+ * sign the text and attach files unsigned next to it). They were already parsed and
+ * counted with the whole entity, so the limits hold; each signed part is parsed once more
+ * on its own to learn what it covers.
+ */
+async function nestedSigned (bytes: Buffer, parsed: ParsedEntity, depth: number): Promise<NestedSigned | undefined> {
+  const entity = splitMime(bytes)
+  if (!entity.contentType.type.startsWith('multipart/') || isPgpSigned(entity)) return undefined
+  const found = findPgpSigned(entity, limits.nesting - depth)
+  if (found.length === 0) return undefined
+  const inside: ParsedEntity[] = []
+  for (const { signed } of found) inside.push(await parseMime(signed, { maxParts: parsed.partCount, maxDepth: limits.nesting - depth }))
+  const attachments = withoutSignatures(parsed.attachments, found.map(({ signaturePart }) => decodeBody(splitMime(signaturePart))))
+  const checks = found.map(detachedCheck)
+  return {
+    attachments,
+    signedPart: {
+      check: async (candidates) => weakest(await Promise.all(checks.map(async (check) => await check(candidates)))),
+      // With several signed parts no one signature holds all of the text.
+      covers: inside.length === 1 && sameBody(parsed, inside[0] as ParsedEntity) ? 'text' : 'part',
+      unsignedAttachments: outsideIndexes(attachments, inside.flatMap((part) => part.attachments))
+    }
+  }
+}
+
+/**
+ * Which signature the layer keeps. A signed part holding all of the text supersedes an
+ * inline signature in it (as an enclosing multipart/signed does); one holding only some
+ * of the text gives way to an inline signature, which covers all of the text shown
+ * (openBody drops anything after the armor).
+ */
+function withSignedPart (opened: Opened, signedPart: PendingPartSignature): Opened {
+  if (signedPart.covers === 'part' && opened.signature !== undefined) return opened
+  const { signature: _superseded, ...rest } = opened
+  return { ...rest, signedPart }
+}
+
+/** The shown text (openBody reads `text`, or `html` when the text was made from it) all comes from the signed part. */
+function sameBody (whole: ParsedEntity, signed: ParsedEntity): boolean {
+  const normal = (value: string | undefined): string => (value ?? '').replace(/\r\n?/g, '\n').trim()
+  if (normal(whole.text) !== normal(signed.text)) return false
+  return !whole.textFromHtml || normal(whole.html) === normal(signed.html)
+}
+
+/** Drop one attachment per used signature part, matched by its decoded bytes. */
+function withoutSignatures (attachments: ParsedAttachment[], signatures: Buffer[]): ParsedAttachment[] {
+  const left = [...attachments]
+  for (const signature of signatures) {
+    const matches = (attachment: ParsedAttachment): boolean => attachment.content.equals(signature)
+    const at = left.findIndex((attachment) => attachment.contentType === 'application/pgp-signature' && matches(attachment))
+    const index = at === -1 ? left.findIndex(matches) : at
+    if (index !== -1) left.splice(index, 1)
+  }
+  return left
+}
+
+/**
+ * Indexes of attachments with no byte-identical counterpart inside the signed parts
+ * (mailparser names unnamed attachments by position, so names cannot be compared).
+ */
+function outsideIndexes (attachments: ParsedAttachment[], inside: ParsedAttachment[]): number[] {
+  const pool = [...inside]
+  const outside: number[] = []
+  attachments.forEach((attachment, index) => {
+    const at = pool.findIndex((other) => other.content.equals(attachment.content))
+    if (at === -1) outside.push(index)
+    else pool.splice(at, 1)
+  })
+  return outside
+}
+
+const strength: Record<SignatureState['state'], number> = { bad: 0, 'no-key': 1, unsigned: 2, verified: 3 }
+
+/** Several signed parts: the report is only as trustworthy as the weakest of them. */
+function weakest (states: SignatureState[]): SignatureState {
+  return states.reduce((worst, state) => strength[state.state] < strength[worst.state] ? state : worst)
+}
+
+async function checkPart (pending: PendingPartSignature | undefined, candidates: CandidateKey[]): Promise<PartSignature | undefined> {
+  if (pending === undefined) return undefined
+  const { check, ...scope } = pending
+  return { signature: await check(candidates), ...scope }
+}
+
+/**
+ * The report's signature when only a part is signed: that part's result if it holds all
+ * of the text; otherwise never 'verified' (unsigned text would pass as the signer's),
+ * while 'bad' and 'no-key' stay so a failed check is still seen.
+ */
+function textSignature (part: PartSignature): SignatureState {
+  if (part.covers === 'text' || part.signature.state !== 'verified') return part.signature
+  return { state: 'unsigned' }
 }
 
 /** One decryption, charged to the message's plaintext budget (several attachments could each inflate to the cap). */

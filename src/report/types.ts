@@ -22,6 +22,20 @@ export type SignatureState =
   | { state: 'no-key'; keyIds: string[] }
   | { state: 'bad'; fingerprint?: string; keyIds: string[]; reason: string }
 
+/**
+ * A signature over only part of the body: an RFC 3156 multipart/signed nested in the
+ * message (a multipart/mixed whose first part is signed and whose attachment is not, say)
+ * rather than making up the whole body or the whole decrypted payload.
+ */
+export interface PartSignature {
+  /** What the check of the signed part concluded (the weakest result if there are several). */
+  signature: SignatureState
+  /** 'text': all of the report text comes from the signed part; 'part': only some of it. */
+  covers: 'text' | 'part'
+  /** Indexes into OpenedReport.attachments of the attachments outside the signed part. */
+  unsignedAttachments: number[]
+}
+
 export type KeySource = 'autocrypt' | 'attached' | 'known'
 
 /** A reporter's public key found in the message, with where it came from. */
@@ -44,7 +58,13 @@ export interface OpenedReport {
   encrypted: boolean
   /** Fingerprint of the gateway key that decrypted the message. */
   decryptedWith?: string
+  /**
+   * The signature over the report text. With `partSignature` set it is that signature's
+   * state when it covers all of the text, and never 'verified' when it covers only some.
+   */
   signature: SignatureState
+  /** Present when the signature found covers only part of the body; absent: the whole body (or unsigned). */
+  partSignature?: PartSignature
   reporterKey?: ReporterKey
   text: string
   attachments: ReportAttachment[]
