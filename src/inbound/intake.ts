@@ -24,13 +24,25 @@ export interface Accepted {
   duplicate: boolean
 }
 
-/** Same Message-ID, or same bytes when there is none, means the same delivery. */
+/**
+ * The same delivery: same Message-ID and same body (relays prepend trace headers, so
+ * the header block may differ), or the same bytes when there is no Message-ID. The
+ * body is part of it so a different message reusing a known Message-ID is a new
+ * intake, never silently taken for a redelivery.
+ */
 export function deliveryHash (raw: Buffer): string {
   const id = messageId(raw)
   const h = createHash('sha256')
-  if (id !== undefined) h.update('message-id\0').update(id)
+  if (id !== undefined) h.update('message-id\0').update(id).update('\0body\0').update(bodyOf(raw))
   else h.update('bytes\0').update(raw)
   return h.digest('hex')
+}
+
+function bodyOf (raw: Buffer): Buffer {
+  const crlf = raw.indexOf('\r\n\r\n')
+  const lf = raw.indexOf('\n\n')
+  const candidates = [crlf === -1 ? -1 : crlf + 4, lf === -1 ? -1 : lf + 2].filter((i) => i !== -1)
+  return candidates.length === 0 ? Buffer.alloc(0) : raw.subarray(Math.min(...candidates))
 }
 
 export function intakeIdFor (hash: string): string {
@@ -45,7 +57,9 @@ export function createIntake (deps: IntakeDeps) {
     if (seen !== null) return { id: seen, duplicate: true }
 
     const id = intakeIdFor(hash)
-    await deps.redis.set(keys.sealed(id), seal(deps.sealKey, raw, id))
+    // NX: a sealed copy that is already there (an earlier, interrupted delivery of this
+    // same message) is never replaced.
+    await deps.redis.set(keys.sealed(id), seal(deps.sealKey, raw, id), 'NX')
     // jobId = intake id: BullMQ ignores a second add while the first job exists.
     await deps.queue.add('process-report', { intakeId: id, receivedAt: new Date().toISOString(), source }, { ...jobOptions(deps.retry), jobId: id })
     await deps.redis.set(keys.seen(hash), id, 'EX', SEEN_TTL_SECONDS)

@@ -72,7 +72,21 @@ t.test('redelivery answers the same id and queues nothing', async (t) => {
   const b = await post(web, plainMessage({ body: 'two' }))
   t.equal(a.json().id, a2.json().id)
   t.not(a.json().id, b.json().id)
-  t.equal(await queue.count(), 3, 'three distinct messages queued once each')
+  // Same Message-ID with another body is another message, not a redelivery.
+  const other = await post(web, plainMessage({ messageId: 'same@example.org', body: 'a different report' }))
+  t.equal(other.statusCode, 200)
+  t.not(other.json().id, first.json().id)
+  t.equal(await queue.count(), 4, 'four distinct messages queued once each')
+})
+
+t.test('an interrupted earlier delivery\'s sealed copy is never replaced', async (t) => {
+  const { web, redis, prefix } = await setup(t)
+  const msg = plainMessage({ messageId: 'nx@example.org' })
+  const id = (await post(web, msg)).json().id as string
+  const before = await redis.getBuffer(gatewayKeys(prefix).sealed(id))
+  await redis.del(`${prefix}:gw:seen:` + (await import('../../src/inbound/intake.js')).deliveryHash(msg)) // as if the marker write had failed
+  t.equal((await post(web, msg)).json().id, id)
+  t.same(await redis.getBuffer(gatewayKeys(prefix).sealed(id)), before, 'same sealed bytes (not re-sealed)')
 })
 
 t.test('authentication: bad, missing, stale signatures are 401 and queue nothing', async (t) => {
