@@ -2,18 +2,25 @@
 // CLI's send-test) posts the raw RFC 5322 bytes, signed with INBOUND_SECRET.
 import type { FastifyInstance } from 'fastify'
 import { limits } from '../limits.js'
-import { verifyRaw } from './hmac.js'
+import { checkRawHeaders, verifyRaw } from './hmac.js'
 import { looksLikeMessage } from './message-head.js'
 import { replyAccepted, type InboundDeps } from './respond.js'
 
 export async function rawRoute (app: FastifyInstance, deps: InboundDeps & { secret: string }): Promise<void> {
-  app.post('/inbound/raw', { bodyLimit: limits.rawMessageBytes }, async (req, reply) => {
+  app.post('/inbound/raw', {
+    bodyLimit: limits.rawMessageBytes,
+    // Refuse unsigned or stale requests before reading (up to 40 MiB of) body.
+    onRequest: async (req, reply) => {
+      const early = checkRawHeaders(authHeaders(req.headers))
+      if (!early.ok) {
+        req.log.warn({ reason: early.reason }, 'inbound raw: authentication failed')
+        return reply.code(401).send({ error: 'authentication failed' })
+      }
+    }
+  }, async (req, reply) => {
     const body = req.body
     if (!Buffer.isBuffer(body)) return reply.code(415).send({ error: 'send the message as Content-Type: message/rfc822' })
-    const auth = verifyRaw(deps.secret, {
-      timestamp: header(req.headers['x-intake-timestamp']),
-      signature: header(req.headers['x-intake-signature'])
-    }, body)
+    const auth = verifyRaw(deps.secret, authHeaders(req.headers), body)
     if (!auth.ok) {
       req.log.warn({ reason: auth.reason }, 'inbound raw: authentication failed')
       return reply.code(401).send({ error: 'authentication failed' })
@@ -21,6 +28,10 @@ export async function rawRoute (app: FastifyInstance, deps: InboundDeps & { secr
     if (!looksLikeMessage(body)) return reply.code(400).send({ error: 'not an RFC 5322 message (no header block with From)' })
     return replyAccepted(req, reply, deps, body, 'raw')
   })
+}
+
+function authHeaders (headers: Record<string, string | string[] | undefined>) {
+  return { timestamp: header(headers['x-intake-timestamp']), signature: header(headers['x-intake-signature']) }
 }
 
 function header (value: string | string[] | undefined): string | undefined {

@@ -106,6 +106,16 @@ t.test('authentication: bad, missing, stale signatures are 401 and queue nothing
   t.equal(await queue.count(), 0)
 })
 
+t.test('unsigned requests are refused before their body is read', async (t) => {
+  const { web } = await setup(t)
+  // Over the body limit: a 401 rather than 413 shows the check ran before the body was read.
+  const big = Buffer.alloc(limits.rawMessageBytes + 1, 'a')
+  const res = await web.fastify.inject({ method: 'POST', url: '/inbound/raw', headers: { 'content-type': 'message/rfc822' }, payload: big })
+  t.equal(res.statusCode, 401)
+  const stale = await web.fastify.inject({ method: 'POST', url: '/inbound/raw', headers: { 'content-type': 'message/rfc822', 'x-intake-timestamp': '1', 'x-intake-signature': 'v1=' + '0'.repeat(64) }, payload: big })
+  t.equal(stale.statusCode, 401)
+})
+
 t.test('not a message is 400; too large is 413', async (t) => {
   const { web, queue } = await setup(t)
   t.equal((await post(web, Buffer.from('hello, this is not mail'))).statusCode, 400)
