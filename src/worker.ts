@@ -85,10 +85,10 @@ async function onFailed (job: Job<JobMap['process-report']>, err: Error, deps: P
 }
 
 /**
- * BullMQ stores a failed job's message and stack in Redis. Our own errors are written
- * without report content, and system errors (with a `code`: ECONNREFUSED, EAUTH...)
- * describe connections; any other library error might quote its input, so only its
- * class is kept.
+ * BullMQ stores a failed job's message and stack in Redis, and they reach logs and the
+ * team's quarantine notice. Our own errors are written without report content. Any
+ * other error keeps only its class and codes: library messages can quote input (an
+ * SMTP server's reply quotes the sender-chosen recipient, filters quote subjects).
  */
 async function safeErrors<T> (fn: () => Promise<T>): Promise<T> {
   try {
@@ -96,10 +96,15 @@ async function safeErrors<T> (fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     const e = err instanceof Error ? err : new Error('non-error thrown')
     const ours = e instanceof UnrecoverableError || e instanceof ReportError || e instanceof AdvisoryTransientError || e instanceof AdvisoryPermanentError
-    const system = typeof (e as { code?: unknown }).code === 'string'
-    const message = ours || system ? e.message.slice(0, 500) : `${e.name} (message withheld: it may quote report content)`
+    const message = ours ? e.message.slice(0, 500) : describeForeign(e)
     const safe = e instanceof UnrecoverableError ? new UnrecoverableError(message) : new Error(message)
     safe.stack = `${safe.name}: ${message}`
     throw safe
   }
+}
+
+function describeForeign (e: Error): string {
+  const { code, responseCode } = e as { code?: unknown, responseCode?: unknown }
+  const codes = [code, responseCode].filter((c) => typeof c === 'string' || typeof c === 'number').join(' ')
+  return `${e.name}${codes === '' ? '' : ` ${codes}`} (message withheld: it may quote report content)`
 }

@@ -127,8 +127,17 @@ async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<
     await progress.record({ [field]: 'suppressed: no usable reply address' })
     return
   }
-  const sent = await deps.mailer.send(message)
-  await progress.record({ [field]: sent.messageId })
+  try {
+    const sent = await deps.mailer.send(message)
+    await progress.record({ [field]: sent.messageId })
+  } catch (err) {
+    // A permanent refusal (5xx: no such mailbox, policy) will not change on retry, and
+    // the report is already filed: record it rather than fail the job.
+    const responseCode = (err as { responseCode?: unknown }).responseCode
+    if (typeof responseCode !== 'number' || responseCode < 500) throw err
+    await progress.record({ [field]: `suppressed: refused by the mail server (${responseCode})` })
+    deps.log.warn({ intakeId, kind, responseCode }, 'reply refused by the mail server')
+  }
 }
 
 async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Progress, deps: ProcessDeps, about: { advisory?: { ghsaId: string, htmlUrl: string }, report?: OpenedReport, quarantined?: string }): Promise<void> {

@@ -17,9 +17,19 @@ export interface SmtpSink {
   close: () => Promise<void>
 }
 
-export async function startSmtpSink (): Promise<SmtpSink> {
+export interface SmtpSinkOptions {
+  /** RCPT TO addresses refused with this SMTP code; the reply text quotes the address, as real servers do. */
+  refuse?: Record<string, number>
+}
+
+export async function startSmtpSink (opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const messages: SinkMessage[] = []
   const server = new SMTPServer({
+    onRcptTo (address, _session, callback) {
+      const code = opts.refuse?.[address.address.toLowerCase()]
+      if (code === undefined) { callback(); return }
+      callback(Object.assign(new Error(`<${address.address}>: Recipient address rejected`), { responseCode: code }))
+    },
     authOptional: true,
     allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
