@@ -139,7 +139,7 @@ export function teamNotification (input: TeamNotificationInput): MailMessage {
   lines.push(
     `  Encrypted:  ${flags.encrypted ? 'yes' : 'no'}`,
     `  Signature:  ${signatureWord(flags.signature)}`,
-    `  Sender:     ${flags.unverifiedSender ? 'unverified (From is not authenticated)' : 'verified by signature'}`
+    `  Sender:     ${flags.unverifiedSender ? 'unverified (From is not authenticated; a key sent in the message proves nothing)' : 'verified by a signature from a key on record'}`
   )
   if (flags.quarantined !== undefined) {
     lines.push('', ...wrap(`Quarantined: ${headerText(flags.quarantined, 300)}`))

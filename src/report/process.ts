@@ -154,11 +154,20 @@ async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Pro
     flags: {
       encrypted: about.report?.encrypted ?? false,
       signature: about.report?.signature.state ?? 'unknown',
-      unverifiedSender: about.report?.signature.state !== 'verified',
+      unverifiedSender: !senderVerified(about.report),
       ...(about.quarantined !== undefined ? { quarantined: about.quarantined } : {})
     }
   }))
   await progress.record({ [field]: new Date().toISOString() })
+}
+
+/**
+ * A valid signature proves who sent the mail only when the key was already on record
+ * for that address: a key that arrives in the same message (Autocrypt, attachment)
+ * could have been made by whoever forged the From.
+ */
+function senderVerified (report: OpenedReport | undefined): boolean {
+  return report?.signature.state === 'verified' && report.signature.keySource === 'known'
 }
 
 async function quarantineUnreadable (intakeId: string, job: ProcessJob, raw: Buffer, err: ReportError, deps: ProcessDeps): Promise<void> {

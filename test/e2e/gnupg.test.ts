@@ -66,6 +66,8 @@ t.test('GnuPG PGP/MIME (signed, then encrypted) becomes one schema-valid draft a
   t.equal(ack.headers.get('auto-submitted'), 'auto-replied')
   t.match(ack.text ?? '', advisory.ghsa_id)
   t.match(ack.text ?? '', /24 hours/)
+  const notice = smtp.messages.find((m) => m.envelope.rcptTo.some((r) => r.address === 'team@stacklok.com'))
+  t.match(notice?.raw.toString(), /Sender: +unverified/, 'a key that came in the same message does not make the sender verified')
   for (const m of smtp.messages) t.equal(m.raw.indexOf(canary), -1, 'no report text in any outgoing mail')
   t.equal(Buffer.concat(await dumpValues(gw.redis, gw.prefix)).indexOf(canary), -1, 'no report text in Redis')
   t.equal(gw.logs.join('').indexOf(canary), -1, 'no report text in logs')
