@@ -10,6 +10,7 @@ import { loadWorkerKeyring } from './pgp/team-key.js'
 import { createOctokit } from './advisory/github-client.js'
 import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink, type AdvisorySink } from './advisory/sink.js'
 import { ReportError } from './report/errors.js'
+import { ReportBusyError } from './report/lock.js'
 import { createMailer } from './mail/transport.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
@@ -41,7 +42,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     log
   }
 
-  const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await safeErrors(() => processReport(job, deps)), {
+  const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await processJob(job, deps), {
     connection: redis,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency
@@ -72,13 +73,31 @@ function advisorySink (config: Config, log: Logger): AdvisorySink {
   return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth, log }), log)
 }
 
-/** Last attempt used up, or a permanent failure: keep the report in quarantine. */
+/**
+ * Runs one job. On its last attempt, a failure is quarantined *before* the job is
+ * failed: done from the `failed` event alone, a crash in between would leave the report
+ * neither filed nor quarantined.
+ */
+async function processJob (job: Job<JobMap['process-report']>, deps: ProcessDeps) {
+  try {
+    return await processReport(job, deps)
+  } catch (err) {
+    const safe = safeError(err)
+    // Busy: another run of this report is under way and will file or quarantine it.
+    const final = !(err instanceof ReportBusyError) && (safe instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
+    const run = { data: job.data, attemptsMade: job.attemptsMade + 1, processedOn: job.processedOn }
+    if (final) await quarantineFailed(run, safe.message, deps).catch((q: Error) => deps.log.error({ intakeId: job.data.intakeId, err: { message: q.message } }, 'could not record quarantine entry'))
+    throw safe
+  }
+}
+
+/** Logs every failure; quarantines what ended without passing through processJob (stalled jobs). */
 async function onFailed (job: Job<JobMap['process-report']>, err: Error, deps: ProcessDeps): Promise<void> {
   const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)
   deps.log.warn({ intakeId: job.data.intakeId, attempt: job.attemptsMade, final, err: { name: err.name, message: err.message } }, 'report job failed')
   if (!final) return
   try {
-    await quarantineFailed(job, err.message, deps)
+    await quarantineFailed(job, err.message, deps) // idempotent: skips what processJob already recorded
   } catch (e) {
     deps.log.error({ intakeId: job.data.intakeId, err: { message: (e as Error).message } }, 'could not record quarantine entry')
   }
@@ -90,17 +109,13 @@ async function onFailed (job: Job<JobMap['process-report']>, err: Error, deps: P
  * other error keeps only its class and codes: library messages can quote input (an
  * SMTP server's reply quotes the sender-chosen recipient, filters quote subjects).
  */
-async function safeErrors<T> (fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn()
-  } catch (err) {
-    const e = err instanceof Error ? err : new Error('non-error thrown')
-    const ours = e instanceof UnrecoverableError || e instanceof ReportError || e instanceof AdvisoryTransientError || e instanceof AdvisoryPermanentError
-    const message = ours ? e.message.slice(0, 500) : describeForeign(e)
-    const safe = e instanceof UnrecoverableError ? new UnrecoverableError(message) : new Error(message)
-    safe.stack = `${safe.name}: ${message}`
-    throw safe
-  }
+function safeError (err: unknown): Error {
+  const e = err instanceof Error ? err : new Error('non-error thrown')
+  const ours = e instanceof UnrecoverableError || e instanceof ReportError || e instanceof AdvisoryTransientError || e instanceof AdvisoryPermanentError || e instanceof ReportBusyError
+  const message = ours ? e.message.slice(0, 500) : describeForeign(e)
+  const safe = e instanceof UnrecoverableError ? new UnrecoverableError(message) : new Error(message)
+  safe.stack = `${safe.name}: ${message}`
+  return safe
 }
 
 function describeForeign (e: Error): string {

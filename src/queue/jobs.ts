@@ -34,6 +34,7 @@ export function gatewayKeys (prefix: string) {
     sealed: (id: string) => `${base}:sealed:${id}`,
     seen: (hash: string) => `${base}:seen:${hash}`,
     state: (id: string) => `${base}:state:${id}`,
+    lock: (id: string) => `${base}:lock:${id}`,
     quarantine: `${base}:quarantine`,
     all: `${prefix}:*`
   }

@@ -19,6 +19,7 @@ import { AdvisoryPermanentError } from '../advisory/sink.js'
 import { automatedMessage, mayAutoReply } from '../mail/auto-reply-policy.js'
 import { NoReplyRecipientError, acknowledgement, couldNotDecrypt, teamNotification } from '../mail/messages.js'
 import type { Mailer } from '../mail/transport.js'
+import { withReportLock } from './lock.js'
 import type { Progress, ProgressStore, ReplyKind, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
 
@@ -47,6 +48,10 @@ export interface ProcessOutcome {
 }
 
 export async function processReport (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
+  return await withReportLock(deps.redis, deps.prefix, job.data.intakeId, async () => await processLocked(job, deps))
+}
+
+async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
   const { intakeId } = job.data
   const raw = await unseal(intakeId, deps)
   let report: OpenedReport
@@ -190,12 +195,14 @@ async function quarantineUnreadable (intakeId: string, job: ProcessJob, raw: Buf
 export async function quarantineFailed (job: ProcessJob & { attemptsMade: number, processedOn?: number | undefined }, message: string, deps: ProcessDeps): Promise<void> {
   const { intakeId, source } = job.data
   const existing = await deps.quarantine.get(intakeId)
-  // Unreadable reports were quarantined (with a precise code) during this very attempt.
+  // Unreadable reports were quarantined (with a precise code) during this very attempt,
+  // and the worker calls this twice for a final failure (in the run, then on `failed`).
   const alreadyThisRun = existing !== undefined && Date.parse(existing.at) >= (job.processedOn ?? Infinity)
   if (!alreadyThisRun) {
-    await deps.quarantine.add({ intakeId, code: 'failed', reason: `failed after ${job.attemptsMade} attempt(s): ${message}`, source, attempts: job.attemptsMade })
+    const attempts = Math.max(job.attemptsMade, 1)
+    await deps.quarantine.add({ intakeId, code: 'failed', reason: `failed after ${attempts} attempt(s): ${message}`, source, attempts })
+    deps.log.error({ intakeId, attempts }, 'report quarantined after a final failure')
   }
-  deps.log.error({ intakeId, attempts: job.attemptsMade }, 'report quarantined after a final failure')
   const progress = await deps.progress.open(intakeId)
   await notifyTeam(intakeId, 'quarantined', progress, deps, { quarantined: `processing failed: ${message}` })
 }
