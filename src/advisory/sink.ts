@@ -110,18 +110,19 @@ export function githubSink (octokit: Octokit, log: Log): AdvisorySink {
 }
 
 /**
- * Finds the draft or triage advisory whose description carries the intake marker,
- * newest first, stopping at the first hit. The list endpoint filters by one state at
- * a time, so this is one paginated walk per state.
+ * Finds the draft advisory whose description starts with the intake marker, newest
+ * first, stopping at the first hit. Only drafts, and only at the start: advisories in
+ * `triage` are written by outsiders (private vulnerability reporting), who could
+ * otherwise plant a marker and capture a report's retry.
  */
 export async function findAdvisoryByIntake (octokit: Octokit, req: { owner: string, repo: string, intakeId: string }): Promise<AdvisoryRef | null> {
   const marker = intakeMarker(req.intakeId)
-  for (const state of ['draft', 'triage'] as const) {
+  for (const state of ['draft'] as const) {
     const hits = await octokit.paginate(
       octokit.rest.securityAdvisories.listRepositoryAdvisories,
       { owner: req.owner, repo: req.repo, state, sort: 'created', direction: 'desc', per_page: 100 },
       (res, done) => {
-        const hit = (res.data as ListedAdvisory[]).find(a => a.description?.includes(marker) === true)
+        const hit = (res.data as ListedAdvisory[]).find(a => a.description?.startsWith(marker) === true)
         if (hit !== undefined) done()
         return hit === undefined ? [] : [hit]
       })
