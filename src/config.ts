@@ -161,7 +161,13 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
         if (typeof value === 'string' && value.length < 16) problems.push(`production: ${name} is too short to be a secret (16 characters at least)`)
       }
       if (!has('INBOUND_SECRET') && !has('MAILGUN_SIGNING_KEY') && !has('INBOUND_BASIC_AUTH')) problems.push('production: at least one inbound secret (INBOUND_SECRET, MAILGUN_SIGNING_KEY, INBOUND_BASIC_AUTH) is required')
-      if (!has('SEAL_PUBLIC_KEY') && !has('SEAL_PRIVATE_KEY')) problems.push('production: SEAL_PUBLIC_KEY is required (the web role seals every message to it)')
+      if (!has('SEAL_PUBLIC_KEY') && !(role === 'all' && has('SEAL_PRIVATE_KEY'))) problems.push('production: SEAL_PUBLIC_KEY is required (the web role seals every message to it)')
+    }
+    if (role === 'web') {
+      // A split web role must not even have the private keys in its environment.
+      for (const name of ['SEAL_PRIVATE_KEY', 'PGP_PRIVATE_KEY', 'PGP_PASSPHRASE', 'GITHUB_TOKEN', 'GITHUB_APP_PRIVATE_KEY']) {
+        if (has(name)) problems.push(`production: the web role must not be given ${name} (it belongs to the worker)`)
+      }
     }
     if (role !== 'web') {
       if (!has('PGP_PRIVATE_KEY') && !has('PGP_PRIVATE_KEY_FILE')) problems.push('production: PGP_PRIVATE_KEY_FILE or PGP_PRIVATE_KEY is required (no development key in production)')

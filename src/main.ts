@@ -32,7 +32,7 @@ async function main (): Promise<void> {
   }
   if (role === 'all' || role === 'web') {
     const inboundSecret = config.inboundSecret ?? (needsDevSecrets(config) ? readDevWebSecrets(config.dataDir).inboundSecret : undefined)
-    const web = await buildWeb({ config, log, sealPublicKey: sealPublicKey(config), ...(inboundSecret !== undefined ? { inboundSecret } : {}) })
+    const web = await buildWeb({ config, log, sealPublicKey: sealPublicKey(config, role), ...(inboundSecret !== undefined ? { inboundSecret } : {}) })
     await web.fastify.listen({ port: config.port, host: config.host })
     closers.unshift(web.close) // stop taking requests before the worker stops
   }

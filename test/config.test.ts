@@ -59,3 +59,9 @@ t.test('production refuses a secret too short to be one', async (t) => {
   const err = t.throws(() => loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', INBOUND_SECRET: 'changeme', SEAL_PUBLIC_KEY: 'p' }, 'web')) as ConfigError
   t.match(err.problems.join('\n'), /INBOUND_SECRET is too short/)
 })
+
+t.test('a production web role refuses private keys and tokens in its environment', async (t) => {
+  const err = t.throws(() => loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', INBOUND_SECRET: 'a-long-enough-secret', SEAL_PRIVATE_KEY: 'k', PGP_PRIVATE_KEY: 'armored', GITHUB_TOKEN: 't', GITHUB_OWNER: 'o', GITHUB_DEFAULT_REPO: 'r' }, 'web')) as ConfigError
+  const text = err.problems.join('\n')
+  for (const name of ['SEAL_PUBLIC_KEY is required', 'must not be given SEAL_PRIVATE_KEY', 'must not be given PGP_PRIVATE_KEY', 'must not be given GITHUB_TOKEN']) t.match(text, name)
+})

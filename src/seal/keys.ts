@@ -1,13 +1,14 @@
 // Where each role gets its seal key: configuration first, the development secrets
 // otherwise (never in production). The web role only ever resolves the public half.
 import type { KeyObject } from 'node:crypto'
-import type { Config } from '../config.js'
+import type { Config, Role } from '../config.js'
 import { readDevSealPrivateKey, readDevWebSecrets } from '../dev/secrets.js'
 import { importPrivateKey, importPublicKey, publicFromPrivate } from './hpke.js'
 
-export function sealPublicKey (config: Config): KeyObject {
+/** `web` never derives the public key from a private one: a split web role must not touch it. */
+export function sealPublicKey (config: Config, role: Role = 'all'): KeyObject {
   if (config.seal.publicKey !== undefined) return importPublicKey(config.seal.publicKey)
-  if (config.seal.privateKey !== undefined) return publicFromPrivate(importPrivateKey(config.seal.privateKey))
+  if (config.seal.privateKey !== undefined && role === 'all') return publicFromPrivate(importPrivateKey(config.seal.privateKey))
   if (!config.production) return importPublicKey(readDevWebSecrets(config.dataDir).sealPublicKey)
   throw new Error('SEAL_PUBLIC_KEY is not set')
 }
