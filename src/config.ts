@@ -73,7 +73,7 @@ export const settings = [
   { env: 'WORKER_CONCURRENCY', default: '4', doc: 'reports processed in parallel by one worker process', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 64 ? { value: n } : { error: 'must be an integer 1-64' } } },
   { env: 'JOB_ATTEMPTS', default: '8', doc: 'tries per report before it is quarantined', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 50 ? { value: n } : { error: 'must be an integer 1-50' } } },
   { env: 'JOB_BACKOFF_MS', default: '5000', doc: 'first retry delay; doubles on each attempt', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
-  { env: 'SEALED_TTL_DAYS', default: '30', doc: 'days a processed report stays sealed in Redis for replay (quarantined ones stay until resolved)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
+  { env: 'SEALED_TTL_DAYS', default: '90', doc: 'days a processed report\'s original stays sealed in Redis (for `intake export`: attachments, full text); quarantined ones stay until resolved', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
   { env: 'LOG_LEVEL', default: 'info', doc: 'pino level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') }
 ] as const satisfies readonly Setting[]
 

@@ -3,6 +3,7 @@
 import 'dotenv/config'
 import { ConfigError, loadConfig } from '../config.js'
 import { quarantineCommand } from './quarantine.js'
+import { exportCommand } from './export.js'
 import { generateSealKeyPair } from '../seal/hpke.js'
 
 const usage = `usage: npm run intake -- <command>
@@ -11,6 +12,8 @@ const usage = `usage: npm run intake -- <command>
   quarantine show <id> [--export F]   one entry; --export writes the original message
                                       (as the reporter sent it, e.g. still encrypted) to F
   quarantine replay <id>              queue a quarantined report again
+  export <id> <file>                  the original message of any sealed report (processed
+                                      ones for SEALED_TTL_DAYS), e.g. for its attachments
   seal-keygen                         a new SEAL_PUBLIC_KEY / SEAL_PRIVATE_KEY pair
 `
 
@@ -22,6 +25,7 @@ export async function run (argv: string[], out: (s: string) => void = (s) => pro
     return 0
   }
   if (command === 'quarantine') return await quarantineCommand(loadConfig(), rest, out)
+  if (command === 'export') return await exportCommand(loadConfig(), rest, out)
   out(usage)
   return command === undefined || command === 'help' ? 0 : 2
 }

@@ -1,12 +1,10 @@
 // `intake quarantine list|show|replay`: see and replay what the worker could not process.
-import { writeFileSync } from 'node:fs'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Config } from '../config.js'
 import { quarantineStore } from '../quarantine/store.js'
 import { QUEUE, gatewayKeys, jobOptions, type JobMap } from '../queue/jobs.js'
-import { open } from '../seal/hpke.js'
-import { sealPrivateKey } from '../seal/keys.js'
+import { exportSealed } from './export.js'
 
 export async function quarantineCommand (config: Config, args: string[], out: (s: string) => void): Promise<number> {
   const [sub, id, ...flags] = args
@@ -38,9 +36,8 @@ async function show (config: Config, redis: Redis, store: ReturnType<typeof quar
   const exportAt = flags.indexOf('--export')
   if (exportAt !== -1) {
     const file = flags[exportAt + 1]
-    if (file === undefined || sealed === null) { out('nothing to export\n'); return 1 }
-    writeFileSync(file, open(sealPrivateKey(config), sealed, id), { mode: 0o600, flag: 'wx' })
-    out(`original message written to ${file} (mode 0600); delete it when done\n`)
+    if (file === undefined) { out('usage: quarantine show <id> --export FILE\n'); return 2 }
+    return await exportSealed(config, redis, id, file, out)
   }
   return 0
 }

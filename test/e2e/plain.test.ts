@@ -10,11 +10,13 @@ import { plainMessage } from '../helpers/messages.js'
 import { REDIS_URL, dumpValues } from '../helpers/redis.js'
 import { testConfig } from '../helpers/config.js'
 import { quarantineCommand } from '../../src/cli/quarantine.js'
+import { exportSealed } from '../../src/cli/export.js'
 
 t.test('embedded defaults: the report lands in outbox/ as the exact advisory body and an .eml', async (t) => {
   const gw = await startGateway(t, {})
   const canary = 'CANARY-' + Math.random().toString(36).slice(2)
-  const res = await gw.post(plainMessage({ messageId: 'outbox-1@example.org', body: `The loader reads ../ paths. ${canary}` }))
+  const original = plainMessage({ messageId: 'outbox-1@example.org', body: `The loader reads ../ paths. ${canary}` })
+  const res = await gw.post(original)
   t.equal(res.status, 200)
   const file = join(gw.dir, 'outbox', 'advisories', `${res.id}.json`)
   const body = await gw.waitFor(() => { try { return JSON.parse(readFileSync(file, 'utf8')) } catch { return undefined } }, 'outbox advisory')
@@ -27,6 +29,13 @@ t.test('embedded defaults: the report lands in outbox/ as the exact advisory bod
   t.equal(ack.inReplyTo, '<outbox-1@example.org>')
   t.equal(ack.headers.get('auto-submitted'), 'auto-replied')
   t.match(ack.text ?? '', `LOCAL-${res.id}`)
+
+  // The original stays sealed for SEALED_TTL_DAYS; the team can export it (attachments).
+  const exported = join(gw.dir, 'exported.eml')
+  t.equal(await exportSealed(gw.config(), gw.redis, res.id as string, exported, () => {}), 0)
+  t.same(readFileSync(exported), original, 'export gives back the exact bytes received')
+  const ttl = await gw.redis.ttl(`${gw.prefix}:gw:sealed:${res.id}`)
+  t.ok(ttl > 89 * 24 * 3600, 'kept for SEALED_TTL_DAYS (90 by default)')
 })
 
 t.test('GitHub + SMTP: exactly one schema-valid advisory and one threaded acknowledgement; the canary stays out of Redis and logs', async (t) => {

@@ -15,6 +15,7 @@ import { signRaw } from '../../src/inbound/hmac.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
 import { QUEUE } from '../../src/queue/jobs.js'
 import { testConfig } from './config.js'
+import type { Config } from '../../src/config.js'
 import { REDIS_URL, dropPrefix, uniquePrefix } from './redis.js'
 
 export const INBOUND_SECRET = 'e2e-inbound-secret'
@@ -28,6 +29,8 @@ export interface Gateway {
   post: (raw: Buffer) => Promise<{ status: number, id?: string }>
   waitFor: <T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number) => Promise<T>
   restartWorker: (env?: Record<string, string>) => Promise<void>
+  /** The configuration the gateway runs with (for CLI commands in tests). */
+  config: () => Config
   /** Finished files in outbox/advisories or outbox/mail (writers use dot-temp files, then rename). */
   outbox: (kind: 'advisories' | 'mail') => string[]
 }
@@ -83,6 +86,7 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
         await new Promise((r) => setTimeout(r, 25))
       }
     },
+    config: () => config,
     outbox (kind) {
       try {
         return readdirSync(join(dir, 'outbox', kind)).filter((f) => !f.startsWith('.')).sort()
