@@ -67,7 +67,6 @@ export class NoReplyRecipientError extends Error {
 }
 
 const WIDTH = 72
-const SUBJECT_MAX = 200
 const REFERENCES_MAX = 20
 
 export function acknowledgement (input: AcknowledgementInput): MailMessage {
@@ -95,7 +94,7 @@ export function acknowledgement (input: AcknowledgementInput): MailMessage {
     ...signature()
   ].join('\n')
   return reply(input.from, report, {
-    subject: replySubject(report),
+    subject: replySubject(intakeId),
     messageId: messageId('ack', intakeId, input.from),
     text
   })
@@ -118,7 +117,7 @@ export function couldNotDecrypt (input: CouldNotDecryptInput): MailMessage {
     ...signature()
   ].join('\n')
   return reply(input.from, input.report, {
-    subject: replySubject(input.report),
+    subject: replySubject(input.intakeId),
     messageId: messageId('undecryptable', input.intakeId, input.from),
     text
   })
@@ -174,7 +173,7 @@ function reply (from: string | Address, report: ReplyTarget, parts: { subject: s
   const references = threadReferences(report.references, parent)
   return {
     from,
-    to,
+    to: { address: to.address }, // no display name: it is the sender's text too
     envelope: { from: addressOf(from), to: [to.address] },
     subject: parts.subject,
     messageId: parts.messageId,
@@ -186,18 +185,12 @@ function reply (from: string | Address, report: ReplyTarget, parts: { subject: s
   }
 }
 
-// An encrypted report's subject may be a protected (encrypted) header: a cleartext
-// reply must not reveal it, so it reuses the outer Subject the reporter sent in clear.
-function replySubject (report: ReplyTarget): string {
-  const source = report.encrypted === true ? outerSubject(report.headers) : report.subject
-  const base = headerText(source, SUBJECT_MAX).replace(/^((re|aw|sv|antw|odp|vs)\s*(\[\d+\])?\s*:\s*)+/i, '')
-  return `Re: ${base === '' ? 'your vulnerability report' : base}`
-}
-
-function outerSubject (headers: Map<string, string>): string {
-  const raw = headers.get('subject') ?? ''
-  // Encoded words are not decoded here; a neutral subject is better than a wrong one.
-  return raw.includes('=?') ? 'your encrypted report' : raw
+// A fixed subject, never the sender's: the From of inbound mail is not authenticated,
+// so echoing its Subject (or display name) would let anyone make security@ send their
+// words, DKIM-signed, to an address of their choice. It also cannot leak an encrypted
+// report's protected subject. Threading rides on In-Reply-To/References.
+function replySubject (intakeId: string): string {
+  return `Re: your vulnerability report [${token(intakeId)}]`
 }
 
 function threadReferences (references: string[], parent: string | undefined): string[] {

@@ -27,9 +27,9 @@ function lineLengths (text: string): number {
 
 t.test('acknowledgement: recipient, threading, RFC 3834 marking, deterministic id', async (t) => {
   const m = acknowledgement({ ...base, report: report(), advisory })
-  t.same(m.to, { name: 'Rita Reporter', address: 'rita@example.org' })
+  t.same(m.to, { address: 'rita@example.org' }, 'no display name: it is the sender\'s text')
   t.same(m.envelope, { from: 'security@stacklok.com', to: ['rita@example.org'] }, 'exactly one RCPT')
-  t.equal(m.subject, 'Re: Token leak in proxy')
+  t.equal(m.subject, 'Re: your vulnerability report [in_7Q2]')
   t.equal(m.inReplyTo, '<m3@example.org>')
   t.same(m.references, ['<m1@example.org>', '<m2@example.org>', '<m3@example.org>'])
   t.equal(m.headers['Auto-Submitted'], 'auto-replied')
@@ -60,18 +60,15 @@ t.test('Reply-To wins over From; one recipient only', async (t) => {
   t.same(m.envelope.to, ['rita.private@example.net'])
 })
 
-t.test('no double Re:', async (t) => {
-  for (const subject of ['Re: Token leak', 'RE: re: Token leak', 'Re[2]: Token leak', 'AW: Token leak']) {
-    t.equal(acknowledgement({ ...base, report: report({ subject }), advisory }).subject, 'Re: Token leak', subject)
+t.test('the subject never carries the sender\'s words (no spoofed-From relay through security@)', async (t) => {
+  for (const subject of ['Re: Token leak', 'Your account is suspended: http://evil.example', '', 'AW: x']) {
+    t.equal(acknowledgement({ ...base, report: report({ subject }), advisory }).subject, 'Re: your vulnerability report [in_7Q2]', subject)
   }
-  t.equal(acknowledgement({ ...base, report: report({ subject: '' }), advisory }).subject, 'Re: your vulnerability report')
 })
 
 t.test('an encrypted report\'s protected subject is not put in a cleartext reply', async (t) => {
   const r = report({ encrypted: true, subject: 'SECRET protected subject', headers: new Map([['subject', '...']]) })
-  t.equal(acknowledgement({ ...base, report: r, advisory }).subject, 'Re: ...')
-  const encoded = report({ encrypted: true, subject: 'SECRET', headers: new Map([['subject', '=?utf-8?q?x?=']]) })
-  t.equal(acknowledgement({ ...base, report: encoded, advisory }).subject, 'Re: your encrypted report')
+  t.notMatch(acknowledgement({ ...base, report: r, advisory }).subject, 'SECRET')
 })
 
 t.test('header values from the report lose CR/LF and control characters', async (t) => {
@@ -82,8 +79,8 @@ t.test('header values from the report lose CR/LF and control characters', async 
     references: ['<ok@example.org>', '<bad\r\n@x>', 'no brackets@example.org']
   })
   const m = acknowledgement({ ...base, report: r, advisory })
-  t.equal(m.subject, 'Re: Hi Bcc: victim@example.com X-Evil: 1')
-  t.equal(m.to.name, 'Rita Bcc: victim@example.com')
+  t.equal(m.subject, 'Re: your vulnerability report [in_7Q2]')
+  t.equal(m.to.name, undefined)
   t.equal(m.inReplyTo, undefined, 'a Message-ID with a line break is dropped, not repaired')
   t.same(m.references, ['<ok@example.org>'], 'invalid references are dropped')
   for (const value of [m.subject, m.to.name ?? '', m.to.address, ...(m.references ?? [])]) {
@@ -114,7 +111,7 @@ t.test('couldNotDecrypt: key fingerprint and URL, no content, same threading rul
   t.equal(m.inReplyTo, '<enc@example.org>')
   t.same(m.references, ['<enc@example.org>'])
   t.equal(m.headers['Auto-Submitted'], 'auto-replied')
-  t.equal(m.subject, 'Re: Encrypted Message')
+  t.equal(m.subject, 'Re: your vulnerability report [in_7Q2]')
   t.match(m.text, /could not\s+decrypt/)
   t.match(m.text, '0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567')
   t.match(m.text, 'https://intake.stacklok.com/pgp-key.asc')
