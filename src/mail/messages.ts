@@ -324,3 +324,25 @@ export function wrap (paragraph: string, width = WIDTH): string[] {
   if (line !== '') lines.push(line)
   return lines
 }
+
+const OWN_KINDS = ['ack', 'undecryptable', 'notify', 'notify-quarantined']
+
+/**
+ * True when the message answers one of our own automatic messages (its In-Reply-To or
+ * References holds a Message-ID we made). It is still filed — a reporter may be adding
+ * details — but never auto-answered: a responder that ignores Auto-Submitted would
+ * otherwise loop with us, one advisory per round.
+ */
+export function answersOwnMessage (headers: Map<string, string>, from: string | Address): boolean {
+  const domain = domainOf(addressOf(from)).toLowerCase()
+  const values = [headers.get('in-reply-to') ?? '', headers.get('references') ?? ''].map((v) => v.slice(0, 16_384))
+  for (const value of values) {
+    for (const match of value.matchAll(/<([^<>\s]{1,250})>/g)) {
+      const id = (match[1] ?? '').toLowerCase()
+      const at = id.lastIndexOf('@')
+      const kind = id.slice(0, id.indexOf('.'))
+      if (at !== -1 && id.slice(at + 1) === domain && OWN_KINDS.includes(kind)) return true
+    }
+  }
+  return false
+}

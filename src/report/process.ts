@@ -17,7 +17,7 @@ import { buildCreateBody } from '../advisory/render.js'
 import type { AdvisorySink } from '../advisory/sink.js'
 import { AdvisoryPermanentError } from '../advisory/sink.js'
 import { automatedMessage, mayAutoReply } from '../mail/auto-reply-policy.js'
-import { NoReplyRecipientError, acknowledgement, couldNotDecrypt, teamNotification } from '../mail/messages.js'
+import { NoReplyRecipientError, acknowledgement, answersOwnMessage, couldNotDecrypt, teamNotification } from '../mail/messages.js'
 import type { Mailer } from '../mail/transport.js'
 import { withReportLock } from './lock.js'
 import type { Progress, ProgressStore, ReplyKind, TeamNoticeKind } from './state.js'
@@ -118,7 +118,9 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
 async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<OpenedReport, 'headers' | 'from'>, progress: Progress, deps: ProcessDeps, build: () => ReturnType<typeof acknowledgement>): Promise<void> {
   const field = `reply.${kind}` as const
   if (progress.state[field] !== undefined) return
-  const policy = mayAutoReply(report)
+  const policy = answersOwnMessage(report.headers, deps.mail.from)
+    ? { ok: false as const, reason: 'answers one of our own automatic messages' }
+    : mayAutoReply(report)
   if (!policy.ok) {
     await progress.record({ [field]: `suppressed: ${policy.reason}` })
     deps.log.info({ intakeId, kind, reason: policy.reason }, 'reply suppressed (RFC 3834)')
