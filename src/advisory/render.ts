@@ -118,9 +118,33 @@ function metadataTable (report: OpenedReport, meta: RenderMeta): string[] {
   return ['| Field | Value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)]
 }
 
+// Per part, so a cleartext body next to an encrypted attachment (EFAIL-style mixing) is
+// not read as an encrypted report: only what was decrypted had the key's protection.
 function encryptionCell (report: OpenedReport): string {
   if (!report.encrypted) return 'no'
-  return report.decryptedWith ? `yes, decrypted with team key ${code(report.decryptedWith)}` : 'yes'
+  const key = report.decryptedWith ? `decrypted with team key ${code(report.decryptedWith)}` : ''
+  const what = encryptedParts(report)
+  if (what === 'yes') return key === '' ? 'yes' : `yes, ${key}`
+  return key === '' ? what : `${what}; ${key}`
+}
+
+function encryptedParts (report: OpenedReport): string {
+  // Reports not made by openReport only know that something was encrypted.
+  if (report.bodyEncrypted === undefined || report.decryptedAttachments === undefined) return 'yes'
+  const total = report.attachments.length
+  const decrypted = Math.min(report.decryptedAttachments, total)
+  const clear = total - decrypted
+  if (report.bodyEncrypted && clear === 0) return total === 0 ? 'yes' : 'yes, body and attachments'
+  const attachments = [
+    ...(decrypted > 0 ? [`${plural(decrypted, 'attachment')} decrypted`] : []),
+    ...(clear > 0 ? [`**${plural(clear, 'attachment')} in cleartext**`] : [])
+  ].join(', ')
+  const body = report.bodyEncrypted ? 'body: encrypted' : '**body: cleartext**'
+  return attachments === '' ? body : `${body}; ${attachments}`
+}
+
+function plural (count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
 }
 
 function signatureCell (sig: SignatureState): string {

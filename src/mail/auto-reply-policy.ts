@@ -89,8 +89,12 @@ function emptyReturnPath (h: Headers, envelopeFrom?: string): string | undefined
   return undefined
 }
 
+// `<>` or nothing, blanks allowed. Compared after trim(): the regex this replaces
+// (`^\s*(<\s*>)?\s*$`) backtracked quadratically over a long run of blanks.
 function isNullPath (value: string): boolean {
-  return /^\s*(<\s*>)?\s*$/.test(value)
+  const trimmed = value.trim()
+  if (trimmed === '') return true
+  return trimmed.startsWith('<') && trimmed.endsWith('>') && trimmed.slice(1, -1).trim() === ''
 }
 
 // MAILER-DAEMON, owner-* and *-request belong to bounce handlers and list servers. The
@@ -110,18 +114,36 @@ function robotMailbox (h: Headers, from: string | undefined, envelopeFrom?: stri
   return undefined
 }
 
+/** A robot's mailbox comes first in any real header; the rest of a huge value is not read. */
+const maxAddressHeaderChars = 4096
+
+// Tokens between delimiters holding an '@' with something either side: what the regex
+// `[^delims]+@[^delims]+` matched, without its quadratic backtracking over a long token
+// that has no '@'.
 function addressesIn (value: string): string[] {
-  return value.match(/[^\s<>,;:"()]+@[^\s<>,;:"()]+/g) ?? []
+  return value.slice(0, maxAddressHeaderChars)
+    .split(/[\s<>,;:"()]+/)
+    .filter((token) => token.slice(1, -1).includes('@'))
 }
 
 /** Why a mailbox belongs to software rather than a person, by its local part. */
 export function robotReason (address: string): string | undefined {
   const at = address.lastIndexOf('@')
-  const local = (at < 0 ? address : address.slice(0, at)).trim().replace(/^[<"]+|"+$/g, '').toLowerCase()
+  const local = unwrapped((at < 0 ? address : address.slice(0, at)).trim()).toLowerCase()
   if (local === 'mailer-daemon') return 'mailer-daemon'
   if (local.startsWith('owner-')) return 'list-owner'
   if (local.endsWith('-request')) return 'list-request'
   return undefined
+}
+
+// Leading `<` and `"`, trailing `"` removed by index: the regex `"+$` rescanned a long
+// run of quotes from each of its positions.
+function unwrapped (local: string): string {
+  let start = 0
+  while (start < local.length && (local[start] === '<' || local[start] === '"')) start++
+  let end = local.length
+  while (end > start && local[end - 1] === '"') end--
+  return local.slice(start, end)
 }
 
 /**

@@ -191,7 +191,7 @@ export function decodeBody (entity: Pick<MimeEntity, 'body' | 'transferEncoding'
 }
 
 function decodeQuotedPrintable (body: Buffer): Buffer {
-  const text = body.toString('latin1').replace(/[ \t]+(?=\r?\n)/g, '').replace(/=\r?\n/g, '')
+  const text = withoutTrailingBlanks(body.toString('latin1')).replace(/=\r?\n/g, '')
   const out = Buffer.alloc(text.length)
   let length = 0
   for (let i = 0; i < text.length; i++) {
@@ -204,6 +204,25 @@ function decodeQuotedPrintable (body: Buffer): Buffer {
     }
   }
   return out.subarray(0, length)
+}
+
+/**
+ * Spaces and tabs before each line break removed (RFC 2045 6.7 rule 3), in one linear
+ * pass: the lookahead regex this replaces backtracked quadratically over long runs of
+ * blanks, which a sender controls.
+ */
+function withoutTrailingBlanks (text: string): string {
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length - 1; i++) lines[i] = trimBlanksBeforeBreak(lines[i] as string)
+  return lines.join('\n')
+}
+
+/** A line's trailing blanks, or those before its final CR (the CR belongs to the break). */
+function trimBlanksBeforeBreak (line: string): string {
+  const cr = line.endsWith('\r') ? 1 : 0
+  let end = line.length - cr
+  while (end > 0 && (line[end - 1] === ' ' || line[end - 1] === '\t')) end--
+  return end === line.length - cr ? line : line.slice(0, end) + (cr === 1 ? '\r' : '')
 }
 
 /** Bare LF (and lone CR) line ends to CRLF, as RFC 3156 signatures are computed over. */

@@ -28,7 +28,6 @@ interface Context {
   /** Plaintext bytes all decryptions of this message may still produce together. */
   plaintextBudget: number
   decryptedWith?: string
-  decryptedAttachment: boolean
 }
 
 /** One opened layer. */
@@ -37,6 +36,8 @@ interface Opened {
   attachments: ParsedAttachment[]
   /** The body text came out of a decryption. */
   encrypted: boolean
+  /** How many of `attachments` came out of a decryption (their own, or an enclosing PGP/MIME one). */
+  encryptedAttachments: number
   signature?: PendingSignature
   /** A signature over only part of the body; never set together with `signature`. */
   signedPart?: PendingPartSignature
@@ -56,7 +57,7 @@ const armorHeaders = {
 export async function openReport (raw: Buffer, deps: OpenReportDeps): Promise<OpenedReport> {
   if (raw.length > limits.rawMessageBytes) throw new ReportError('too-large', `the message is larger than ${limits.rawMessageBytes} bytes`)
   const outer = await parseMime(raw, { headersOnly: true })
-  const ctx: Context = { keyring: deps.keyring, parts: 0, plaintextBudget: limits.decryptedBytes, decryptedAttachment: false }
+  const ctx: Context = { keyring: deps.keyring, parts: 0, plaintextBudget: limits.decryptedBytes }
   const opened = await openEntity(raw, 0, ctx, false)
   const found = await candidateKeys(outer, opened.attachments, deps)
   const candidates = found.map(({ key, reporterKey }) => ({ key, source: reporterKey.source }))
@@ -73,7 +74,11 @@ export async function openReport (raw: Buffer, deps: OpenReportDeps): Promise<Op
     ...(outer.replyTo === undefined ? {} : { replyTo: outer.replyTo }),
     ...(outer.date === undefined ? {} : { date: outer.date }),
     headers: outer.headers,
-    encrypted: opened.encrypted || ctx.decryptedAttachment,
+    // Said per part: a cleartext body next to an encrypted attachment is not an encrypted
+    // report, and labelling it as one would lend the cleartext the attachment's protection.
+    encrypted: opened.encrypted || opened.encryptedAttachments > 0,
+    bodyEncrypted: opened.encrypted,
+    decryptedAttachments: opened.encryptedAttachments,
     ...(ctx.decryptedWith === undefined ? {} : { decryptedWith: ctx.decryptedWith }),
     signature,
     ...(partSignature === undefined ? {} : { partSignature }),
@@ -109,8 +114,15 @@ function pgpMimeCiphertext (entity: MimeEntity): Buffer | undefined {
   return undefined
 }
 
+/** The control part is one short line; more than this is not one. */
+const maxControlPartBytes = 1024
+
+// A bounded decode and a per-line comparison: a multiline `^\s*...$` regex over the
+// whole part backtracks quadratically over a sender's long runs of blank lines.
 function isControlPart (part: MimeEntity): boolean {
-  return part.contentType.type === 'application/pgp-encrypted' && /^\s*Version:\s*1\s*$/im.test(decodeBody(part).toString('latin1'))
+  if (part.contentType.type !== 'application/pgp-encrypted') return false
+  const head = decodeBody({ body: part.body.subarray(0, maxControlPartBytes), transferEncoding: part.transferEncoding })
+  return head.toString('latin1').split('\n').some((line) => /^version:\s*1$/i.test(line.trim()))
 }
 
 async function openEncrypted (ciphertext: Buffer, entity: MimeEntity, depth: number, ctx: Context): Promise<Opened> {
@@ -119,10 +131,12 @@ async function openEncrypted (ciphertext: Buffer, entity: MimeEntity, depth: num
   // The payload is itself a MIME entity (RFC 3156 section 4): open it again.
   const inner = await openEntity(Buffer.from(result.data), depth + 1, ctx, true)
   const own = result.signatureKeyIds.length > 0 ? result.verify : undefined
-  if (inner.signature !== undefined || own === undefined) return { ...inner, encrypted: true }
+  // Everything in the payload was inside the encryption, attachments included.
+  const encrypted = { encrypted: true, encryptedAttachments: inner.attachments.length }
+  if (inner.signature !== undefined || own === undefined) return { ...inner, ...encrypted }
   // A signature over the whole payload beats one over a part of it.
   const { signedPart: _superseded, ...rest } = inner
-  return { ...rest, encrypted: true, signature: own }
+  return { ...rest, ...encrypted, signature: own }
 }
 
 async function openSigned (entity: MimeEntity, depth: number, ctx: Context, insideEncryption: boolean): Promise<Opened> {
@@ -148,10 +162,10 @@ async function openContent (bytes: Buffer, depth: number, ctx: Context, insideEn
   const parsed = await parseMime(bytes, { maxParts: limits.mimeParts - ctx.parts, maxDepth: limits.nesting - depth })
   countParts(ctx, parsed.partCount)
   const nested = await nestedSigned(bytes, parsed, depth)
-  const attachments = await openAttachments(nested?.attachments ?? parsed.attachments, ctx)
+  const { attachments, decrypted } = await openAttachments(nested?.attachments ?? parsed.attachments, ctx)
   const subject = insideEncryption ? protectedSubject(parsed) : undefined
   const body = await openBody(parsed, ctx)
-  const opened: Opened = { ...body, attachments, ...(subject === undefined ? {} : { subject }) }
+  const opened: Opened = { ...body, attachments, encryptedAttachments: decrypted, ...(subject === undefined ? {} : { subject }) }
   return nested === undefined ? opened : withSignedPart(opened, nested.signedPart)
 }
 
@@ -322,10 +336,52 @@ const maxHtmlForArmor = 2 * 1024 * 1024
 /** Mailvelope: the armor in a `<pre>` that starts the visible HTML. */
 export function armorFromHtml (html: string): string | undefined {
   if (html.length > maxHtmlForArmor) return undefined
-  const visible = html.replace(/<!--[\s\S]*?-->/g, '').replace(/<head\b[\s\S]*?<\/head\s*>/i, '')
+  const visible = withoutHead(withoutComments(html))
   const match = /^\s*(?:<(?!pre\b)[a-z!/][^>]*>\s*)*<pre\b[^>]*>([\s\S]*?)<\/pre\s*>/i.exec(visible)
   if (match === null) return undefined
-  return decodeEntities((match[1] ?? '').replace(/<br\s*\/?>/gi, '\n').replace(/<[^>]*>/g, ''))
+  return decodeEntities(withoutTags((match[1] ?? '').replace(/<br\s*\/?>/gi, '\n')))
+}
+
+// The helpers below replace lazy `[\s\S]*?` and `<[^>]*>` regexes, which restart a scan
+// to the end of the input at every unclosed opener (quadratic on a page of `<!--`).
+// Each scans once and stops at the first opener without a closer, leaving the rest as
+// the regexes did.
+
+/** `<!-- ... -->` removed. */
+function withoutComments (html: string): string {
+  let out = ''
+  let from = 0
+  for (;;) {
+    const open = html.indexOf('<!--', from)
+    const close = open === -1 ? -1 : html.indexOf('-->', open + 4)
+    if (close === -1) return out + html.slice(from)
+    out += html.slice(from, open)
+    from = close + 3
+  }
+}
+
+/** The first `<head ...> ... </head>` removed. */
+function withoutHead (html: string): string {
+  const open = /<head\b/i.exec(html)
+  if (open === null) return html
+  const close = /<\/head\s*>/ig
+  close.lastIndex = open.index
+  const end = close.exec(html)
+  if (end === null) return html
+  return html.slice(0, open.index) + html.slice(end.index + end[0].length)
+}
+
+/** Every `<...>` removed. */
+function withoutTags (html: string): string {
+  let out = ''
+  let from = 0
+  for (;;) {
+    const open = html.indexOf('<', from)
+    const close = open === -1 ? -1 : html.indexOf('>', open + 1)
+    if (close === -1) return out + html.slice(from)
+    out += html.slice(from, open)
+    from = close + 1
+  }
 }
 
 function decodeEntities (text: string): string {
@@ -339,20 +395,21 @@ function decodeEntities (text: string): string {
 const encryptedExtension = /\.(asc|gpg|pgp)$/i
 
 /** Encrypted attachments are replaced by their plaintext, named without the extension. */
-async function openAttachments (attachments: ParsedAttachment[], ctx: Context): Promise<ParsedAttachment[]> {
+async function openAttachments (attachments: ParsedAttachment[], ctx: Context): Promise<{ attachments: ParsedAttachment[], decrypted: number }> {
   const opened: ParsedAttachment[] = []
+  let decrypted = 0
   for (const attachment of attachments) {
     if (!isEncryptedAttachment(attachment)) {
       opened.push(attachment)
       continue
     }
     const result = await decrypt(attachment.content, ctx)
-    ctx.decryptedAttachment = true
+    decrypted++
     const filename = attachment.filename.replace(encryptedExtension, '') || 'attachment'
     const content = Buffer.from(result.data)
     opened.push({ filename, contentType: guessContentType(filename), content, size: content.length })
   }
-  return opened
+  return { attachments: opened, decrypted }
 }
 
 function isEncryptedAttachment ({ filename, contentType, content }: ParsedAttachment): boolean {

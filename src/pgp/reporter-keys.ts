@@ -9,7 +9,19 @@ import { pgpConfig } from './openpgp-config.js'
 /** Autocrypt Level 1 caps keydata at 10 KiB. */
 const maxAutocryptKeyBytes = 10 * 1024
 /** An attached key block larger than this is not a reporter's key. */
-const maxAttachedKeyBytes = 256 * 1024
+const maxAttachedKeyBytes = 64 * 1024
+/** Key attachments looked at per message; a reporter attaches one. */
+const maxKeyAttachments = 3
+/** Keys taken from one key block. */
+const maxKeysPerBlock = 3
+/**
+ * Checking a key verifies self-signatures one by one, and openpgp.js caches only the
+ * ones that pass: a key above these bounds is ignored rather than checked, so a sender
+ * cannot buy seconds of CPU per message with a block of user IDs or signatures.
+ */
+const maxUserIdsPerKey = 32
+const maxSubkeysPerKey = 16
+const maxSignaturesPerKey = 64
 const knownAutocryptAttributes = new Set(['addr', 'prefer-encrypt', 'keydata'])
 
 export interface FoundKey {
@@ -89,7 +101,7 @@ async function autocryptKey (input: ReporterKeyInput, from: string): Promise<Fou
   // More than one valid header for the sender: Level 1 says to use none.
   if (matching.length !== 1) return undefined
   const key = await readPublicKey((matching[0] as AutocryptHeader).keydata)
-  if (key === undefined || !(await isUsable(key))) return undefined
+  if (key === undefined || !withinBounds(key) || !(await isUsable(key))) return undefined
   return found(key, 'autocrypt')
 }
 
@@ -106,10 +118,9 @@ async function readPublicKey (binaryKey: Buffer): Promise<PublicKey | undefined>
 /** Attached public keys (application/pgp-keys, or a key block in an .asc/.pgp/.gpg/.key file) with a valid user ID for From. */
 export async function attachedKeys (attachments: KeyAttachment[], from: string): Promise<FoundKey[]> {
   const result: FoundKey[] = []
-  for (const attachment of attachments) {
-    if (!isKeyAttachment(attachment)) continue
+  for (const attachment of attachments.filter(isKeyAttachment).slice(0, maxKeyAttachments)) {
     for (const key of await readAttachedKeys(attachment.content)) {
-      if (await hasUserId(key, from)) result.push(found(key, 'attached'))
+      if (withinBounds(key) && await hasUserId(key, from)) result.push(found(key, 'attached'))
     }
   }
   return result
@@ -128,17 +139,36 @@ async function readAttachedKeys (content: Buffer): Promise<PublicKey[]> {
     const keys: Key[] = start === -1
       ? await readKeys({ binaryKeys: content, config: pgpConfig() })
       : await readKeys({ armoredKeys: content.subarray(start).toString('utf8'), config: pgpConfig() })
-    return keys.filter((key) => !key.isPrivate()).slice(0, 10) as PublicKey[]
+    return keys.filter((key) => !key.isPrivate()).slice(0, maxKeysPerBlock) as PublicKey[]
   } catch {
     return []
   }
 }
 
+/** Few enough user IDs and signatures that checking them all is cheap. */
+function withinBounds (key: PublicKey): boolean {
+  if (key.users.length > maxUserIdsPerKey || key.subkeys.length > maxSubkeysPerKey) return false
+  // directSignatures exists on every Key but is missing from openpgp.js' typings.
+  const direct = (key as unknown as { directSignatures?: unknown[] }).directSignatures?.length ?? 0
+  let signatures = direct + key.revocationSignatures.length
+  for (const user of key.users) signatures += user.selfCertifications.length + user.revocationSignatures.length
+  // Subkey bindings are checked when a signature is verified with this key.
+  for (const subkey of key.subkeys) signatures += subkey.bindingSignatures.length + subkey.revocationSignatures.length
+  return signatures <= maxSignaturesPerKey
+}
+
+/**
+ * A user ID for the address with a valid, unrevoked self-certification. One
+ * getPrimaryUser call per spelling of the address: it already checks every user ID with
+ * that e-mail, so calling it once per matching user ID (as before) was quadratic.
+ */
 async function hasUserId (key: PublicKey, address: string): Promise<boolean> {
+  const spellings = new Set<string>()
   for (const user of key.users) {
     const email = user.userID?.email
-    if (email === undefined || !sameAddress(email, address)) continue
-    // The user ID must carry a valid, unrevoked self-certification.
+    if (email !== undefined && sameAddress(email, address)) spellings.add(email)
+  }
+  for (const email of spellings) {
     const valid = await key.getPrimaryUser(undefined, { email }, pgpConfig()).then(() => true, () => false)
     if (valid) return true
   }

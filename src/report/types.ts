@@ -55,7 +55,15 @@ export interface OpenedReport {
   date?: Date
   /** Lower-cased header name -> raw (unfolded) value; first occurrence wins. Used for RFC 3834 checks. */
   headers: Map<string, string>
+  /** Anything in the message was encrypted (the body, an attachment or both); see the next two. */
   encrypted: boolean
+  /**
+   * The report text came out of a decryption (PGP/MIME or inline armor). Set by
+   * openReport; absent on reports built elsewhere, which only know `encrypted`.
+   */
+  bodyEncrypted?: boolean
+  /** How many attachments came out of a decryption (inside a PGP/MIME payload or encrypted themselves). */
+  decryptedAttachments?: number
   /** Fingerprint of the gateway key that decrypted the message. */
   decryptedWith?: string
   /**
