@@ -154,7 +154,7 @@ t.test('a subject with CRLF + Bcc: cannot add a header or a recipient', async (t
   const head = raw.toString('latin1').split('\r\n\r\n')[0] as string
   t.notOk(/^(bcc|cc|x-injected):/im.test(head), 'no injected header line')
   const parsed = await simpleParser(raw)
-  t.equal(parsed.subject, 'Re: Bug Bcc: victim@example.net X-Injected: 1')
+  t.equal(parsed.subject, 'Re: your vulnerability report [in_real]', 'the sender\'s subject is never echoed')
   t.equal(parsed.bcc, undefined)
   t.equal(parsed.cc, undefined)
   const to = Array.isArray(parsed.to) ? parsed.to : [parsed.to]
