@@ -159,7 +159,7 @@ async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Pro
     ...(about.advisory ? { advisory: about.advisory } : {}),
     repo: `${deps.github.owner}/${deps.github.repo}`,
     flags: {
-      encrypted: about.report?.encrypted ?? false,
+      encrypted: about.report?.bodyEncrypted ?? about.report?.encrypted ?? false, // the body: an encrypted attachment beside cleartext is not an encrypted report
       signature: about.report?.signature.state ?? 'unknown',
       unverifiedSender: !senderVerified(about.report),
       ...(about.quarantined !== undefined ? { quarantined: about.quarantined } : {})
