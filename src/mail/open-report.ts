@@ -347,18 +347,21 @@ export function armorFromHtml (html: string): string | undefined {
 // Each scans once and stops at the first opener without a closer, leaving the rest as
 // the regexes did.
 
-/** `<!-- ... -->` removed. */
-function withoutComments (html: string): string {
+/** Every `opener ... closer` span removed, scanning once; an unclosed opener ends it. */
+function withoutSpans (html: string, opener: string, closer: string): string {
   let out = ''
   let from = 0
   for (;;) {
-    const open = html.indexOf('<!--', from)
-    const close = open === -1 ? -1 : html.indexOf('-->', open + 4)
+    const open = html.indexOf(opener, from)
+    const close = open === -1 ? -1 : html.indexOf(closer, open + opener.length)
     if (close === -1) return out + html.slice(from)
     out += html.slice(from, open)
-    from = close + 3
+    from = close + closer.length
   }
 }
+
+const withoutComments = (html: string): string => withoutSpans(html, '<!--', '-->')
+const withoutTags = (html: string): string => withoutSpans(html, '<', '>')
 
 /** The first `<head ...> ... </head>` removed. */
 function withoutHead (html: string): string {
@@ -369,19 +372,6 @@ function withoutHead (html: string): string {
   const end = close.exec(html)
   if (end === null) return html
   return html.slice(0, open.index) + html.slice(end.index + end[0].length)
-}
-
-/** Every `<...>` removed. */
-function withoutTags (html: string): string {
-  let out = ''
-  let from = 0
-  for (;;) {
-    const open = html.indexOf('<', from)
-    const close = open === -1 ? -1 : html.indexOf('>', open + 1)
-    if (close === -1) return out + html.slice(from)
-    out += html.slice(from, open)
-    from = close + 1
-  }
 }
 
 function decodeEntities (text: string): string {
