@@ -226,3 +226,17 @@ export async function gnupgStyleOcbMessage (data: Uint8Array, recipient: openpgp
   // The AEAD payload comes back as openpgp.js' internal ArrayStream.
   return written instanceof Uint8Array ? written : await written.readToEnd((chunks) => Buffer.concat(chunks))
 }
+
+// --- the usual peer ----------------------------------------------------------------
+
+/**
+ * A GnuPG home that knows the team's public key and holds a reporter's key pair,
+ * removed at teardown: the peer most tests talk to.
+ */
+export async function reporterPeer (t: { teardown: (fn: () => Promise<void>) => void }, teamPublicKey: string, name = 'Reporter'): Promise<{ gpg: Gpg, reporter: GpgKey, reporterKey: openpgp.PublicKey }> {
+  const gpg = await createGpg()
+  t.teardown(gpg.close)
+  await gpg.importKey(teamPublicKey)
+  const reporter = await gpg.generateKey({ name, email: 'reporter@example.net' })
+  return { gpg, reporter, reporterKey: await openpgp.readKey({ armoredKey: reporter.armoredPublic }) }
+}

@@ -2,7 +2,7 @@ import t from 'tap'
 import * as openpgp from 'openpgp'
 import { renderAdvisory } from '../../src/advisory/render.js'
 import { openReport } from '../../src/mail/open-report.js'
-import { attachmentPart, createGpg, message, multipart, pgpMimeEncrypted, pgpMimeSigned, textPart } from '../helpers/gpg.js'
+import { attachmentPart, reporterPeer, message, multipart, pgpMimeEncrypted, pgpMimeSigned, textPart } from '../helpers/gpg.js'
 import { teamKey } from '../helpers/team-key.js'
 
 const reportText = 'Path traversal in /download?file= lets anyone read /etc/shadow.'
@@ -10,11 +10,7 @@ const poc = Buffer.from('curl "https://victim.example/download?file=../../etc/sh
 
 t.test('multipart/signed nested below the top of the body', async (t) => {
   const team = await teamKey()
-  const gpg = await createGpg()
-  t.teardown(gpg.close)
-  await gpg.importKey(team.armoredPublic)
-  const reporter = await gpg.generateKey({ name: 'Rita Reporter', email: 'reporter@example.net' })
-  const reporterKey = await openpgp.readKey({ armoredKey: reporter.armoredPublic })
+  const { gpg, reporter, reporterKey } = await reporterPeer(t, team.armoredPublic, 'Rita Reporter')
   const known = async (address: string): Promise<openpgp.PublicKey[]> => address === 'reporter@example.net' ? [reporterKey] : []
   const deps = { keyring: team.keyring, knownSenderKeys: known }
   const verified = { state: 'verified', fingerprint: reporter.fingerprint, keySource: 'known' }

@@ -4,7 +4,7 @@ import * as openpgp from 'openpgp'
 import { loadTeamKeyring } from '../../src/pgp/keyring.js'
 import { openReport } from '../../src/mail/open-report.js'
 import {
-  attachmentPart, createGpg, gnupgStyleOcbMessage, inlineBody, message, multipart, openpgpEncrypt, pgpMimeEncrypted, pgpMimeSigned, textPart
+  attachmentPart, gnupgStyleOcbMessage, reporterPeer, inlineBody, message, multipart, openpgpEncrypt, pgpMimeEncrypted, pgpMimeSigned, textPart
 } from '../helpers/gpg.js'
 import { makeTeamKey, teamKey } from '../helpers/team-key.js'
 
@@ -13,11 +13,7 @@ const poc = Buffer.from('curl "https://victim.example/api/search?q=1%27%20OR%201
 
 t.test('openReport', async (t) => {
   const team = await teamKey()
-  const gpg = await createGpg()
-  t.teardown(gpg.close)
-  await gpg.importKey(team.armoredPublic)
-  const reporter = await gpg.generateKey({ name: 'Rita Reporter', email: 'reporter@example.net' })
-  const reporterKey = await openpgp.readKey({ armoredKey: reporter.armoredPublic })
+  const { gpg, reporter, reporterKey } = await reporterPeer(t, team.armoredPublic, 'Rita Reporter')
   const autocrypt = `addr=reporter@example.net; prefer-encrypt=mutual; keydata=${Buffer.from(reporterKey.write()).toString('base64')}`
   const deps = { keyring: team.keyring }
   const encryptTo = async (data: string | Buffer, signer?: string): Promise<Buffer> =>

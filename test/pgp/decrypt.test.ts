@@ -2,7 +2,7 @@ import t from 'tap'
 import * as openpgp from 'openpgp'
 import { decryptMessage, isEncryptedMessage } from '../../src/pgp/decrypt.js'
 import { loadTeamKeyring } from '../../src/pgp/keyring.js'
-import { createGpg, exec, gnupgStyleOcbMessage, hasCommand, openpgpEncrypt } from '../helpers/gpg.js'
+import { exec, reporterPeer, gnupgStyleOcbMessage, hasCommand, openpgpEncrypt } from '../helpers/gpg.js'
 import { makeTeamKey, teamKey } from '../helpers/team-key.js'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -12,10 +12,7 @@ const report = 'Heap overflow in the TLV parser: send a length of 0xffffffff.\n'
 
 t.test('GnuPG peer', async (t) => {
   const team = await teamKey()
-  const gpg = await createGpg()
-  t.teardown(gpg.close)
-  await gpg.importKey(team.armoredPublic)
-  const reporter = await gpg.generateKey({ name: 'Reporter', email: 'reporter@example.net' })
+  const { gpg, reporter } = await reporterPeer(t, team.armoredPublic)
 
   t.test('armored and binary ciphertext decrypt', async (t) => {
     for (const armor of [true, false]) {

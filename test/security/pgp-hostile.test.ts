@@ -6,7 +6,7 @@ import { decryptMessage } from '../../src/pgp/decrypt.js'
 import { openReport } from '../../src/mail/open-report.js'
 import { limits } from '../../src/limits.js'
 import { ReportError } from '../../src/report/errors.js'
-import { attachmentPart, createGpg, exec, inlineBody, message, multipart, pgpMimeEncrypted, pgpMimeSigned, textPart } from '../helpers/gpg.js'
+import { attachmentPart, reporterPeer, exec, inlineBody, message, multipart, pgpMimeEncrypted, pgpMimeSigned, textPart } from '../helpers/gpg.js'
 import { makeTeamKey, teamKey } from '../helpers/team-key.js'
 
 const secret = 'TOP-SECRET-REPORT-TEXT: auth bypass via X-Forwarded-User'
@@ -20,11 +20,8 @@ async function failure (promise: Promise<unknown>): Promise<ReportError> {
 
 t.test('hostile input', async (t) => {
   const team = await teamKey()
-  const gpg = await createGpg()
-  t.teardown(gpg.close)
-  await gpg.importKey(team.armoredPublic)
+  const { gpg, reporter } = await reporterPeer(t, team.armoredPublic)
   const deps = { keyring: team.keyring }
-  const reporter = await gpg.generateKey({ name: 'Reporter', email: 'reporter@example.net' })
 
   t.test('wrong key: undecryptable, naming the key ids it was encrypted to', async (t) => {
     const other = await makeTeamKey({ email: 'someone-else@example.org' })
