@@ -7,7 +7,7 @@ import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { seal } from '../seal/hpke.js'
 import { gatewayKeys, jobOptions, type JobMap } from '../queue/jobs.js'
-import { messageId } from './message-head.js'
+import { headerBoundary, messageId } from './message-head.js'
 
 const SEEN_TTL_SECONDS = 90 * 24 * 3600 // longer than any provider retries (SendGrid: 3 days)
 
@@ -33,16 +33,9 @@ export interface Accepted {
 export function deliveryHash (raw: Buffer): string {
   const id = messageId(raw)
   const h = createHash('sha256')
-  if (id !== undefined) h.update('message-id\0').update(id).update('\0body\0').update(bodyOf(raw))
+  if (id !== undefined) h.update('message-id\0').update(id).update('\0body\0').update(raw.subarray(headerBoundary(raw).bodyStart))
   else h.update('bytes\0').update(raw)
   return h.digest('hex')
-}
-
-function bodyOf (raw: Buffer): Buffer {
-  const crlf = raw.indexOf('\r\n\r\n')
-  const lf = raw.indexOf('\n\n')
-  const candidates = [crlf === -1 ? -1 : crlf + 4, lf === -1 ? -1 : lf + 2].filter((i) => i !== -1)
-  return candidates.length === 0 ? Buffer.alloc(0) : raw.subarray(Math.min(...candidates))
 }
 
 export function intakeIdFor (hash: string): string {

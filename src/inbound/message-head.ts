@@ -4,11 +4,22 @@ import { limits } from '../limits.js'
 
 const FIELD = /^[!-9;-~]+:/
 
+/**
+ * Where the header block ends and the body begins: at the first empty line (CRLF or
+ * bare LF). Without one, the whole message is header and the body is empty.
+ */
+export function headerBoundary (raw: Buffer): { headerEnd: number, bodyStart: number } {
+  for (let nl = raw.indexOf(0x0a); nl !== -1; nl = raw.indexOf(0x0a, nl + 1)) {
+    const next = nl + (raw[nl + 1] === 0x0d ? 2 : 1)
+    if (raw[next] === 0x0a) return { headerEnd: raw[nl - 1] === 0x0d ? nl - 1 : nl, bodyStart: next + 1 }
+  }
+  return { headerEnd: raw.length, bodyStart: raw.length }
+}
+
 /** The header block (unfolded lines), or undefined when the bytes do not start like a message. */
 export function readHeaderLines (raw: Buffer): string[] | undefined {
-  const head = raw.subarray(0, Math.min(raw.length, limits.headerBytes * 4)).toString('latin1')
-  const end = head.search(/\r?\n\r?\n/)
-  const block = end === -1 ? head : head.slice(0, end)
+  const { headerEnd } = headerBoundary(raw.subarray(0, limits.headerBytes * 4))
+  const block = raw.subarray(0, headerEnd).toString('latin1')
   const lines: string[] = []
   for (const line of block.split(/\r?\n/)) {
     if (/^[ \t]/.test(line) && lines.length > 0) lines[lines.length - 1] += ' ' + line.trim()
