@@ -12,6 +12,7 @@ import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink,
 import { ReportError } from './report/errors.js'
 import { ReportBusyError } from './report/lock.js'
 import { createMailer } from './mail/transport.js'
+import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
 import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
@@ -62,8 +63,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
 }
 
 function ownAddresses (config: Config): string[] {
-  const mailFrom = /<([^<>]+)>/.exec(config.mailFrom)?.[1] ?? config.mailFrom
-  return [...new Set([config.securityEmail, mailFrom.trim()].map((a) => a.toLowerCase()))]
+  return [...new Set([config.securityEmail, addressOf(config.mailFrom)].map((a) => a.toLowerCase()))]
 }
 
 function advisorySink (config: Config, log: Logger): AdvisorySink {
@@ -83,17 +83,15 @@ async function processJob (job: Job<JobMap['process-report']>, deps: ProcessDeps
     return await processReport(job, deps)
   } catch (err) {
     const safe = safeError(err)
-    // Busy: another run of this report is under way and will file or quarantine it.
-    const final = !(err instanceof ReportBusyError) && (safe instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
     const run = { data: job.data, attemptsMade: job.attemptsMade + 1, processedOn: job.processedOn }
-    if (final) await quarantineFailed(run, safe.message, deps).catch((q: Error) => deps.log.error({ intakeId: job.data.intakeId, err: { message: q.message } }, 'could not record quarantine entry'))
+    if (endsForGood(safe, run.attemptsMade, job)) await quarantineFailed(run, safe.message, deps).catch((q: Error) => deps.log.error({ intakeId: job.data.intakeId, err: { message: q.message } }, 'could not record quarantine entry'))
     throw safe
   }
 }
 
 /** Logs every failure; quarantines what ended without passing through processJob (stalled jobs). */
 async function onFailed (job: Job<JobMap['process-report']>, err: Error, deps: ProcessDeps): Promise<void> {
-  const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)
+  const final = endsForGood(err, job.attemptsMade, job)
   deps.log.warn({ intakeId: job.data.intakeId, attempt: job.attemptsMade, final, err: { name: err.name, message: err.message } }, 'report job failed')
   if (!final) return
   try {
@@ -101,6 +99,12 @@ async function onFailed (job: Job<JobMap['process-report']>, err: Error, deps: P
   } catch (e) {
     deps.log.error({ intakeId: job.data.intakeId, err: { message: (e as Error).message } }, 'could not record quarantine entry')
   }
+}
+
+/** Does this failure end the job for good, so the report belongs in the quarantine? */
+function endsForGood (err: Error, attemptsMade: number, job: Job): boolean {
+  if (err.name === 'ReportBusyError') return false // another run is under way and will file or quarantine it
+  return err.name === 'UnrecoverableError' || attemptsMade >= (job.opts.attempts ?? 1)
 }
 
 /**
@@ -114,6 +118,7 @@ function safeError (err: unknown): Error {
   const ours = e instanceof UnrecoverableError || e instanceof ReportError || e instanceof AdvisoryTransientError || e instanceof AdvisoryPermanentError || e instanceof ReportBusyError
   const message = ours ? e.message.slice(0, 500) : describeForeign(e)
   const safe = e instanceof UnrecoverableError ? new UnrecoverableError(message) : new Error(message)
+  if (ours && !(safe instanceof UnrecoverableError)) safe.name = e.name
   safe.stack = `${safe.name}: ${message}`
   return safe
 }

@@ -239,7 +239,8 @@ function mailboxAddress (value: string): string | undefined {
   return `${local}@${domain}`
 }
 
-function addressOf (value: string | Address): string {
+/** The bare address of `Name <addr>` or `addr`. */
+export function addressOf (value: string | Address): string {
   if (typeof value !== 'string') return value.address
   const angle = /<([^<>]*)>\s*$/.exec(value)
   return (angle?.[1] ?? value).trim()
