@@ -16,6 +16,10 @@ import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
 import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
+import { threadIndex, ThreadPendingError } from './report/follow-up.js'
+import { githubFacts, offlineFacts, type RepoFacts } from './advisory/repo-facts.js'
+import { loadRouting } from './triage/load-routing.js'
+import type { Routing } from './triage/routing.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -27,6 +31,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   const keyring = await loadWorkerKeyring(config, log)
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
+  const routing = loadRouting(config)
   const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log })
   const deps: ProcessDeps = {
     redis,
@@ -34,6 +39,8 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     sealKey: sealPrivateKey(config),
     keyring,
     sink: advisorySink(config, log),
+    triage: { routing, facts: repoFacts(config, routing, log), inlineAttachmentBytes: config.attachmentInlineBytes },
+    threads: threadIndex(redis, config.queuePrefix),
     github: { owner: config.github.owner ?? 'local', repo: config.github.defaultRepo ?? 'security-reports' },
     mailer,
     mail: { from: config.mailFrom, publicUrl: config.publicUrl, ownAddresses: ownAddresses(config), ...(config.teamNotifyEmail !== undefined ? { teamNotifyEmail: config.teamNotifyEmail } : {}) },
@@ -71,6 +78,14 @@ function advisorySink (config: Config, log: Logger): AdvisorySink {
   const auth = config.github.token ?? config.github.app
   if (auth === undefined) throw new Error('no GitHub credentials')
   return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth, log }), log)
+}
+
+function repoFacts (config: Config, routing: Routing, log: Logger): RepoFacts {
+  const defaultRepo = config.github.defaultRepo ?? 'security-reports'
+  if (!hasGithub(config)) return offlineFacts(routing, defaultRepo)
+  const auth = config.github.token ?? config.github.app
+  if (auth === undefined) throw new Error('no GitHub credentials')
+  return githubFacts(createOctokit({ baseUrl: config.github.apiUrl, auth, log }), config.github.owner ?? '', log)
 }
 
 /**
@@ -115,7 +130,7 @@ function endsForGood (err: Error, attemptsMade: number, job: Job): boolean {
  */
 function safeError (err: unknown): Error {
   const e = err instanceof Error ? err : new Error('non-error thrown')
-  const ours = e instanceof UnrecoverableError || e instanceof ReportError || e instanceof AdvisoryTransientError || e instanceof AdvisoryPermanentError || e instanceof ReportBusyError
+  const ours = e instanceof UnrecoverableError || e instanceof ReportError || e instanceof AdvisoryTransientError || e instanceof AdvisoryPermanentError || e instanceof ReportBusyError || e instanceof ThreadPendingError
   const message = ours ? e.message.slice(0, 500) : describeForeign(e)
   const safe = e instanceof UnrecoverableError ? new UnrecoverableError(message) : new Error(message)
   if (ours && !(safe instanceof UnrecoverableError)) safe.name = e.name

@@ -54,6 +54,8 @@ export interface TeamNotificationInput {
     /** Our own reason (a ReportError message), never report content. */
     quarantined?: string
     unverifiedSender: boolean
+    /** Publicly disclosed or exploited: SECURITY.md makes every timeline ASAP. */
+    urgent?: boolean
   }
   to: string | Address
   from: string | Address
@@ -143,6 +145,7 @@ export function teamNotification (input: TeamNotificationInput): MailMessage {
   if (flags.quarantined !== undefined) {
     lines.push('', ...wrap(`Quarantined: ${headerText(flags.quarantined, 300)}`))
   }
+  if (flags.urgent === true) lines.unshift('URGENT: the report says the issue is publicly disclosed or exploited. All timelines become ASAP.', '')
   // On a line of its own so it is never wrapped (a URL cannot be).
   const url = httpUrl(advisory?.htmlUrl)
   if (url !== undefined) lines.push('', 'Open the advisory:', url)
@@ -153,7 +156,7 @@ export function teamNotification (input: TeamNotificationInput): MailMessage {
     from: input.from,
     to,
     envelope: { from: addressOf(input.from), to: [to.address] },
-    subject: `[security intake] ${flags.quarantined !== undefined ? 'Quarantined report' : 'New report'} ${token(input.intakeId)}`,
+    subject: `[security intake] ${flags.urgent === true ? 'URGENT ' : ''}${flags.quarantined !== undefined ? 'Quarantined report' : 'New report'} ${token(input.intakeId)}`,
     messageId: messageId(flags.quarantined !== undefined ? 'notify-quarantined' : 'notify', input.intakeId, input.from),
     headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
     text: lines.join('\n') + '\n'

@@ -22,6 +22,9 @@ import type { Mailer } from '../mail/transport.js'
 import { withReportLock } from './lock.js'
 import type { Progress, ProgressStore, ReplyKind, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
+import { enrich, type EnrichDeps, type Enriched } from '../advisory/enrich.js'
+import { triageSection } from '../advisory/triage-section.js'
+import { appendFollowUp, findThreadRoot, senderHash, type ThreadIndex, type ThreadRoot } from './follow-up.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -36,6 +39,9 @@ export interface ProcessDeps {
   quarantine: QuarantineStore
   sealedTtlSeconds: number
   log: Logger
+  /** Routing, GitHub facts and inline-attachment size for the advisory's triage. */
+  triage: Omit<EnrichDeps, 'owner' | 'defaultRepo'>
+  threads: ThreadIndex
 }
 
 export interface ProcessJob {
@@ -43,7 +49,7 @@ export interface ProcessJob {
 }
 
 export interface ProcessOutcome {
-  outcome: 'advisory' | 'quarantined'
+  outcome: 'advisory' | 'quarantined' | 'follow-up'
   ghsaId?: string
 }
 
@@ -74,11 +80,19 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
 
   const progress = await deps.progress.open(intakeId)
-  const advisory = await fileAdvisory(intakeId, job, report, progress, deps)
+  // A report already being filed as its own advisory stays one, whatever a retry sees.
+  const root = progress.state.advisoryPending === undefined ? await findThreadRoot(report, intakeId, followUpDeps(deps)) : undefined
+  if (root !== undefined) return await processFollowUp(intakeId, job, report, root, progress, deps)
+  // Early, so a reply that arrives while this report is being filed waits for it.
+  await deps.threads.remember(report.messageId, intakeId)
+  const enriched = await enrich(report, { ...deps.triage, owner: deps.github.owner, defaultRepo: deps.github.repo })
+  const advisory = await fileAdvisory(intakeId, job, report, progress, deps, enriched)
+  await deps.threads.rememberAdvisory(advisory.ghsaId, intakeId)
+  await addCollaborators(intakeId, advisory, progress, deps, enriched)
   await replyToReporter(intakeId, 'ack', report, progress, deps, () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
   }))
-  await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
+  await notifyTeam(intakeId, 'received', progress, deps, { advisory, report, repo: progress.state.advisoryRepo, urgent: enriched.findings.disclosure.publiclyDisclosed })
   await progress.record({ outcome: 'advisory' })
   await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
   if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
@@ -98,20 +112,100 @@ async function unseal (intakeId: string, deps: ProcessDeps): Promise<Buffer> {
   }
 }
 
-async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps): Promise<{ ghsaId: string, htmlUrl: string }> {
+async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps, enriched: Enriched): Promise<{ ghsaId: string, htmlUrl: string }> {
   const { ghsaId, advisoryUrl, advisoryPending } = progress.state
   if (ghsaId !== undefined) return { ghsaId, htmlUrl: advisoryUrl ?? '' }
-  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: job.data.source })
+  // A retry files where the first attempt did (its lookup by marker must find it there).
+  const repo = progress.state.advisoryRepo?.split('/')[1] ?? enriched.route.repo
+  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: job.data.source }, createOptions(enriched, deps.github.owner))
   // Pending before the POST: if we die between the POST and the record below, the
   // retry looks the advisory up by its intake marker instead of creating another.
-  await progress.record({ advisoryPending: '1' })
+  const sender = senderHash(deps.sealKey, report.from?.address)
+  await progress.record({ advisoryPending: '1', advisoryRepo: `${deps.github.owner}/${repo}`, ...(sender === undefined ? {} : { senderHash: sender }) })
   try {
-    const ref = await deps.sink.create({ ...deps.github, intakeId, body }, { lookupFirst: advisoryPending === '1' })
+    const ref = await deps.sink.create({ owner: deps.github.owner, repo, intakeId, body }, { lookupFirst: advisoryPending === '1' })
     await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl })
     return ref
   } catch (err) {
     if (err instanceof AdvisoryPermanentError) throw new UnrecoverableError(err.message)
     throw err
+  }
+}
+
+function createOptions (e: Enriched, owner: string): Parameters<typeof buildCreateBody>[2] {
+  const versions = e.findings.versions
+  const d = e.findings.disclosure
+  return {
+    vulnerabilities: [{
+      package: e.package,
+      ...(versions.vulnerableRange === undefined ? {} : { vulnerable_version_range: versions.vulnerableRange }),
+      ...(versions.patched === undefined ? {} : { patched_versions: versions.patched })
+    }],
+    ...(e.severity.vector !== undefined ? { cvssVectorString: e.severity.vector.vector } : {}),
+    ...(e.severity.vector === undefined && e.severity.severity !== undefined ? { severity: e.severity.severity } : {}),
+    cweIds: e.findings.cweIds,
+    reporters: e.credits,
+    extras: {
+      sections: triageSection(e, owner),
+      inline: e.inline,
+      ...(d.publiclyDisclosed ? { summaryPrefix: d.exploited ? '[EXPLOITED]' : '[PUBLICLY DISCLOSED]' } : {})
+    }
+  }
+}
+
+/** CODEOWNERS owners (and a reporter who asked) get access: arrays replace, so one PATCH. */
+async function addCollaborators (intakeId: string, advisory: { ghsaId: string }, progress: Progress, deps: ProcessDeps, e: Enriched): Promise<void> {
+  if (progress.state.collaborators !== undefined) return
+  const { users, teams } = e.collaborators
+  if (users.length + teams.length === 0) {
+    await progress.record({ collaborators: 'none' })
+    return
+  }
+  const [owner = deps.github.owner, repo = e.route.repo] = (progress.state.advisoryRepo ?? '').split('/')
+  try {
+    await deps.sink.update({ owner, repo, ghsaId: advisory.ghsaId }, { collaborating_users: users, collaborating_teams: teams })
+  } catch (err) {
+    if (err instanceof AdvisoryPermanentError) {
+      // The advisory is filed; a refused collaborator list must not fail the report.
+      await progress.record({ collaborators: `refused: ${err.message.slice(0, 200)}` })
+      deps.log.warn({ intakeId, ghsaId: advisory.ghsaId }, 'collaborators refused by GitHub')
+      return
+    }
+    throw err
+  }
+  await progress.record({ collaborators: 'done' })
+}
+
+async function processFollowUp (intakeId: string, job: ProcessJob, report: OpenedReport, root: ThreadRoot, progress: Progress, deps: ProcessDeps): Promise<ProcessOutcome> {
+  await deps.threads.remember(report.messageId, root.intakeId)
+  await progress.record({ followUpOf: root.intakeId, advisoryRepo: `${root.owner}/${root.repo}` })
+  const advisory = { ghsaId: root.ghsaId, htmlUrl: root.htmlUrl }
+  if (progress.state.ghsaId === undefined) {
+    const appended = await appendFollowUp(intakeId, new Date(job.data.receivedAt), report, root, followUpDeps(deps))
+    await progress.record({ ghsaId: root.ghsaId, advisoryUrl: root.htmlUrl, ...(appended ? {} : { collaborators: 'follow-up not appended: description full' }) })
+  }
+  await replyToReporter(intakeId, 'ack', report, progress, deps, () => acknowledgement({
+    report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
+  }))
+  await notifyTeam(intakeId, 'received', progress, deps, { advisory, report, repo: `${root.owner}/${root.repo}` })
+  await progress.record({ outcome: 'follow-up' })
+  await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
+  if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
+  deps.log.info({ intakeId, ghsaId: root.ghsaId, root: root.intakeId }, 'follow-up appended to the report\'s advisory')
+  return { outcome: 'follow-up', ghsaId: root.ghsaId }
+}
+
+function followUpDeps (deps: ProcessDeps) {
+  return {
+    redis: deps.redis,
+    prefix: deps.prefix,
+    sink: deps.sink,
+    progress: deps.progress,
+    threads: deps.threads,
+    sealKey: deps.sealKey,
+    ownDomain: deps.mail.from.includes('@') ? (deps.mail.from.split('@').pop() ?? '').replace(/>.*$/, '').toLowerCase() : '',
+    defaultOwner: deps.github.owner,
+    log: deps.log
   }
 }
 
@@ -147,7 +241,7 @@ async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<
   }
 }
 
-async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Progress, deps: ProcessDeps, about: { advisory?: { ghsaId: string, htmlUrl: string }, report?: OpenedReport, quarantined?: string }): Promise<void> {
+async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Progress, deps: ProcessDeps, about: { advisory?: { ghsaId: string, htmlUrl: string }, report?: OpenedReport, quarantined?: string, repo?: string | undefined, urgent?: boolean }): Promise<void> {
   const to = deps.mail.teamNotifyEmail
   if (to === undefined) return
   const field = `team.${kind}` as const
@@ -157,12 +251,13 @@ async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Pro
     to,
     from: deps.mail.from,
     ...(about.advisory ? { advisory: about.advisory } : {}),
-    repo: `${deps.github.owner}/${deps.github.repo}`,
+    repo: about.repo ?? `${deps.github.owner}/${deps.github.repo}`,
     flags: {
       encrypted: about.report?.bodyEncrypted ?? about.report?.encrypted ?? false, // the body: an encrypted attachment beside cleartext is not an encrypted report
       signature: about.report?.signature.state ?? 'unknown',
       unverifiedSender: !senderVerified(about.report),
-      ...(about.quarantined !== undefined ? { quarantined: about.quarantined } : {})
+      ...(about.quarantined !== undefined ? { quarantined: about.quarantined } : {}),
+      ...(about.urgent === true ? { urgent: true } : {})
     }
   }))
   await progress.record({ [field]: new Date().toISOString() })

@@ -15,6 +15,14 @@ export interface ReportProgress {
   'team.received'?: string
   'team.quarantined'?: string
   outcome?: string
+  /** `owner/repo` the advisory is (being) filed in: fixed before the POST so a retry looks in the same place. */
+  advisoryRepo?: string
+  /** Collaborators PATCHed after creation ("done" or "none"). */
+  collaborators?: string
+  /** This report continues another: the root intake id (its advisory gets the section). */
+  followUpOf?: string
+  /** HMAC of the sender address (never the address), to mark follow-ups from someone else. */
+  senderHash?: string
 }
 
 export type ReplyKind = 'ack' | 'unreadable'
