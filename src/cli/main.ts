@@ -4,6 +4,7 @@ import 'dotenv/config'
 import { ConfigError, loadConfig } from '../config.js'
 import { quarantineCommand } from './quarantine.js'
 import { exportCommand } from './export.js'
+import { attachmentCommand } from './attachment.js'
 import { generateSealKeyPair } from '../seal/hpke.js'
 
 const usage = `usage: npm run intake -- <command>
@@ -14,6 +15,8 @@ const usage = `usage: npm run intake -- <command>
   quarantine replay <id>              queue a quarantined report again
   export <id> <file>                  the original message of any sealed report (processed
                                       ones for SEALED_TTL_DAYS), e.g. for its attachments
+  attachment <id> <n> [file]          attachment #n of a sealed report, decrypted (runs
+                                      with the worker's keys), as listed in the advisory
   seal-keygen                         a new SEAL_PUBLIC_KEY / SEAL_PRIVATE_KEY pair
 `
 
@@ -26,6 +29,7 @@ export async function run (argv: string[], out: (s: string) => void = (s) => pro
   }
   if (command === 'quarantine') return await quarantineCommand(loadConfig(), rest, out)
   if (command === 'export') return await exportCommand(loadConfig(), rest, out)
+  if (command === 'attachment') return await attachmentCommand(loadConfig(), rest, out)
   out(usage)
   return command === undefined || command === 'help' ? 0 : 2
 }
