@@ -9,16 +9,17 @@
 //
 // Appending: one writer per advisory at a time (a Redis lock), the description re-read
 // inside the lock, and a marker per follow-up intake id so a retried append is a no-op.
-import { createHash, createHmac, randomUUID, type KeyObject } from 'node:crypto'
+import { createHmac, randomUUID, type KeyObject } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { followUpMarker, followUpSection } from '../advisory/follow-up-section.js'
 import type { AdvisorySink } from '../advisory/sink.js'
 import { threadRefs } from '../triage/thread.js'
+import type { ThreadIndex } from './thread-index.js'
 import type { Logger } from '../log.js'
 import type { ProgressStore } from './state.js'
+import { gatewayKeys } from '../queue/jobs.js'
 import type { OpenedReport } from './types.js'
 
-const TTL_SECONDS = 180 * 24 * 3600
 const LOCK_MS = 30_000
 const WAIT_MS = 20_000
 
@@ -39,28 +40,6 @@ export class ThreadPendingError extends Error {
   }
 }
 
-export function threadIndex (redis: Redis, prefix: string) {
-  const key = (messageId: string): string => `${prefix}:gw:thread:${createHash('sha256').update(`message-id\0${messageId.trim().replace(/^<|>$/g, '').toLowerCase()}`).digest('hex')}`
-  const ghsaKey = (ghsa: string): string => `${prefix}:gw:ghsa:${ghsa.toLowerCase()}`
-  return {
-    /** Message-ID (of a report or follow-up) -> the root intake id. */
-    async remember (messageId: string | undefined, rootIntakeId: string): Promise<void> {
-      if (messageId === undefined || messageId.length > 1000) return
-      await redis.set(key(messageId), rootIntakeId, 'EX', TTL_SECONDS)
-    },
-    async rememberAdvisory (ghsaId: string, rootIntakeId: string): Promise<void> {
-      await redis.set(ghsaKey(ghsaId), rootIntakeId, 'EX', TTL_SECONDS)
-    },
-    async byMessageId (messageId: string): Promise<string | null> {
-      return await redis.get(key(messageId))
-    },
-    async byGhsa (ghsaId: string): Promise<string | null> {
-      return await redis.get(ghsaKey(ghsaId))
-    }
-  }
-}
-
-export type ThreadIndex = ReturnType<typeof threadIndex>
 
 export interface FollowUpDeps {
   redis: Redis
@@ -95,21 +74,35 @@ export async function findThreadRoot (report: Pick<OpenedReport, 'headers' | 'su
     const id = await deps.threads.byGhsa(ghsa)
     if (id !== null) ids.push(id)
   }
-  let pending: string | undefined
-  for (const candidate of new Set(ids)) {
-    if (candidate === selfIntakeId) continue
-    let state = await deps.progress.get(candidate)
-    const rootId = state.followUpOf ?? candidate
-    if (state.followUpOf !== undefined) state = await deps.progress.get(rootId)
-    if (state.ghsaId !== undefined && state.advisoryRepo !== undefined) {
-      const [owner = deps.defaultOwner, repo = ''] = state.advisoryRepo.split('/')
-      return { intakeId: rootId, owner, repo, ghsaId: state.ghsaId, htmlUrl: state.advisoryUrl ?? '', ...optional('senderHash', state.senderHash) }
+  // A report that is queued or being filed (a reply can overtake it): wait for it a while.
+  const until = Date.now() + WAIT_MS
+  for (;;) {
+    let pending: string | undefined
+    for (const candidate of new Set(ids)) {
+      if (candidate === selfIntakeId) continue
+      const found = await rootOf(candidate, deps)
+      if (found === 'pending') pending ??= candidate
+      else if (found !== undefined) return found
     }
-    // Known and not done yet (no outcome): its advisory is on the way.
-    const ended = state.outcome !== undefined || state['team.quarantined'] !== undefined || state['reply.unreadable'] !== undefined
-    if (Object.keys(state).length > 0 && !ended) pending = rootId
+    if (pending === undefined) return undefined
+    if (Date.now() > until) throw new ThreadPendingError(`report ${pending} to be filed`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  if (pending !== undefined) throw new ThreadPendingError(`report ${pending} to be filed`)
+}
+
+async function rootOf (candidate: string, deps: FollowUpDeps): Promise<ThreadRoot | 'pending' | undefined> {
+  let state = await deps.progress.get(candidate)
+  const rootId = state.followUpOf ?? candidate
+  if (state.followUpOf !== undefined) state = await deps.progress.get(rootId)
+  if (state.ghsaId !== undefined && state.advisoryRepo !== undefined) {
+    const [owner = deps.defaultOwner, repo = ''] = state.advisoryRepo.split('/')
+    return { intakeId: rootId, owner, repo, ghsaId: state.ghsaId, htmlUrl: state.advisoryUrl ?? '', ...optional('senderHash', state.senderHash) }
+  }
+  const ended = state.outcome !== undefined || state['team.quarantined'] !== undefined || state['reply.unreadable'] !== undefined
+  if (ended) return undefined
+  // Not started yet, or under way: only a real intake (its sealed original is stored)
+  // is waited for, so a made-up reference in a subject cannot stall a report.
+  if (Object.keys(state).length > 0 || await deps.redis.exists(gatewayKeys(deps.prefix).sealed(rootId)) === 1) return 'pending'
   return undefined
 }
 

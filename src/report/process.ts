@@ -24,7 +24,8 @@ import type { Progress, ProgressStore, ReplyKind, TeamNoticeKind } from './state
 import type { QuarantineStore } from '../quarantine/store.js'
 import { enrich, type EnrichDeps, type Enriched } from '../advisory/enrich.js'
 import { triageSection } from '../advisory/triage-section.js'
-import { appendFollowUp, findThreadRoot, senderHash, type ThreadIndex, type ThreadRoot } from './follow-up.js'
+import { appendFollowUp, findThreadRoot, senderHash, type ThreadRoot } from './follow-up.js'
+import type { ThreadIndex } from './thread-index.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -84,7 +85,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   const root = progress.state.advisoryPending === undefined ? await findThreadRoot(report, intakeId, followUpDeps(deps)) : undefined
   if (root !== undefined) return await processFollowUp(intakeId, job, report, root, progress, deps)
   // Early, so a reply that arrives while this report is being filed waits for it.
-  await deps.threads.remember(report.messageId, intakeId)
+  await deps.threads.rememberFirst(report.messageId, intakeId)
   const enriched = await enrich(report, { ...deps.triage, owner: deps.github.owner, defaultRepo: deps.github.repo })
   const advisory = await fileAdvisory(intakeId, job, report, progress, deps, enriched)
   await deps.threads.rememberAdvisory(advisory.ghsaId, intakeId)
