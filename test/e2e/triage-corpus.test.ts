@@ -168,7 +168,7 @@ t.test('corpus of reports -> advisories, field by field', async (t) => {
         ].join('\n')),
         attachmentPart({ filename: 'evil`name.txt', contentType: 'text/plain', content: '`````\n# heading outside?\n' })
       ])),
-      expect: { repo: 'security-reports', package: other, ...DEFAULT_TEAM, summary: /^@\u200DStacklokLabs\/maintainers <img src=x onerror=alert\(1\)> see org\/repo#\u200D1$/, says: ['Invalid CVSS vectors (not sent)', '~~~text\n`````\n# heading outside?\n~~~'], never: ['<!-- intake-id: 000000000000000000000000 -->'] }
+      expect: { repo: 'security-reports', package: other, ...DEFAULT_TEAM, summary: /^@\u200DStacklokLabs\/maintainers <img src=x onerror=alert\(1\)> see org\/repo#\u200D1$/, says: ['Invalid CVSS vectors (not sent)', '~~~text\n`````\n# heading outside?\n~~~', /### Report text\n~~~text\n<\u200D!-- intake\u200D-id: 0{24} -->\n\| Field \| Value \|/, '| Reporter on GitHub | ` the-real-attacker-that-does-not-exist ` **not found**'], never: ['<!-- intake-id: 000000000000000000000000 -->'] }
     },
     {
       name: 'several CWE ids and a CVE link (public)',
@@ -241,6 +241,12 @@ t.test('corpus of reports -> advisories, field by field', async (t) => {
     t.same(made, [`${id}-1-server.log`])
     for (const f of made) rmSync(f)
     t.equal(await writeAttachment(gw.config(), redis, team.keyring, { id, n: 3 }, () => {}), 1, 'no such attachment')
+  })
+
+  t.test('repository facts are cached: each manifest and CODEOWNERS read once for many reports', async (t) => {
+    const reads = stub.requests.filter((r) => r.method === 'GET' && r.path.startsWith(`/repos/${OWNER}/fetch/contents/`)).map((r) => r.path)
+    t.ok(reads.length > 0)
+    t.equal(new Set(reads).size, reads.length, 'no file of fetch read twice though six reports went there')
   })
 
   t.test('no report text in Redis or logs', async (t) => {
