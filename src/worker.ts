@@ -16,6 +16,8 @@ import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
 import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
+import { createKeySource } from './keys/published.js'
+import { startPublisher } from './keys/publisher.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -43,6 +45,10 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     log
   }
 
+  // The worker holds the key, so it signs security.txt for the web role to serve.
+  const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
+  const publisher = await startPublisher({ redis, prefix: config.queuePrefix, keyring, keySource, log, settings: { securityEmail: config.securityEmail, publicUrl: config.publicUrl, ...config.securityTxt } })
+
   const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await processJob(job, deps), {
     connection: redis,
     prefix: config.queuePrefix,
@@ -55,6 +61,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   return {
     worker,
     close: async () => {
+      publisher.close()
       await worker.close() // lets running jobs finish
       mailer.close()
       redis.disconnect()
