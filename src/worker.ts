@@ -18,6 +18,7 @@ import { quarantineStore } from './quarantine/store.js'
 import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
 import { createKeySource } from './keys/published.js'
 import { startPublisher } from './keys/publisher.js'
+import { createKeyReplier } from './keys/key-request.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -29,6 +30,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   const keyring = await loadWorkerKeyring(config, log)
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
+  const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
   const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log })
   const deps: ProcessDeps = {
     redis,
@@ -42,11 +44,11 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     progress: progressStore(redis, config.queuePrefix),
     quarantine: quarantineStore(redis, config.queuePrefix),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
-    log
+    log,
+    keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom })
   }
 
   // The worker holds the key, so it signs security.txt for the web role to serve.
-  const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
   const publisher = await startPublisher({ redis, prefix: config.queuePrefix, keyring, keySource, log, settings: { securityEmail: config.securityEmail, publicUrl: config.publicUrl, ...config.securityTxt } })
 
   const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await processJob(job, deps), {
