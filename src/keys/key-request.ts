@@ -10,7 +10,7 @@
 //     looks like nothing else: unencrypted, no attachments, at most 600 characters of
 //     its own text, none of the words a report is made of (CVE, exploit, PoC, payload,
 //     injection, XSS, CSRF, SSRF, RCE, traversal, overflow, bypass, leak, ...), and not
-//     a reply to a key reply of ours (a follow-up is a report).
+//     a reply to a mail of ours (key reply, acknowledgement: a follow-up is a report).
 //   - Otherwise, when unsure, it is a report: filed as usual, and an unencrypted report
 //     that asks for the key also gets the key in a separate reply.
 // Replies obey RFC 3834 (the worker's auto-reply policy decides first) and go at most
@@ -44,7 +44,7 @@ export function classifyKeyMail (report: Classifiable, securityEmail: string, fr
     report.attachments.length > 0 ||
     own.trim().length > MAX_REQUEST_CHARS ||
     REPORT_WORDS.test(subject) || REPORT_WORDS.test(own) ||
-    answersKeyReply(report.headers, fromDomain)
+    answersOurMail(report.headers, fromDomain)
   if (!looksLikeReport) return 'request'
   // An encrypted report was written to our key already: it needs no copy of it.
   return report.encrypted ? 'report' : 'report-and-key'
@@ -72,9 +72,13 @@ function sentToKeyAddress (headers: Map<string, string>, securityEmail: string):
   return false
 }
 
-function answersKeyReply (headers: Map<string, string>, domain: string): boolean {
+const OWN_REPLY_ID = /<(?:key|ack|undecryptable|notify|notify-quarantined)\.[^<>\s@]{1,200}@([^<>\s]{1,253})>/g
+
+/** A follow-up in a thread we started (our key reply, an acknowledgement): a report, never a bare request. */
+function answersOurMail (headers: Map<string, string>, domain: string): boolean {
   const ids = `${headers.get('in-reply-to') ?? ''} ${headers.get('references') ?? ''}`.slice(0, 32_768).toLowerCase()
-  return ids.includes('<key.') && ids.includes(`@${domain.toLowerCase()}>`)
+  for (const match of ids.matchAll(OWN_REPLY_ID)) if (match[1] === domain.toLowerCase()) return true
+  return false
 }
 
 export interface KeyReplierDeps {

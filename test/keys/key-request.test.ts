@@ -34,6 +34,8 @@ t.test('when unsure, a report (and the key too when it was sent in the clear)', 
   t.equal(classify(mail({ subject: 'XSS in login', text: 'Send me your PGP key and I send the payload.' })), 'report-and-key')
   t.equal(classify(mail({ to: 'security+key@example.org', text: 'CVE-2026-1234 applies to you' })), 'report-and-key')
   t.equal(classify(mail({ text: 'thanks for the public key, here is more', inReplyTo: '<key.abc@example.org>' })), 'report-and-key', 'a reply to our key reply')
+  t.equal(classify(mail({ text: 'and your public key?', inReplyTo: '<ack.LOCAL-1@example.org>' })), 'report-and-key', 'a follow-up to our acknowledgement')
+  t.equal(classify(mail({ text: 'and your public key?', inReplyTo: '<ack.LOCAL-1@elsewhere.example>' })), 'request', 'someone else\'s thread')
   t.equal(classify(mail({ text: 'please send your public key', encrypted: true })), 'report', 'encrypted: they have the key')
   t.equal(classify(mail({ subject: 'Bug', text: 'The parser crashes on empty input.' })), 'report', 'no key words')
   t.equal(classify(mail({ text: '> could you send your public key?\nNo thanks, here is the bug.' })), 'report', 'quoted words do not count')
