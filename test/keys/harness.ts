@@ -1,6 +1,6 @@
 // The web role on a real port with a KEYS_DIR of our choosing, and the worker's
 // security.txt publisher beside it: what real HTTP clients (GnuPG) talk to.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
@@ -28,7 +28,6 @@ export interface KeyWeb {
 export async function startKeyWeb (t: { teardown: (fn: () => Promise<void> | void) => void }, publicKeys: Record<string, string>, env: Record<string, string> = {}): Promise<KeyWeb> {
   const dir = mkdtempSync(join(tmpdir(), 'intake-keys-'))
   const keysDir = join(dir, 'keys')
-  const { mkdirSync } = await import('node:fs')
   mkdirSync(keysDir)
   for (const [name, armored] of Object.entries(publicKeys)) writeFileSync(join(keysDir, name), armored)
   const prefix = uniquePrefix('keys')
