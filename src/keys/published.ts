@@ -83,8 +83,10 @@ export function createKeySource (opts: KeySourceOptions): KeySource {
       const t = Date.now()
       if (cached === undefined || t - cached.at > ttl) {
         const value = loadPublication(opts.keysDir, { production: opts.production, now: now() })
-        cached = { at: t, value }
-        value.catch(() => { cached = undefined })
+        const entry = { at: t, value }
+        cached = entry
+        // A failed read, or no key yet (the worker may be about to write the dev key), is not kept.
+        value.then((pub) => { if (pub.primary === undefined && cached === entry) cached = undefined }, () => { if (cached === entry) cached = undefined })
       }
       return await cached.value
     }
