@@ -16,6 +16,9 @@ import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
 import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
+import { createKeySource } from './keys/published.js'
+import { startPublisher } from './keys/publisher.js'
+import { createKeyReplier } from './keys/key-request.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -27,6 +30,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   const keyring = await loadWorkerKeyring(config, log)
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
+  const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
   const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log })
   const deps: ProcessDeps = {
     redis,
@@ -40,8 +44,12 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     progress: progressStore(redis, config.queuePrefix),
     quarantine: quarantineStore(redis, config.queuePrefix),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
-    log
+    log,
+    keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom })
   }
+
+  // The worker holds the key, so it signs security.txt for the web role to serve.
+  const publisher = await startPublisher({ redis, prefix: config.queuePrefix, keyring, keySource, log, settings: { securityEmail: config.securityEmail, publicUrl: config.publicUrl, ...config.securityTxt } })
 
   const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await processJob(job, deps), {
     connection: redis,
@@ -55,6 +63,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   return {
     worker,
     close: async () => {
+      publisher.close()
       await worker.close() // lets running jobs finish
       mailer.close()
       redis.disconnect()
