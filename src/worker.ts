@@ -21,6 +21,9 @@ import { threadIndex } from './report/thread-index.js'
 import { githubFacts, offlineFacts, type RepoFacts } from './advisory/repo-facts.js'
 import { loadRouting } from './triage/load-routing.js'
 import type { Routing } from './triage/routing.js'
+import { createKeySource } from './keys/published.js'
+import { startPublisher } from './keys/publisher.js'
+import { createKeyReplier } from './keys/key-request.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -33,6 +36,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
   const routing = loadRouting(config)
+  const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
   const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log })
   const deps: ProcessDeps = {
     redis,
@@ -48,8 +52,12 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     progress: progressStore(redis, config.queuePrefix),
     quarantine: quarantineStore(redis, config.queuePrefix),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
-    log
+    log,
+    keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom })
   }
+
+  // The worker holds the key, so it signs security.txt for the web role to serve.
+  const publisher = await startPublisher({ redis, prefix: config.queuePrefix, keyring, keySource, log, settings: { securityEmail: config.securityEmail, publicUrl: config.publicUrl, ...config.securityTxt } })
 
   const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await processJob(job, deps), {
     connection: redis,
@@ -63,6 +71,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   return {
     worker,
     close: async () => {
+      publisher.close()
       await worker.close() // lets running jobs finish
       mailer.close()
       redis.disconnect()

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config.js'
 import { quarantineCommand } from './quarantine.js'
 import { exportCommand } from './export.js'
 import { attachmentCommand } from './attachment.js'
+import { keysCommand } from './keys.js'
 import { generateSealKeyPair } from '../seal/hpke.js'
 
 const usage = `usage: npm run intake -- <command>
@@ -18,6 +19,8 @@ const usage = `usage: npm run intake -- <command>
   attachment <id> <n> [file]          attachment #n of a sealed report, decrypted (runs
                                       with the worker's keys), as listed in the advisory
   seal-keygen                         a new SEAL_PUBLIC_KEY / SEAL_PRIVATE_KEY pair
+  keys generate|show|export           the team OpenPGP key: make one (public half into
+                                      KEYS_DIR), list what is published, export it
 `
 
 export async function run (argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
@@ -28,6 +31,7 @@ export async function run (argv: string[], out: (s: string) => void = (s) => pro
     return 0
   }
   if (command === 'quarantine') return await quarantineCommand(loadConfig(), rest, out)
+  if (command === 'keys') return await keysCommand(loadConfig(), rest, out)
   if (command === 'export') return await exportCommand(loadConfig(), rest, out)
   if (command === 'attachment') return await attachmentCommand(loadConfig(), rest, out)
   out(usage)

@@ -26,6 +26,9 @@ import { enrich, type EnrichDeps, type Enriched } from '../advisory/enrich.js'
 import { triageSection } from '../advisory/triage-section.js'
 import { appendFollowUp, findThreadRoot, senderHash, type ThreadRoot } from './follow-up.js'
 import type { ThreadIndex } from './thread-index.js'
+import type { KeyReplier } from '../keys/key-request.js'
+import type { MailMessage } from '../mail/messages.js'
+import type { RawMail } from '../mail/pgp-mime.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -43,6 +46,8 @@ export interface ProcessDeps {
   /** Routing, GitHub facts and inline-attachment size for the advisory's triage. */
   triage: Omit<EnrichDeps, 'owner' | 'defaultRepo'>
   threads: ThreadIndex
+  /** Key by e-mail (src/keys/key-request.ts); absent: every mail is a report. */
+  keys?: KeyReplier
 }
 
 export interface ProcessJob {
@@ -50,7 +55,7 @@ export interface ProcessJob {
 }
 
 export interface ProcessOutcome {
-  outcome: 'advisory' | 'quarantined' | 'follow-up'
+  outcome: 'advisory' | 'quarantined' | 'follow-up' | 'key-request'
   ghsaId?: string
 }
 
@@ -81,6 +86,15 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
 
   const progress = await deps.progress.open(intakeId)
+  // A mail that only asks for our key gets it and opens no advisory (an operator's replay files it).
+  const keyMail = deps.keys === undefined || job.data.replay !== undefined ? 'report' : deps.keys.classify(report)
+  if (keyMail === 'request') {
+    await sendKey(intakeId, report, progress, deps)
+    await progress.record({ outcome: 'key-request' })
+    await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
+    deps.log.info({ intakeId }, 'key request answered, no advisory')
+    return { outcome: 'key-request' }
+  }
   // A report already being filed as its own advisory stays one, whatever a retry sees.
   const root = progress.state.advisoryPending === undefined ? await findThreadRoot(report, intakeId, followUpDeps(deps)) : undefined
   if (root !== undefined) return await processFollowUp(intakeId, job, report, root, progress, deps)
@@ -93,6 +107,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   await replyToReporter(intakeId, 'ack', report, progress, deps, () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
   }))
+  if (keyMail === 'report-and-key') await sendKey(intakeId, report, progress, deps)
   await notifyTeam(intakeId, 'received', progress, deps, { advisory, report, repo: progress.state.advisoryRepo, urgent: enriched.findings.disclosure.publiclyDisclosed })
   await progress.record({ outcome: 'advisory' })
   await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
@@ -210,7 +225,14 @@ function followUpDeps (deps: ProcessDeps) {
   }
 }
 
-async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<OpenedReport, 'headers' | 'from'>, progress: Progress, deps: ProcessDeps, build: () => ReturnType<typeof acknowledgement>): Promise<void> {
+async function sendKey (intakeId: string, report: OpenedReport, progress: Progress, deps: ProcessDeps): Promise<void> {
+  const keys = deps.keys
+  if (keys !== undefined) await replyToReporter(intakeId, 'key', report, progress, deps, async () => await keys.build(report, intakeId))
+}
+
+type BuiltReply = MailMessage | RawMail | { suppressed: string }
+
+async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<OpenedReport, 'headers' | 'from'>, progress: Progress, deps: ProcessDeps, build: () => BuiltReply | Promise<BuiltReply>): Promise<void> {
   const field = `reply.${kind}` as const
   if (progress.state[field] !== undefined) return
   const policy = answersOwnMessage(report.headers, deps.mail.from)
@@ -223,10 +245,15 @@ async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<
   }
   let message
   try {
-    message = build()
+    message = await build()
   } catch (err) {
     if (!(err instanceof NoReplyRecipientError)) throw err
     await progress.record({ [field]: 'suppressed: no usable reply address' })
+    return
+  }
+  if ('suppressed' in message) {
+    await progress.record({ [field]: `suppressed: ${message.suppressed}` })
+    deps.log.info({ intakeId, kind, reason: message.suppressed }, 'reply suppressed')
     return
   }
   try {

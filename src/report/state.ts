@@ -12,6 +12,8 @@ export interface ReportProgress {
   'reply.ack'?: string
   /** Message-ID of the could-not-decrypt reply, or "suppressed: <reason>". */
   'reply.unreadable'?: string
+  /** Message-ID of the key reply (key by e-mail), or "suppressed: <reason>". */
+  'reply.key'?: string
   'team.received'?: string
   'team.quarantined'?: string
   outcome?: string
@@ -25,7 +27,7 @@ export interface ReportProgress {
   senderHash?: string
 }
 
-export type ReplyKind = 'ack' | 'unreadable'
+export type ReplyKind = 'ack' | 'unreadable' | 'key'
 export type TeamNoticeKind = 'received' | 'quarantined'
 
 const STATE_TTL_SECONDS = 180 * 24 * 3600
