@@ -198,7 +198,7 @@ async function processFollowUp (intakeId: string, job: ProcessJob, report: Opene
   const advisory = { ghsaId: root.ghsaId, htmlUrl: root.htmlUrl }
   if (progress.state.ghsaId === undefined) {
     const appended = await appendFollowUp(intakeId, new Date(job.data.receivedAt), report, root, followUpDeps(deps))
-    await progress.record({ ghsaId: root.ghsaId, advisoryUrl: root.htmlUrl, ...(appended ? {} : { collaborators: 'follow-up not appended: description full' }) })
+    await progress.record({ ghsaId: root.ghsaId, advisoryUrl: root.htmlUrl, followUp: appended ? 'appended' : 'no room' })
   }
   await replyToReporter(intakeId, 'ack', report, progress, deps, () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint

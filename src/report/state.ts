@@ -23,6 +23,8 @@ export interface ReportProgress {
   collaborators?: string
   /** This report continues another: the root intake id (its advisory gets the section). */
   followUpOf?: string
+  /** Follow-ups: "appended", or why not ("no room": the description is at GitHub's limit). */
+  followUp?: string
   /** HMAC of the sender address (never the address), to mark follow-ups from someone else. */
   senderHash?: string
 }
