@@ -45,7 +45,8 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     ...(config.teamNotifyEmail !== undefined ? { email: config.teamNotifyEmail } : {}),
     memberKeys: await loadMemberKeys(config.teamNotifyKeysFile),
     outgoing,
-    ...(config.notifyWebhookUrl !== undefined ? { chat: chatNotifier(config.notifyWebhookUrl) } : {})
+    ...(config.notifyWebhookUrl !== undefined ? { chat: chatNotifier(config.notifyWebhookUrl) } : {}),
+    log
   })
   const octokit = githubClient(config, log)
   const timelineQueue = new Queue(TIMELINE_QUEUE, { connection: redis, prefix: config.queuePrefix })

@@ -7,23 +7,40 @@ import { readKeys, type PublicKey } from 'openpgp'
 import type { MailMessage } from '../mail/messages.js'
 import type { OutgoingMail } from '../mail/outgoing.js'
 import { pgpConfig } from '../pgp/openpgp-config.js'
-import type { ChatNotice, ChatNotifier } from './chat.js'
+import { ChatWebhookError, type ChatNotice, type ChatNotifier } from './chat.js'
 
 export interface TeamChannels {
   /** Where team mail goes, when configured. */
   email?: string
   mail: (message: MailMessage) => Promise<void>
-  chat?: (notice: ChatNotice) => Promise<void>
+  /**
+   * Best effort: resolves 'sent' or 'failed: <status>'. A chat outage must not fail (and
+   * finally quarantine) a report that is filed and acknowledged; the team mail still goes.
+   */
+  chat?: (notice: ChatNotice) => Promise<string>
 }
 
-export function teamChannels (opts: { email?: string, memberKeys: PublicKey[], outgoing: OutgoingMail, chat?: ChatNotifier }): TeamChannels {
+export function teamChannels (opts: { email?: string, memberKeys: PublicKey[], outgoing: OutgoingMail, chat?: ChatNotifier, log: { warn: (obj: object, msg?: string) => void } }): TeamChannels {
   const { chat } = opts
   return {
     ...(opts.email !== undefined ? { email: opts.email } : {}),
     async mail (message) {
       await opts.outgoing.send(message, { encryptTo: opts.memberKeys })
     },
-    ...(chat !== undefined ? { chat: async (notice: ChatNotice) => { await chat.post(notice) } } : {})
+    ...(chat !== undefined
+      ? {
+          chat: async (notice: ChatNotice) => {
+            try {
+              await chat.post(notice)
+              return 'sent'
+            } catch (err) {
+              const status = err instanceof ChatWebhookError ? String(err.status ?? 'network error') : 'error'
+              opts.log.warn({ status }, 'chat webhook failed')
+              return `failed: ${status}`
+            }
+          }
+        }
+      : {})
   }
 }
 

@@ -182,7 +182,7 @@ async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Pro
   const chatField = `chat.${kind}` as const
   if (deps.team.chat !== undefined && progress.state[chatField] === undefined) {
     const marks = [flags.urgent ? 'URGENT (publicly disclosed)' : undefined, flags.unverifiedSender ? 'unverified sender' : undefined, flags.quarantined !== undefined ? 'QUARANTINED' : undefined].filter((m) => m !== undefined)
-    await deps.team.chat({
+    const outcome = await deps.team.chat({
       title: `${flags.urgent ? ':rotating_light: ' : ''}${about.quarantined !== undefined ? 'Vulnerability report quarantined' : 'New vulnerability report'} (${intakeId})`,
       lines: [
         ...(about.advisory !== undefined ? [`Advisory: ${about.advisory.ghsaId}`] : []),
@@ -193,7 +193,7 @@ async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Pro
       ],
       ...(about.advisory !== undefined && /^https?:\/\//.test(about.advisory.htmlUrl) ? { url: about.advisory.htmlUrl } : {})
     })
-    await progress.record({ [chatField]: new Date().toISOString() })
+    await progress.record({ [chatField]: `${outcome} ${new Date().toISOString()}` })
   }
 }
 

@@ -143,12 +143,12 @@ async function remindTeam (data: JobMap['advisory-reminder'], state: AdvisorySta
   }
   const chatField = `chat.remind.${data.step}` as const
   if (deps.team.chat !== undefined && progress.state[chatField] === undefined) {
-    await deps.team.chat({
+    const outcome = await deps.team.chat({
       title: `${data.urgent ? ':rotating_light: ' : ''}Reminder: ${label}`,
       lines: [`Advisory: ${data.ghsaId} (${state.state})`, `Repository: ${repository}`, `Due: ${due}`],
       url: state.htmlUrl
     })
-    await progress.record({ [chatField]: new Date().toISOString() })
+    await progress.record({ [chatField]: `${outcome} ${new Date().toISOString()}` })
   }
 }
 
@@ -229,8 +229,8 @@ async function retrospective (data: JobMap['retrospective'], deps: TimelineDeps)
     await progress.record({ 'timeline.retro.mail': new Date().toISOString() })
   }
   if (deps.team.chat !== undefined && progress.state['chat.retro'] === undefined) {
-    await deps.team.chat({ title: `Retrospective due: ${data.ghsaId}`, lines: [`Repository: ${repository}`, `Published: ${data.publishedAt}`, 'SECURITY.md: a blameless retrospective 1-3 days after the release'], url: htmlUrl })
-    await progress.record({ 'chat.retro': new Date().toISOString() })
+    const outcome = await deps.team.chat({ title: `Retrospective due: ${data.ghsaId}`, lines: [`Repository: ${repository}`, `Published: ${data.publishedAt}`, 'SECURITY.md: a blameless retrospective 1-3 days after the release'], url: htmlUrl })
+    await progress.record({ 'chat.retro': `${outcome} ${new Date().toISOString()}` })
   }
   return 'reminded'
 }
