@@ -66,7 +66,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     team,
     templates,
     // Without GitHub there is no advisory state to poll: no reminders.
-    ...(octokit !== undefined ? { timeline: { start: async (ref) => { await startTimeline({ redis, prefix: config.queuePrefix, queue: timelineQueue, timeline: config.timeline }, ref) } } } : {}),
+    ...(octokit !== undefined ? { timeline: { start: async (ref) => { await startTimeline({ redis, prefix: config.queuePrefix, queue: timelineQueue, timeline: config.timeline, retry: config }, ref) } } } : {}),
     progress,
     quarantine: quarantineStore(redis, config.queuePrefix),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
@@ -85,7 +85,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     : startTimelineWorker({
       redis, prefix: config.queuePrefix, queue: timelineQueue, octokit, progress, sealKey, team, templates,
       reply: { outgoing, keyStore, window, mail: { from: config.mailFrom }, log },
-      mail: { from: config.mailFrom, publicUrl: config.publicUrl }, timeline: config.timeline, log
+      mail: { from: config.mailFrom, publicUrl: config.publicUrl }, timeline: config.timeline, retry: config, log
     })
   log.info({ fingerprint: keyring.fingerprint, sink: hasGithub(config) ? 'github' : 'outbox', mail: config.smtpUrl !== undefined ? 'smtp' : 'outbox' }, 'worker started')
 

@@ -48,6 +48,8 @@ export interface TimelineDeps {
   templates: Templates
   mail: { from: string, publicUrl: string }
   timeline: Config['timeline']
+  /** JOB_ATTEMPTS / JOB_BACKOFF_MS: how often one check is retried when GitHub fails. */
+  retry: { jobAttempts: number, jobBackoffMs: number }
   log: Logger
 }
 
@@ -59,17 +61,17 @@ const STEPS = [
   { label: 'release the fix and publish the advisory (within 1-21 days)', urgentLabel: 'release and publish (ASAP: publicly disclosed)' }
 ]
 
-function jobOpts (jobId: string, delay: number) {
-  return { jobId, delay, attempts: 8, backoff: { type: 'exponential' as const, delay: 30_000 }, removeOnComplete: { age: 30 * 24 * 3600, count: 10_000 }, removeOnFail: { age: 90 * 24 * 3600, count: 10_000 } }
+function jobOpts (retry: TimelineDeps['retry'], jobId: string, delay: number) {
+  return { jobId, delay, attempts: retry.jobAttempts, backoff: { type: 'exponential' as const, delay: retry.jobBackoffMs }, removeOnComplete: { age: 30 * 24 * 3600, count: 10_000 }, removeOnFail: { age: 90 * 24 * 3600, count: 10_000 } }
 }
 
 /** The first reminder of a newly filed advisory, and the mapping webhooks need. */
-export async function startTimeline (deps: Pick<TimelineDeps, 'redis' | 'prefix' | 'queue' | 'timeline'>, ref: AdvisoryJobRef & { intakeId: string, urgent: boolean }): Promise<void> {
+export async function startTimeline (deps: Pick<TimelineDeps, 'redis' | 'prefix' | 'queue' | 'timeline' | 'retry'>, ref: AdvisoryJobRef & { intakeId: string, urgent: boolean }): Promise<void> {
   const mapping: Mapping = { intakeId: ref.intakeId, owner: ref.owner, repo: ref.repo }
   await deps.redis.set(gatewayKeys(deps.prefix).advisory(ref.ghsaId), JSON.stringify(mapping), 'EX', MAPPING_TTL_SECONDS)
   const delays = ref.urgent ? deps.timeline.urgentDelaysMs : deps.timeline.delaysMs
   const data: JobMap['advisory-reminder'] = { intakeId: ref.intakeId, owner: ref.owner, repo: ref.repo, ghsaId: ref.ghsaId, step: 0, urgent: ref.urgent }
-  await deps.queue.add('advisory-reminder', data, jobOpts(`remind-${ref.intakeId}-0`, delays[0] ?? 0))
+  await deps.queue.add('advisory-reminder', data, jobOpts(deps.retry, `remind-${ref.intakeId}-0`, delays[0] ?? 0))
 }
 
 export function startTimelineWorker (deps: TimelineDeps, opts: { concurrency?: number } = {}): Worker<TimelineJobData> {
@@ -112,7 +114,17 @@ export async function advisoryState (octokit: Octokit, ref: AdvisoryJobRef): Pro
 
 async function reminder (job: Job<JobMap['advisory-reminder']>, deps: TimelineDeps): Promise<string> {
   const data = job.data
-  const state = await advisoryState(deps.octokit, data)
+  let state: AdvisoryState | undefined
+  try {
+    state = await advisoryState(deps.octokit, data)
+  } catch (err) {
+    // Retried with backoff; on the last attempt the chain goes on to its next step rather
+    // than ending, so a long GitHub outage costs one check, not every later reminder.
+    if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err
+    deps.log.warn({ ghsaId: data.ghsaId, step: data.step, err: { message: (err as Error).message } }, 'advisory state unavailable; next check scheduled')
+    await scheduleNext(data, deps)
+    return 'github unavailable'
+  }
   if (state === undefined) return 'advisory gone'
   if (state.state === 'published') {
     await published(data.intakeId, data, state, deps)
@@ -157,7 +169,7 @@ async function scheduleNext (data: JobMap['advisory-reminder'], deps: TimelineDe
   if (next >= STEPS.length + MAX_REPEATS) return
   const delays = data.urgent ? deps.timeline.urgentDelaysMs : deps.timeline.delaysMs
   const delay = next < delays.length ? (delays[next] as number) - (delays[data.step] as number) : deps.timeline.repeatMs
-  await deps.queue.add('advisory-reminder', { ...data, step: next }, jobOpts(`remind-${data.intakeId}-${next}`, Math.max(0, delay)))
+  await deps.queue.add('advisory-reminder', { ...data, step: next }, jobOpts(deps.retry, `remind-${data.intakeId}-${next}`, Math.max(0, delay)))
 }
 
 /** A repository_advisory webhook: re-read the advisory (the API is the one source of truth) and act like a poll. */
@@ -183,7 +195,7 @@ async function published (intakeId: string, ref: AdvisoryJobRef, state: Advisory
     await tellReporter(intakeId, ref.ghsaId, state, progress, deps)
     if (progress.state['timeline.retrospective'] === undefined) {
       const data: JobMap['retrospective'] = { ...ref, intakeId, publishedAt }
-      await deps.queue.add('retrospective', data, jobOpts(`retro-${intakeId}`, deps.timeline.retrospectiveMs))
+      await deps.queue.add('retrospective', data, jobOpts(deps.retry, `retro-${intakeId}`, deps.timeline.retrospectiveMs))
       await progress.record({ 'timeline.retrospective': 'scheduled' })
     }
     deps.log.info({ intakeId, ghsaId: ref.ghsaId }, 'advisory published')

@@ -104,6 +104,27 @@ t.test('a GnuPG user\'s encrypted, signed report gets an encrypted, team-signed,
   await noLeak(t, w, secret)
 })
 
+t.test('the key that signed wins over an Autocrypt key for the same address', async (t) => {
+  const w = await world(t)
+  // Two homes, each holding one of the sender's keys: only the chosen key's home can decrypt.
+  const autocryptHome = await reporterGpg(t, w.team.armoredPublic, 'fay@example.net')
+  const signerHome = await reporterGpg(t, w.team.armoredPublic, 'fay@example.net')
+  const inner = multipart('mixed', [
+    textPart('Report signed with the attached key.\n'),
+    attachmentPart({ filename: 'fay.asc', contentType: 'application/pgp-keys', content: signerHome.key.armoredPublic })
+  ])
+  const signed = pgpMimeSigned(inner, await signerHome.gpg.sign(inner, { signer: signerHome.key.fingerprint, mode: 'detach' }))
+  const keydata = (await autocryptHome.gpg.run(['--export', autocryptHome.key.fingerprint])).toString('base64')
+  const raw = message({ from: 'fay@example.net', to: 'security@example.org', messageId: 'fay-1@example.net', headers: { Autocrypt: `addr=fay@example.net; keydata=${keydata}` } }, signed)
+  t.equal((await w.gw.post(raw)).status, 200)
+  await w.gw.waitFor(() => to(w.smtp, 'fay@example.net').length === 1, 'ack')
+  const ack = to(w.smtp, 'fay@example.net')[0]!.raw
+  const opened = await openMail(signerHome.gpg, ack)
+  t.equal(opened.kind, 'encrypted')
+  t.same(opened.validSigners, [w.team.fingerprint])
+  await t.rejects(openMail(autocryptHome.gpg, ack), 'not encrypted to the Autocrypt key')
+})
+
 t.test('an attached key whose user ID is From is found and used', async (t) => {
   const w = await world(t)
   const { gpg, key } = await reporterGpg(t, w.team.armoredPublic, 'bob@example.net')

@@ -128,6 +128,16 @@ t.test('the 24-hour check is quiet when the Fix Team exists (collaborators added
   t.ok(await w.timeline.getJob(`remind-${intakeId}-1`), 'the 7-day check is still scheduled')
 })
 
+t.test('GitHub failing a check: retried, then the chain goes on to its next step', async (t) => {
+  const w = await world(t)
+  const { intakeId } = await report(w, 'x')
+  w.stub.failNext(403, 3, {}, { method: 'GET' }) // every attempt (JOB_ATTEMPTS=3) of this check
+  t.equal(await fire(w, `remind-${intakeId}-0`), 'github unavailable')
+  t.equal(w.stub.requests.filter((r) => r.method === 'GET' && r.status === 403).length, 3, 'three attempts')
+  t.ok(await w.timeline.getJob(`remind-${intakeId}-1`), 'the 7-day check is scheduled all the same')
+  t.equal(await fire(w, `remind-${intakeId}-1`), 'reminded', 'and works once GitHub answers')
+})
+
 t.test('a closed advisory ends the chain without reminders', async (t) => {
   const w = await world(t)
   const { intakeId, ghsaId } = await report(w, 'x')

@@ -16,7 +16,7 @@ t.test('urgent reports use the short intervals', async (t) => {
   const { timeline } = testConfig({})
   t.same(timeline.delaysMs, [24 * 3600_000, 7 * 24 * 3600_000, 21 * 24 * 3600_000], 'SECURITY.md defaults: 24 h, 7 d, 21 d')
   t.equal(timeline.retrospectiveMs, 2 * 24 * 3600_000, 'retrospective 2 days after release (1-3)')
-  const deps = { redis, prefix, queue, timeline }
+  const deps = { redis, prefix, queue, timeline, retry: { jobAttempts: 3, jobBackoffMs: 10 } }
   await startTimeline(deps, { intakeId: 'normal1', owner: 'acme', repo: 'widget', ghsaId: 'GHSA-2345-6789-cfgh', urgent: false })
   await startTimeline(deps, { intakeId: 'urgent1', owner: 'acme', repo: 'widget', ghsaId: 'GHSA-2345-6789-cfgj', urgent: true })
   t.equal((await queue.getJob('remind-normal1-0'))?.opts.delay, 24 * 3600_000)
