@@ -56,7 +56,8 @@ export function reporterKeyStore (redis: Redis, prefix: string): ReporterKeyStor
       if (key === undefined || !(await canEncrypt(key))) return 'refused'
       const fingerprint = fingerprintOf(key)
       const current = await redis.hget(keyOf(address), 'fingerprint')
-      if (current !== null && current !== fingerprint && !signed) {
+      // An expired or revoked key on record no longer holds its place.
+      if (current !== null && current !== fingerprint && !signed && await this.get(address) !== undefined) {
         await redis.expire(keyOf(address), ttlSeconds)
         return 'kept'
       }

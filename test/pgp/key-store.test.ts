@@ -32,6 +32,13 @@ t.test('reporter key store', async (t) => {
   t.equal(await store.remember('ada@example.net', second.publicKey, { source: 'attached', signed: true }), 'stored', 'a key that signed the new message does')
   t.not((await store.get('ada@example.net'))?.fingerprint, got?.fingerprint)
 
+  // An expired key on record gives way to a new one, signed or not.
+  const expired = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ email: 'eva@example.net' }], keyExpirationTime: 1, date: new Date(Date.now() - 3600_000), format: 'armored' })
+  await redis.hset(`${prefix}:gw:reporter-key:${addressHash('eva@example.net')}`, { armored: expired.publicKey, fingerprint: 'OLD', source: 'autocrypt' })
+  t.equal(await store.get('eva@example.net'), undefined, 'an expired key is not used')
+  const fresh = await keyFor('eva@example.net')
+  t.equal(await store.remember('eva@example.net', fresh.publicKey, { source: 'autocrypt', signed: false }), 'stored')
+
   t.equal(await store.remember('bob@example.net', first.privateKey, { source: 'attached', signed: true }), 'refused', 'secret keys are never stored')
   const signOnly = await keyFor('carl@example.net', false)
   t.equal(await store.remember('carl@example.net', signOnly.publicKey, { source: 'attached', signed: true }), 'refused', 'a key that cannot encrypt is of no use')
