@@ -7,6 +7,7 @@ import type { Accept } from './inbound/intake.js'
 import { rawRoute } from './inbound/raw-route.js'
 import type { Queue } from 'bullmq'
 import { githubWebhookRoute } from './timeline/webhook-route.js'
+import { keyRoutes } from './keys/routes.js'
 
 export interface AppDeps {
   config: Config
@@ -32,6 +33,16 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
   fastify.get('/readyz', async (_req, reply) => {
     const redisOk = deps.redis.status === 'ready'
     return reply.code(redisOk ? 200 : 503).send({ ok: redisOk, redis: deps.redis.status })
+  })
+
+  // The team's public key by every route reporters look: /pgp-key.asc, WKD, HKP, security.txt, /.
+  await fastify.register(keyRoutes, {
+    keysDir: deps.config.keysDir,
+    production: deps.config.production,
+    securityEmail: deps.config.securityEmail,
+    publicUrl: deps.config.publicUrl,
+    redis: deps.redis,
+    queuePrefix: deps.config.queuePrefix
   })
 
   // An inbound endpoint whose secret is unset is not registered at all (404), never open.

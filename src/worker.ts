@@ -25,6 +25,9 @@ import { reporterKeyStore } from './pgp/key-store.js'
 import { chatNotifier } from './notify/chat.js'
 import { loadMemberKeys, teamChannels } from './notify/team.js'
 import { startTimeline, startTimelineWorker } from './timeline/timeline.js'
+import { createKeySource } from './keys/published.js'
+import { startPublisher } from './keys/publisher.js'
+import { createKeyReplier } from './keys/key-request.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -36,6 +39,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   const keyring = await loadWorkerKeyring(config, log)
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
+  const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
   const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log, ...dkimOptions(config) })
   const templates = loadTemplates(config.templatesDir) // a broken template stops the start, not a reply
   const outgoing = outgoingMail(mailer, keyring)
@@ -70,8 +74,12 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     progress,
     quarantine: quarantineStore(redis, config.queuePrefix),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
-    log
+    log,
+    keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom, templates })
   }
+
+  // The worker holds the key, so it signs security.txt for the web role to serve.
+  const publisher = await startPublisher({ redis, prefix: config.queuePrefix, keyring, keySource, log, settings: { securityEmail: config.securityEmail, publicUrl: config.publicUrl, ...config.securityTxt } })
 
   const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await processJob(job, deps), {
     connection: redis,
@@ -92,6 +100,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   return {
     worker,
     close: async () => {
+      publisher.close()
       await worker.close() // lets running jobs finish
       await timelineWorker?.close()
       await timelineQueue.close()

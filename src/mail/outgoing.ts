@@ -5,12 +5,14 @@
 import type { PrivateKey, PublicKey } from 'openpgp'
 import type { TeamKeyring } from '../pgp/types.js'
 import { addressOf, type MailMessage } from './messages.js'
-import { autocryptHeader, encryptMime, signMime } from './pgp-mime.js'
+import { autocryptHeader, encryptMime, signMime, type RawMail } from './pgp-mime.js'
 import type { Mailer, SentMail } from './transport.js'
 
 export interface OutgoingMail {
   /** Signs (and with `encryptTo`, encrypts) then sends. */
   send: (message: MailMessage, opts?: { encryptTo?: PublicKey[] }) => Promise<SentMail & { encrypted: boolean }>
+  /** A message its builder signed already (the key reply, signed with the published key). */
+  sendRaw: (mail: RawMail) => Promise<SentMail>
 }
 
 export function outgoingMail (mailer: Mailer, keyring: TeamKeyring): OutgoingMail {
@@ -27,6 +29,9 @@ export function outgoingMail (mailer: Mailer, keyring: TeamKeyring): OutgoingMai
         : await signMime(withHeader, signingKey)
       const sent = await mailer.send(mail)
       return { ...sent, encrypted: encryptTo.length > 0 }
+    },
+    async sendRaw (mail) {
+      return await mailer.send(mail)
     }
   }
 }

@@ -23,7 +23,7 @@ const maxTemplateBytes = 32 * 1024
 export const templatePlaceholders = {
   acknowledgement: ['intakeId', 'ghsaId', 'fingerprint', 'keyUrl', 'publicUrl'],
   'could-not-decrypt': ['intakeId', 'fingerprint', 'keyUrl', 'publicUrl'],
-  'key-reply': ['intakeId', 'fingerprint', 'keyUrl', 'publicUrl'],
+  'key-reply': ['intakeId', 'fingerprint', 'fingerprintHex', 'keyUrl', 'securityTxtUrl', 'securityEmail', 'keyserver', 'publicUrl', 'warning'],
   published: ['intakeId', 'ghsaId', 'cveId', 'advisoryUrl', 'publicUrl'],
   reminder: ['intakeId', 'ghsaId', 'advisoryUrl', 'repository', 'step', 'due', 'state'],
   retrospective: ['intakeId', 'ghsaId', 'advisoryUrl', 'repository', 'publishedAt']
@@ -119,6 +119,8 @@ export function reflow (body: string): string {
   const blocks = body.replace(/\s+$/, '').split(/\n[ \t]*\n/)
   let signature = false
   for (const block of blocks) {
+    // A placeholder that filled a paragraph of its own with nothing (an optional warning) leaves no gap.
+    if (block.trim() === '') continue
     if (out.length > 0) out.push('')
     const lines = block.split('\n')
     if (signature || lines[0] === '-- ') {

@@ -25,6 +25,7 @@ import { withReportLock } from './lock.js'
 import { replyToReporter, type ReplyDeps } from './reply.js'
 import type { Progress, ProgressStore, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
+import type { KeyReplier } from '../keys/key-request.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -45,6 +46,8 @@ export interface ProcessDeps {
   quarantine: QuarantineStore
   sealedTtlSeconds: number
   log: Logger
+  /** Key by e-mail (src/keys/key-request.ts); absent: every mail is a report. */
+  keys?: KeyReplier
 }
 
 export interface ProcessJob {
@@ -52,7 +55,7 @@ export interface ProcessJob {
 }
 
 export interface ProcessOutcome {
-  outcome: 'advisory' | 'quarantined'
+  outcome: 'advisory' | 'quarantined' | 'key-request'
   ghsaId?: string
 }
 
@@ -84,10 +87,20 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
 
   const progress = await deps.progress.open(intakeId)
   await rememberReporterKey(intakeId, report, deps)
+  // A mail that only asks for our key gets it and opens no advisory (an operator's replay files it).
+  const keyMail = deps.keys === undefined || job.data.replay !== undefined ? 'report' : deps.keys.classify(report)
+  if (keyMail === 'request') {
+    await sendKey(intakeId, report, progress, deps)
+    await progress.record({ outcome: 'key-request' })
+    await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
+    deps.log.info({ intakeId }, 'key request answered, no advisory')
+    return { outcome: 'key-request' }
+  }
   const advisory = await fileAdvisory(intakeId, job, report, progress, deps)
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
   }))
+  if (keyMail === 'report-and-key') await sendKey(intakeId, report, progress, deps)
   await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
   await startTimeline(intakeId, advisory, progress, deps)
   await progress.record({ outcome: 'advisory' })
@@ -154,6 +167,11 @@ async function startTimeline (intakeId: string, advisory: { ghsaId: string }, pr
   if (deps.timeline === undefined || progress.state['timeline.started'] !== undefined) return
   await deps.timeline.start({ intakeId, ...deps.github, ghsaId: advisory.ghsaId, urgent: progress.state.urgent === '1' })
   await progress.record({ 'timeline.started': new Date().toISOString() })
+}
+
+async function sendKey (intakeId: string, report: OpenedReport, progress: Progress, deps: ProcessDeps): Promise<void> {
+  const keys = deps.keys
+  if (keys !== undefined) await replyToReporter(intakeId, 'key', report, progress, replyDeps(deps), async () => await keys.build(report, intakeId))
 }
 
 async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Progress, deps: ProcessDeps, about: { advisory?: { ghsaId: string, htmlUrl: string }, report?: OpenedReport, quarantined?: string }): Promise<void> {

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js'
 import { mayAutoReply } from '../mail/auto-reply-policy.js'
 import { NoReplyRecipientError, answersOwnMessage, type MailMessage, type ReplyTarget } from '../mail/messages.js'
 import type { OutgoingMail } from '../mail/outgoing.js'
+import type { RawMail } from '../mail/pgp-mime.js'
 import type { ReplyWindow } from '../mail/reply-window.js'
 import type { ReporterKeyStore } from '../pgp/key-store.js'
 import type { Progress, ReplyKind } from './state.js'
@@ -24,7 +25,14 @@ export interface ReplyDeps {
  */
 const windowed: ReadonlySet<ReplyKind> = new Set(['ack', 'unreadable'])
 
-export async function replyToReporter (intakeId: string, kind: ReplyKind, report: ReplyTarget, progress: Progress, deps: ReplyDeps, build: () => MailMessage): Promise<void> {
+/**
+ * What a builder returns: a message (signed, or encrypted when the key is known, here), a
+ * message its builder has signed already (the key reply signs with the published key), or
+ * why none goes out.
+ */
+export type BuiltReply = MailMessage | RawMail | { suppressed: string }
+
+export async function replyToReporter (intakeId: string, kind: ReplyKind, report: ReplyTarget, progress: Progress, deps: ReplyDeps, build: () => BuiltReply | Promise<BuiltReply>): Promise<void> {
   const field = `reply.${kind}` as const
   if (progress.state[field] !== undefined) return
   const suppress = async (reason: string) => {
@@ -35,13 +43,16 @@ export async function replyToReporter (intakeId: string, kind: ReplyKind, report
     ? { ok: false as const, reason: 'answers one of our own automatic messages' }
     : mayAutoReply(report)
   if (!policy.ok) return await suppress(`${policy.reason} (RFC 3834)`)
-  let message: MailMessage
+  let built: BuiltReply
   try {
-    message = build()
+    built = await build()
   } catch (err) {
     if (!(err instanceof NoReplyRecipientError)) throw err
     return await suppress('no usable reply address')
   }
+  if ('suppressed' in built) return await suppress(built.suppressed)
+  if ('raw' in built) return await send(intakeId, kind, field, progress, deps, async () => ({ ...(await deps.outgoing.sendRaw(built)), encrypted: false }))
+  const message = built
   const slot = `${field}.window` as const
   if (windowed.has(kind) && progress.state[slot] === undefined) {
     if (!(await deps.window.take(kind, message.to.address))) return await suppress('this sender had the same kind of reply within the window (RFC 3834)')
@@ -49,8 +60,12 @@ export async function replyToReporter (intakeId: string, kind: ReplyKind, report
     await progress.record({ [slot]: 'taken' })
   }
   const key = await deps.keyStore.get(message.to.address)
+  await send(intakeId, kind, field, progress, deps, async () => await deps.outgoing.send(message, key === undefined ? {} : { encryptTo: [key.key] }))
+}
+
+async function send (intakeId: string, kind: ReplyKind, field: `reply.${string}`, progress: Progress, deps: ReplyDeps, go: () => Promise<{ messageId: string, encrypted: boolean }>): Promise<void> {
   try {
-    const sent = await deps.outgoing.send(message, key === undefined ? {} : { encryptTo: [key.key] })
+    const sent = await go()
     await progress.record({ [field]: sent.messageId })
     deps.log.info({ intakeId, kind, encrypted: sent.encrypted }, 'reply sent')
   } catch (err) {

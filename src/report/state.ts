@@ -12,6 +12,8 @@ export interface ReportProgress {
   'reply.ack'?: string
   /** Message-ID of the could-not-decrypt reply, or "suppressed: <reason>". */
   'reply.unreadable'?: string
+  /** Message-ID of the key reply (key by e-mail), or "suppressed: <reason>". */
+  'reply.key'?: string
   'team.received'?: string
   'team.quarantined'?: string
   outcome?: string
@@ -23,7 +25,7 @@ export interface ReportProgress {
   [field: `reply.${string}` | `chat.${string}` | `timeline.${string}`]: string | undefined
 }
 
-export type ReplyKind = 'ack' | 'unreadable' | 'published'
+export type ReplyKind = 'ack' | 'unreadable' | 'key' | 'published'
 export type TeamNoticeKind = 'received' | 'quarantined'
 
 const STATE_TTL_SECONDS = 180 * 24 * 3600

@@ -9,7 +9,7 @@ import type { Test } from 'tap'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
 import { createLogger } from '../../src/log.js'
-import { buildWeb } from '../../src/server.js'
+import { buildWeb, type Web } from '../../src/server.js'
 import { startWorker } from '../../src/worker.js'
 import { signRaw } from '../../src/inbound/hmac.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
@@ -26,6 +26,8 @@ export interface Gateway {
   logs: string[]
   redis: Redis
   queue: Queue
+  /** The web role (listen on port 0 for real HTTP clients). */
+  web: Web
   post: (raw: Buffer) => Promise<{ status: number, id?: string }>
   /** Any other request to the web role (fastify inject). */
   inject: (opts: { method: 'GET' | 'POST', url: string, headers?: Record<string, string>, payload?: string | Buffer }) => Promise<{ statusCode: number, body: string }>
@@ -69,6 +71,7 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
     logs,
     redis,
     queue,
+    web,
     async post (raw) {
       const ts = Math.floor(Date.now() / 1000)
       const res = await web.fastify.inject({
