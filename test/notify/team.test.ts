@@ -43,6 +43,7 @@ t.test('team mail is encrypted to every member key and signed by the team key; c
   const mail = smtp.messages.find((m) => m.envelope.rcptTo.some((r) => r.address === 'team@example.org'))!
   const opened = await openMail(members, mail.raw)
   t.equal(opened.kind, 'encrypted', 'encrypted to the members')
+  t.match(mail.raw.toString('latin1'), /^Autocrypt: addr=security@example\.org; prefer-encrypt=mutual; keydata=/m, 'team mail carries the Autocrypt header too')
   t.same(opened.validSigners, [team.fingerprint], 'signed by the team key')
   const ghsa = stub.advisories[0]!.ghsa_id
   t.match(opened.text, ghsa)

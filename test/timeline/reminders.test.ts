@@ -105,6 +105,7 @@ t.test('reminders fire while the advisory is a draft, stop once it is published;
   t.match(notice.text, 'CVE-2026-41234')
   t.match(notice.text, `https://github.com/acme/security-reports/security/advisories/${ghsaId}`)
   t.equal(notice.headers.get('in-reply-to'), '<rita-1@example.net>', 'threaded to the report')
+  t.match(mailsTo(w, 'rita@example.net')[1]!.raw.toString('latin1'), /^Autocrypt: addr=security@example\.org;/m, 'with the team key in Autocrypt')
 
   const retro = await w.timeline.getJob(`retro-${intakeId}`)
   t.equal(retro?.opts.delay, 86_400_000, 'retrospective RETROSPECTIVE_DELAY after publication')
