@@ -68,7 +68,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   const raw = await unseal(intakeId, deps)
   let report: OpenedReport
   try {
-    report = await openReport(raw, { keyring: deps.keyring, knownSenderKeys: async (address) => { const known = await deps.keyStore.get(address); return known === undefined ? [] : [known.key] } })
+    report = await openReport(raw, { keyring: deps.keyring, knownSenderKeys: async (address) => await knownKeys(address, deps) })
   } catch (err) {
     if (err instanceof ReportError) {
       await quarantineUnreadable(intakeId, job, raw, err, deps)
@@ -156,6 +156,12 @@ async function rememberReporterKey (intakeId: string, report: OpenedReport, deps
   const signed = report.signature.state === 'verified' && report.signature.fingerprint === found.fingerprint
   const outcome = await deps.keyStore.remember(address, found.armored, { source: found.source, signed })
   deps.log.info({ intakeId, fingerprint: found.fingerprint, source: found.source, signed, outcome }, 'reporter key')
+}
+
+/** Keys on record for a sender: a signature by one of them verifies the sender. */
+async function knownKeys (address: string, deps: ProcessDeps) {
+  const known = await deps.keyStore.get(address)
+  return known === undefined ? [] : [known.key]
 }
 
 /** Issue 5 marks publicly disclosed reports `urgent`; until then the field is simply absent. */
