@@ -17,6 +17,8 @@ import { REDIS_URL, dumpValues } from '../helpers/redis.js'
 import { intakeMarker } from '../../src/advisory/marker.js'
 import { writeAttachment } from '../../src/cli/attachment.js'
 import type { StubRequest } from '../helpers/github-stub.js'
+import { Queue } from 'bullmq'
+import { TIMELINE_QUEUE } from '../../src/queue/jobs.js'
 
 interface Expect {
   repo: string
@@ -188,6 +190,9 @@ t.test('corpus of reports -> advisories, field by field', async (t) => {
   t.same(stub.invalidRequests.map((r) => r.invalid), [], 'every request valid against GitHub\'s schema and rules')
   t.equal(stub.advisories.length, cases.length, 'one advisory per report')
 
+  const timeline = new Queue(TIMELINE_QUEUE, { connection: gw.redis, prefix: gw.prefix })
+  t.teardown(async () => { await timeline.close() })
+  const reminders = await timeline.getJobs(['delayed', 'waiting'])
   const posts = stub.requests.filter((r) => r.method === 'POST' && r.status === 201)
   const patches = stub.requests.filter((r) => r.method === 'PATCH')
   const mails = gw.outbox('mail').map((f) => readFileSync(join(gw.dir, 'outbox', 'mail', f), 'utf8'))
@@ -221,9 +226,12 @@ t.test('corpus of reports -> advisories, field by field', async (t) => {
       t.equal(advisory.description?.split('<!-- intake-id:').length, 2, 'exactly one intake marker')
       for (const s of e.says ?? []) t.match(advisory.description, s)
       for (const s of e.never ?? []) t.notMatch(advisory.description, s)
-      const notice = mails.find((m) => m.includes(`New report ${id}`))
+      const notice = mails.find((m) => m.includes(`New report ${id}`))?.replace(/=\r?\n/g, '') // quoted-printable soft breaks
       t.ok(notice, 'team notified')
       t.equal(/URGENT/.test(notice ?? ''), e.urgent === true, 'urgent when public or exploited')
+      t.match(notice, `Repository: ${OWNER}/${e.repo}`, 'the notice names the routed repository')
+      const first = reminders.find((j) => j.data.intakeId === id)
+      t.match(first?.data, { owner: OWNER, repo: e.repo, ghsaId: advisory.ghsa_id, urgent: e.urgent === true }, 'reminders watch the routed advisory, short intervals when urgent')
     })
   })
 
