@@ -15,6 +15,8 @@ export interface FollowUpMeta {
   receivedAt: Date
   /** The sender address is the root report's sender (compared by keyed hash). */
   sameSender: boolean
+  /** Our label when the follow-up says the issue is public or exploited. */
+  disclosure?: string
 }
 
 const MIN_ROOM = 400
@@ -34,6 +36,7 @@ export function followUpSection (report: OpenedReport, meta: FollowUpMeta, curre
     ['Same sender as the report', meta.sameSender ? 'yes' : '**NO: a different address sent this follow-up**'],
     ['Encrypted', report.bodyEncrypted ?? report.encrypted ? 'yes' : 'no'],
     ['Signature', signatureCell(report.signature)],
+    ...(meta.disclosure === undefined ? [] : [['Public disclosure', `**YES: ${meta.disclosure}**. All timelines become ASAP.`] as [string, string]]),
     ['Attachments', report.attachments.length === 0
       ? '0'
       : `${report.attachments.length}, kept sealed: ${report.attachments.slice(0, 10).map((a, i) => `#${i + 1} ${code(a.filename, 60)} SHA-256 ${code(a.sha256, 64)}`).join('; ')} (\`npm run intake -- attachment ${meta.intakeId} <n>\`)`]

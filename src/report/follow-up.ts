@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis'
 import { followUpMarker, followUpSection } from '../advisory/follow-up-section.js'
 import type { AdvisorySink } from '../advisory/sink.js'
 import { threadRefs } from '../triage/thread.js'
+import { findDisclosure } from '../triage/disclosure.js'
 import type { ThreadIndex } from './thread-index.js'
 import type { Logger } from '../log.js'
 import type { ProgressStore } from './state.js'
@@ -120,7 +121,9 @@ export async function appendFollowUp (intakeId: string, receivedAt: Date, report
     const current = await deps.sink.description(where)
     if (current.includes(followUpMarker(intakeId))) return true
     const mine = senderHash(deps.sealKey, report.from?.address)
-    const section = followUpSection(report, { intakeId, receivedAt, sameSender: mine !== undefined && mine === root.senderHash }, current)
+    const d = findDisclosure(`${report.subject}\n${report.text}`)
+    const disclosure = d.publiclyDisclosed ? `${d.exploited ? 'exploited / 0-day' : 'publicly disclosed'} (${d.reasons.join(', ')})` : undefined
+    const section = followUpSection(report, { intakeId, receivedAt, sameSender: mine !== undefined && mine === root.senderHash, ...(disclosure === undefined ? {} : { disclosure }) }, current)
     if (section === undefined) {
       deps.log.warn({ intakeId, ghsaId: root.ghsaId }, 'follow-up not appended: the advisory description is at GitHub\'s limit')
       return false

@@ -28,6 +28,7 @@ import type { QuarantineStore } from '../quarantine/store.js'
 import type { KeyReplier } from '../keys/key-request.js'
 import { enrich, type EnrichDeps, type Enriched } from '../advisory/enrich.js'
 import { triageSection } from '../advisory/triage-section.js'
+import { findDisclosure } from '../triage/disclosure.js'
 import { appendFollowUp, findThreadRoot, senderHash, type ThreadRoot } from './follow-up.js'
 import type { ThreadIndex } from './thread-index.js'
 
@@ -236,7 +237,9 @@ async function addCollaborators (intakeId: string, advisory: { ghsaId: string },
 
 async function processFollowUp (intakeId: string, job: ProcessJob, report: OpenedReport, root: ThreadRoot, progress: Progress, deps: ProcessDeps): Promise<ProcessOutcome> {
   await deps.threads.remember(report.messageId, root.intakeId)
-  await progress.record({ followUpOf: root.intakeId, advisoryRepo: `${root.owner}/${root.repo}` })
+  // "It is public now" in a follow-up makes the team notice urgent (SECURITY.md: ASAP).
+  const urgent = findDisclosure(`${report.subject}\n${report.text}`).publiclyDisclosed
+  await progress.record({ followUpOf: root.intakeId, advisoryRepo: `${root.owner}/${root.repo}`, ...(urgent ? { urgent: '1' } : {}) })
   const advisory = { ghsaId: root.ghsaId, htmlUrl: root.htmlUrl }
   if (progress.state.ghsaId === undefined) {
     const appended = await appendFollowUp(intakeId, new Date(job.data.receivedAt), report, root, followUpDeps(deps))

@@ -3,6 +3,8 @@
 // advisory; also when replies arrive together, before the report is filed, or when a
 // PATCH's answer is lost.
 import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { stacklokLabs } from '../helpers/stackloklabs.js'
 import { plainMessage } from '../helpers/messages.js'
 import { message, reporterPeer, textPart } from '../helpers/gpg.js'
@@ -24,7 +26,7 @@ t.test('three follow-ups (reply to the report, to the ack, GHSA id in the subjec
   const advisory = advisoryOf(root.id as string)
   if (advisory === undefined) return t.fail('advisory')
 
-  const a = await gw.post(plainMessage({ from: REPORT.from, subject: 'Re: [fetch] SSRF', messageId: 'f1@example.org', headers: { 'In-Reply-To': '<root-1@example.org>', References: '<root-1@example.org>' }, body: 'More detail: FOLLOW-ONE\n' }))
+  const a = await gw.post(plainMessage({ from: REPORT.from, subject: 'Re: [fetch] SSRF', messageId: 'f1@example.org', headers: { 'In-Reply-To': '<root-1@example.org>', References: '<root-1@example.org>' }, body: 'More detail: FOLLOW-ONE\nSomeone posted it, so it is already public now.\n' }))
   await gw.waitFor(async () => (await gw.queue.getCompletedCount()) === 2, 'first follow-up')
   const b = await gw.post(plainMessage({ from: 'Someone Else <other@example.com>', subject: 'Re: your vulnerability report', messageId: 'f2@example.com', headers: { 'In-Reply-To': `<ack.${root.id}@stacklok.com>` }, body: 'I can reproduce it too: FOLLOW-TWO\n' }))
   await gw.waitFor(async () => (await gw.queue.getCompletedCount()) === 3, 'second follow-up')
@@ -43,6 +45,11 @@ t.test('three follow-ups (reply to the report, to the ack, GHSA id in the subjec
   const [, one = '', two = '', three = ''] = description.split(/<!-- follow-up-intake-id: /)
   t.match(one, 'FOLLOW-ONE')
   t.match(one, '| Same sender as the report | yes |')
+  t.match(one, '| Public disclosure | **YES: publicly disclosed', 'a follow-up saying it is public is flagged')
+  t.notMatch(two, 'Public disclosure')
+  const notices = gw.outbox('mail').map((f) => readFileSync(join(gw.dir, 'outbox', 'mail', f), 'utf8'))
+  t.match(notices.find((m) => m.includes(`New report ${a.id}`)), /Subject: \[security intake\] URGENT New report/, 'and the team told urgently')
+  t.notMatch(notices.find((m) => m.includes(`New report ${b.id}`)), 'URGENT')
   t.match(two, 'FOLLOW-TWO')
   t.match(two, '(different sender)')
   t.match(two, '**NO: a different address sent this follow-up**')
