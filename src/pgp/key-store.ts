@@ -24,11 +24,12 @@ export interface ReporterKeyStore {
   /** The key on record for an address, if any (and still usable for encryption). */
   get: (address: string) => Promise<StoredKey | undefined>
   /**
-   * Records a key for an address. A key already on record is replaced only by a key
-   * that made a valid signature on the new message (`signed`): an Autocrypt header or
-   * an attachment under a forgeable From must not redirect later mail to another key.
+   * Records a key for an address. A valid key already on record is replaced only when
+   * the new message was signed by that key on record (`vouched`): From is forgeable, and
+   * a signature by a key that came in the same message (Autocrypt, attachment) proves
+   * only that the sender holds that key, so it must not redirect later mail to it.
    */
-  remember: (address: string, armored: string, opts: { source: KeySource, signed: boolean }) => Promise<'stored' | 'kept' | 'refused'>
+  remember: (address: string, armored: string, opts: { source: KeySource, vouched: boolean }) => Promise<'stored' | 'kept' | 'refused'>
 }
 
 /** Lower-case, trimmed: the form the store is keyed by. */
@@ -50,14 +51,14 @@ export function reporterKeyStore (redis: Redis, prefix: string): ReporterKeyStor
       if (key === undefined || !(await canEncrypt(key))) return undefined
       return { key, fingerprint: fingerprintOf(key), source: (stored.source as KeySource | undefined) ?? 'known' }
     },
-    async remember (address, armored, { source, signed }) {
+    async remember (address, armored, { source, vouched }) {
       if (Buffer.byteLength(armored) > maxArmoredBytes) return 'refused'
       const key = await readPublic(armored)
       if (key === undefined || !(await canEncrypt(key))) return 'refused'
       const fingerprint = fingerprintOf(key)
       const current = await redis.hget(keyOf(address), 'fingerprint')
       // An expired or revoked key on record no longer holds its place.
-      if (current !== null && current !== fingerprint && !signed && await this.get(address) !== undefined) {
+      if (current !== null && current !== fingerprint && !vouched && await this.get(address) !== undefined) {
         await redis.expire(keyOf(address), ttlSeconds)
         return 'kept'
       }

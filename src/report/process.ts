@@ -153,9 +153,11 @@ async function rememberReporterKey (intakeId: string, report: OpenedReport, deps
   const found = report.reporterKey
   const address = report.from?.address
   if (found === undefined || address === undefined || found.source === 'known') return
-  const signed = report.signature.state === 'verified' && report.signature.fingerprint === found.fingerprint
-  const outcome = await deps.keyStore.remember(address, found.armored, { source: found.source, signed })
-  deps.log.info({ intakeId, fingerprint: found.fingerprint, source: found.source, signed, outcome }, 'reporter key')
+  // Only the key on record can vouch for a replacement: a signature by the offered key
+  // itself is made as easily by whoever forged From (see senderVerified).
+  const vouched = senderVerified(report)
+  const outcome = await deps.keyStore.remember(address, found.armored, { source: found.source, vouched })
+  deps.log.info({ intakeId, fingerprint: found.fingerprint, source: found.source, vouched, outcome }, 'reporter key')
 }
 
 /** Keys on record for a sender: a signature by one of them verifies the sender. */
