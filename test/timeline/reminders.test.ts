@@ -13,7 +13,7 @@ import { createGpg, message, pgpMimeEncrypted, textPart, type Gpg, type GpgKey }
 import { openMail } from '../helpers/pgp-mail.js'
 import { teamKey } from '../helpers/team-key.js'
 import { dumpValues } from '../helpers/redis.js'
-import { TIMELINE_QUEUE } from '../../src/queue/jobs.js'
+import { TIMELINE_QUEUE, gatewayKeys } from '../../src/queue/jobs.js'
 import { sign } from '@octokit/webhooks-methods'
 
 const WEBHOOK_SECRET = 'whsec-test-0123456789abcdef'
@@ -137,6 +137,25 @@ t.test('GitHub failing a check: retried, then the chain goes on to its next step
   t.equal(w.stub.requests.filter((r) => r.method === 'GET' && r.status === 403).length, 3, 'three attempts')
   t.ok(await w.timeline.getJob(`remind-${intakeId}-1`), 'the 7-day check is scheduled all the same')
   t.equal(await fire(w, `remind-${intakeId}-1`), 'reminded', 'and works once GitHub answers')
+})
+
+// Review of issue 6: the poll saw the publication, but the notice step failed on every
+// attempt (here: another run holds the report's lock; an SMTP outage is the same). The
+// job failed and no later check was scheduled, so without a webhook the reporter never
+// heard of the publication and the retrospective was never planned.
+t.test('a publication whose notice keeps failing does not end the chain: the next check sends it', async (t) => {
+  const w = await world(t)
+  const { intakeId, ghsaId } = await report(w, 'x')
+  w.stub.changeAdvisory(ghsaId, { state: 'published' })
+  const lock = gatewayKeys(w.gw.prefix).lock(intakeId)
+  await w.gw.redis.set(lock, 'another-run', 'PX', 60_000)
+  t.equal(await fire(w, `remind-${intakeId}-0`), 'published; notice pending', 'every attempt found the report busy')
+  t.equal(mailsTo(w, 'rita@example.net').length, 1, 'no notice yet')
+  await w.gw.redis.del(lock)
+  t.equal(await fire(w, `remind-${intakeId}-1`), 'published', 'the next check runs the publication step again')
+  await w.gw.waitFor(() => mailsTo(w, 'rita@example.net').length === 2, 'published notice')
+  t.ok(await w.timeline.getJob(`retro-${intakeId}`), 'and the retrospective is scheduled')
+  t.equal(await w.timeline.getJob(`remind-${intakeId}-2`), undefined, 'then the chain ends')
 })
 
 t.test('a closed advisory ends the chain without reminders', async (t) => {
