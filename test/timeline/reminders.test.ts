@@ -15,6 +15,7 @@ import { teamKey } from '../helpers/team-key.js'
 import { dumpValues } from '../helpers/redis.js'
 import { TIMELINE_QUEUE, gatewayKeys } from '../../src/queue/jobs.js'
 import { sign } from '@octokit/webhooks-methods'
+import { createHmac } from 'node:crypto'
 
 const WEBHOOK_SECRET = 'whsec-test-0123456789abcdef'
 
@@ -202,6 +203,25 @@ t.test('POST /github/webhook: verified repository_advisory events publish at onc
   t.equal((await w.gw.inject({ method: 'POST', url: '/github/webhook', headers: headers(await sign(WEBHOOK_SECRET, foreign), 'd-4'), payload: foreign })).statusCode, 202)
   t.equal(await fire(w, 'gh-d-4'), 'not an advisory of ours')
   t.same(w.stub.invalidRequests, [])
+})
+
+// Review of issue 6: the signature was checked over the body decoded as UTF-8, not over
+// the bytes received, so bytes that are not UTF-8 were replaced (U+FFFD) before the HMAC:
+// a body whose bytes differ from the signed ones verified, and a signed one did not.
+t.test('POST /github/webhook: the signature covers the bytes exactly as received', async (t) => {
+  const w = await world(t, { GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET })
+  const { ghsaId } = await report(w, 'x')
+  const headers = (signature: string, delivery: string) => ({ 'content-type': 'application/json', 'x-github-event': 'repository_advisory', 'x-github-delivery': delivery, 'x-hub-signature-256': signature })
+  const body = (marker: Buffer) => Buffer.concat([Buffer.from(`{"action":"updated","repository_advisory":{"ghsa_id":"${ghsaId}","summary":"`), marker, Buffer.from('"},"repository":{"name":"security-reports","owner":{"login":"acme"}}}')])
+  const replacement = Buffer.from('\uFFFD', 'utf8') // what a lossy decode makes of a stray byte
+  const signed = body(replacement)
+  const signature = 'sha256=' + createHmac('sha256', WEBHOOK_SECRET).update(signed).digest('hex')
+  const altered = await w.gw.inject({ method: 'POST', url: '/github/webhook', headers: headers(signature, 'bytes-1'), payload: body(Buffer.from([0xff])) })
+  t.equal(altered.statusCode, 401, 'other bytes, same text after decoding: refused')
+  const stray = body(Buffer.from([0xff]))
+  const strayOk = await w.gw.inject({ method: 'POST', url: '/github/webhook', headers: headers('sha256=' + createHmac('sha256', WEBHOOK_SECRET).update(stray).digest('hex'), 'bytes-2'), payload: stray })
+  t.equal(strayOk.statusCode, 202, 'a body signed as sent verifies, whatever its bytes')
+  t.equal((await w.gw.inject({ method: 'POST', url: '/github/webhook', headers: headers(signature, 'bytes-3'), payload: signed })).statusCode, 202)
 })
 
 t.test('POST /github/webhook is 404 without GITHUB_WEBHOOK_SECRET', async (t) => {
