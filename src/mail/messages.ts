@@ -4,7 +4,7 @@
 // is reduced to one line without control characters before nodemailer sees it.
 import { domainToASCII } from 'node:url'
 import type { Address, OpenedReport, SignatureState } from '../report/types.js'
-import { builtinTemplates, type Templates } from './templates.js'
+import { builtinTemplates, wrapText, type Templates } from './templates.js'
 
 /** What a reply needs from the report; `encrypted` is unknown for undecryptable mail. */
 export type ReplyTarget = Pick<OpenedReport, 'headers' | 'from' | 'replyTo' | 'messageId' | 'references' | 'subject'> &
@@ -80,7 +80,6 @@ export class NoReplyRecipientError extends Error {
   }
 }
 
-const WIDTH = 72
 const REFERENCES_MAX = 20
 
 export function acknowledgement (input: AcknowledgementInput): MailMessage {
@@ -216,12 +215,12 @@ export function teamNotification (input: TeamNotificationInput): MailMessage {
     `  Sender:     ${flags.unverifiedSender ? 'unverified (From is not authenticated; a key sent in the message proves nothing)' : 'verified by a signature from a key on record'}`
   )
   if (flags.quarantined !== undefined) {
-    lines.push('', ...wrap(`Quarantined: ${headerText(flags.quarantined, 300)}`))
+    lines.push('', ...wrapText(`Quarantined: ${headerText(flags.quarantined, 300)}`))
   }
   // On a line of its own so it is never wrapped (a URL cannot be).
   const url = httpUrl(advisory?.htmlUrl)
   if (url !== undefined) lines.push('', 'Open the advisory:', url)
-  lines.push('', ...wrap('The report itself is only in the private advisory (or the quarantine); this notice never carries its content.'))
+  lines.push('', ...wrapText('The report itself is only in the private advisory (or the quarantine); this notice never carries its content.'))
   const to = toAddress(input.to)
   if (to === undefined) throw new Error('team notification address is not valid')
   return {
@@ -366,22 +365,6 @@ export function formatFingerprint (fingerprint: string): string {
   const groups = hex.match(/.{1,4}/g) ?? []
   const half = Math.ceil(groups.length / 2)
   return `${groups.slice(0, half).join(' ')}  ${groups.slice(half).join(' ')}`.trim()
-}
-
-/** Greedy word wrap; a single word longer than the width stays whole on its own line. */
-export function wrap (paragraph: string, width = WIDTH): string[] {
-  const lines: string[] = []
-  let line = ''
-  for (const word of paragraph.split(/\s+/).filter(Boolean)) {
-    if (line !== '' && line.length + 1 + word.length > width) {
-      lines.push(line)
-      line = word
-    } else {
-      line = line === '' ? word : `${line} ${word}`
-    }
-  }
-  if (line !== '') lines.push(line)
-  return lines
 }
 
 const OWN_KINDS = ['ack', 'undecryptable', 'notify', 'notify-quarantined', 'published', 'retro', 'key']
