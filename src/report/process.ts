@@ -131,13 +131,22 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
   await progress.record({ advisoryPending: '1' })
   try {
     const ref = await deps.sink.create({ ...deps.github, intakeId, body }, { lookupFirst: advisoryPending === '1' })
-    const severity = body.severity ?? (body.cvss_vector_string != null ? body.cvss_vector_string.split('/')[0] : undefined)
+    const severity = filedSeverity(body)
     await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl, ...(severity !== undefined ? { severity } : {}), ...(isUrgent(report) ? { urgent: '1' } : {}) })
     return ref
   } catch (err) {
     if (err instanceof AdvisoryPermanentError) throw new UnrecoverableError(err.message)
     throw err
   }
+}
+
+/**
+ * The severity shown in team notices: GitHub's enum as filed, or none. A CVSS vector is
+ * not a severity (its first field is the version, "CVSS:3.1"); GitHub computes the score.
+ * An enum also keeps report-derived text out of the chat line.
+ */
+export function filedSeverity (body: { severity?: string, cvss_vector_string?: string | null }): string | undefined {
+  return body.severity !== undefined && ['critical', 'high', 'medium', 'low'].includes(body.severity) ? body.severity : undefined
 }
 
 function replyDeps (deps: ProcessDeps): ReplyDeps {
