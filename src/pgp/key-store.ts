@@ -3,6 +3,7 @@
 // is refused. The Redis key is a hash of the normalized address, so a key listing shows
 // no addresses; the value is the armored public key (public by definition).
 import { createHash } from 'node:crypto'
+import { domainToASCII } from 'node:url'
 import type { Redis } from 'ioredis'
 import { readKey, type PublicKey } from 'openpgp'
 import type { KeySource } from '../report/types.js'
@@ -32,9 +33,16 @@ export interface ReporterKeyStore {
   remember: (address: string, armored: string, opts: { source: KeySource, vouched: boolean }) => Promise<'stored' | 'kept' | 'refused'>
 }
 
-/** Lower-case, trimmed: the form the store is keyed by. */
+/**
+ * Lower-case, trimmed, the domain in A-labels: the form the store is keyed by. Replies go
+ * to the A-label form (messages.ts), while From may arrive in U-labels (SMTPUTF8), and
+ * both must find the same key.
+ */
 export function normalizeAddress (address: string): string {
-  return address.trim().toLowerCase()
+  const clean = address.trim().toLowerCase()
+  const at = clean.lastIndexOf('@')
+  const domain = at < 0 ? '' : domainToASCII(clean.slice(at + 1))
+  return at < 0 || domain === '' ? clean : `${clean.slice(0, at)}@${domain}`
 }
 
 export function addressHash (address: string): string {

@@ -24,6 +24,10 @@ t.test('reporter key store', async (t) => {
   const got = await store.get('ada@example.net')
   t.equal(got?.fingerprint, (await openpgp.readKey({ armoredKey: first.publicKey })).getFingerprint().toUpperCase(), 'found under the normalized address')
   t.equal(got?.source, 'autocrypt')
+  // Review of issue 6: From in U-labels, the reply address in A-labels (messages.ts): one key.
+  t.equal(await store.remember('joerg@bücher.example', first.publicKey, { source: 'autocrypt', vouched: false }), 'stored')
+  t.equal((await store.get('joerg@xn--bcher-kva.example'))?.fingerprint, got?.fingerprint, 'an IDN address finds its key in either form')
+  await redis.del(`${prefix}:gw:reporter-key:${addressHash('joerg@bücher.example')}`)
   t.same(await keysUnder(redis, prefix), [`${prefix}:gw:reporter-key:${addressHash('ada@example.net')}`], 'one key, named by hash only')
   t.ok(await redis.ttl(`${prefix}:gw:reporter-key:${addressHash('ada@example.net')}`) > 0, 'expires')
 
