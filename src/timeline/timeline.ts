@@ -20,13 +20,17 @@ import { toAdvisoryError } from '../advisory/sink.js'
 import { withReportLock } from '../report/lock.js'
 import { outerHeaders } from '../report/outer-headers.js'
 import { replyToReporter, type ReplyDeps } from '../report/reply.js'
-import type { Progress, ProgressStore } from '../report/state.js'
+import { STATE_TTL_SECONDS, type Progress, type ProgressStore } from '../report/state.js'
 import { open } from '../seal/hpke.js'
 
 /** After the three SECURITY.md steps, this many overdue reminders at most. */
 const MAX_REPEATS = 8
-/** How long the GHSA -> intake mapping is kept (webhooks for old advisories are ignored). */
-const MAPPING_TTL_SECONDS = 400 * 24 * 3600
+/**
+ * How long the GHSA -> intake mapping is kept (webhooks for older advisories are ignored).
+ * Never longer than the progress hash, which is written after it: a webhook that still
+ * found the mapping but no progress would publish again (a second retrospective).
+ */
+const MAPPING_TTL_SECONDS = STATE_TTL_SECONDS
 
 export interface AdvisoryState {
   state: string

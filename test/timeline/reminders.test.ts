@@ -81,6 +81,10 @@ t.test('reminders fire while the advisory is a draft, stop once it is published;
   const { intakeId, ghsaId } = await report(w, secret)
 
   const first = await w.gw.waitFor(async () => await w.timeline.getJob(`remind-${intakeId}-0`), "first reminder job")
+  // Review of issue 6: the GHSA mapping must expire before the progress hash, or a late
+  // webhook finds the advisory but not its progress and publishes (retrospective) again.
+  const keys = gatewayKeys(w.gw.prefix)
+  t.ok(await w.gw.redis.ttl(keys.advisory(ghsaId)) <= await w.gw.redis.ttl(keys.state(intakeId)), 'the mapping does not outlive the progress')
   t.equal(first?.opts.delay, 3_600_000, 'first reminder delayed by REMINDER_DELAYS[0]')
 
   t.equal(await fire(w, `remind-${intakeId}-0`), 'reminded', '24 h: no collaborators yet')
