@@ -61,21 +61,38 @@ export function reporterKeyStore (redis: Redis, prefix: string): ReporterKeyStor
     },
     async remember (address, armored, { source, vouched }) {
       if (Buffer.byteLength(armored) > maxArmoredBytes) return 'refused'
-      const key = await readPublic(armored)
+      const incoming = await readPublic(armored)
+      if (incoming === undefined) return 'refused'
+      const fingerprint = fingerprintOf(incoming)
+      const [current = null, currentArmored = null] = await redis.hmget(keyOf(address), 'fingerprint', 'armored')
+      // The same key again is merged into the copy on record, never swapped for it: an
+      // older copy, re-sent by anyone, would otherwise drop a revocation it does not carry.
+      const key = current === fingerprint ? await merge(currentArmored, incoming) : incoming
       if (key === undefined || !(await canEncrypt(key))) return 'refused'
-      const fingerprint = fingerprintOf(key)
-      const current = await redis.hget(keyOf(address), 'fingerprint')
       // An expired or revoked key on record no longer holds its place.
       if (current !== null && current !== fingerprint && !vouched && await this.get(address) !== undefined) {
         await redis.expire(keyOf(address), ttlSeconds)
         return 'kept'
       }
+      const keyArmored = key.armor(pgpConfig())
+      if (Buffer.byteLength(keyArmored) > maxArmoredBytes) return 'refused' // merging must not grow it without bound
       await redis.multi()
-        .hset(keyOf(address), { armored: key.armor(pgpConfig()), fingerprint, source, at: new Date().toISOString() })
+        .hset(keyOf(address), { armored: keyArmored, fingerprint, source, at: new Date().toISOString() })
         .expire(keyOf(address), ttlSeconds)
         .exec()
       return 'stored'
     }
+  }
+}
+
+/** The key on record updated with what the new copy adds (subkeys, signatures, revocations). */
+async function merge (currentArmored: string | null, incoming: PublicKey): Promise<PublicKey | undefined> {
+  const current = currentArmored === null ? undefined : await readPublic(currentArmored)
+  if (current === undefined) return incoming
+  try {
+    return await current.update(incoming, undefined, pgpConfig())
+  } catch {
+    return undefined
   }
 }
 

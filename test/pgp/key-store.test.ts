@@ -49,3 +49,25 @@ t.test('reporter key store', async (t) => {
   t.equal(await store.remember('dan@example.net', 'not a key', { source: 'attached', vouched: false }), 'refused')
   for (const name of await keysUnder(redis, prefix)) t.notMatch(String(await redis.hget(name, 'armored')), /PRIVATE/)
 })
+
+// Review of issue 6: a copy of the same key sent again replaced the stored one outright,
+// so anybody could strip a revocation (here: of the newest encryption subkey) by
+// re-sending an older copy of the reporter's public key. The copies are merged instead.
+t.test('a stale copy of the key on record does not undo a subkey revocation', async (t) => {
+  const prefix = uniquePrefix('keys')
+  const redis = new Redis(REDIS_URL)
+  t.teardown(async () => { redis.disconnect(); await dropPrefix(prefix) })
+  const store = reporterKeyStore(redis, prefix)
+  const earlier = new Date(Date.now() - 3600_000)
+  const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ email: 'ida@example.net' }], date: earlier, subkeys: [{ date: earlier }, { date: new Date() }] as never, format: 'object' })
+  const stale = privateKey.toPublic().armor()
+  const newest = privateKey.subkeys[1]!
+  privateKey.subkeys[1] = await newest.revoke(privateKey.keyPacket as never)
+  const revoked = privateKey.toPublic().armor()
+  const newestId = newest.getKeyID().toHex()
+
+  t.equal(await store.remember('ida@example.net', revoked, { source: 'attached', vouched: false }), 'stored')
+  t.not((await (await store.get('ida@example.net'))!.key.getEncryptionKey()).getKeyID().toHex(), newestId, 'the revoked subkey is not used')
+  t.equal(await store.remember('ida@example.net', stale, { source: 'autocrypt', vouched: false }), 'stored', 'the same key again: merged')
+  t.not((await (await store.get('ida@example.net'))!.key.getEncryptionKey()).getKeyID().toHex(), newestId, 'still not after the stale copy')
+})
