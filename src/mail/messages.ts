@@ -4,7 +4,7 @@
 // is reduced to one line without control characters before nodemailer sees it.
 import { domainToASCII } from 'node:url'
 import type { Address, OpenedReport, SignatureState } from '../report/types.js'
-import { builtinTemplates, wrapText, type Templates } from './templates.js'
+import { builtinTemplates, wrapText, type Rendered, type Templates } from './templates.js'
 
 /** What a reply needs from the report; `encrypted` is unknown for undecryptable mail. */
 export type ReplyTarget = Pick<OpenedReport, 'headers' | 'from' | 'replyTo' | 'messageId' | 'references' | 'subject'> &
@@ -83,26 +83,18 @@ export class NoReplyRecipientError extends Error {
 const REFERENCES_MAX = 20
 
 export function acknowledgement (input: AcknowledgementInput): MailMessage {
-  const { report, intakeId, advisory } = input
+  const { intakeId, advisory } = input
   const rendered = (input.templates ?? builtinTemplates()).render('acknowledgement', {
     intakeId: token(intakeId),
     ghsaId: token(advisory.ghsaId),
     ...keyValues(input)
   })
-  return reply(input.from, report, {
-    subject: rendered.subject ?? replySubject(intakeId),
-    messageId: messageId('ack', intakeId, input.from),
-    text: rendered.text
-  })
+  return templatedReply(input, 'ack', rendered)
 }
 
 export function couldNotDecrypt (input: CouldNotDecryptInput): MailMessage {
   const rendered = (input.templates ?? builtinTemplates()).render('could-not-decrypt', { intakeId: token(input.intakeId), ...keyValues(input) })
-  return reply(input.from, input.report, {
-    subject: rendered.subject ?? replySubject(input.intakeId),
-    messageId: messageId('undecryptable', input.intakeId, input.from),
-    text: rendered.text
-  })
+  return templatedReply(input, 'undecryptable', rendered)
 }
 
 export interface PublishedInput {
@@ -124,9 +116,14 @@ export function publishedNotice (input: PublishedInput): MailMessage {
     advisoryUrl: httpUrl(advisory.htmlUrl) ?? '',
     publicUrl: input.publicUrl
   })
+  return templatedReply(input, 'published', rendered)
+}
+
+/** A reply to the report from a rendered template; `kind` names its Message-ID (see OWN_KINDS). */
+function templatedReply (input: { from: string | Address, report: ReplyTarget, intakeId: string }, kind: string, rendered: Rendered): MailMessage {
   return reply(input.from, input.report, {
     subject: rendered.subject ?? replySubject(input.intakeId),
-    messageId: messageId('published', input.intakeId, input.from),
+    messageId: messageId(kind, input.intakeId, input.from),
     text: rendered.text
   })
 }
@@ -221,17 +218,11 @@ export function teamNotification (input: TeamNotificationInput): MailMessage {
   const url = httpUrl(advisory?.htmlUrl)
   if (url !== undefined) lines.push('', 'Open the advisory:', url)
   lines.push('', ...wrapText('The report itself is only in the private advisory (or the quarantine); this notice never carries its content.'))
-  const to = toAddress(input.to)
-  if (to === undefined) throw new Error('team notification address is not valid')
-  return {
-    from: input.from,
-    to,
-    envelope: { from: addressOf(input.from), to: [to.address] },
+  return teamMail(input, {
     subject: `[security intake] ${flags.urgent === true ? 'URGENT ' : ''}${flags.quarantined !== undefined ? 'Quarantined report' : 'New report'} ${token(input.intakeId)}`,
     messageId: messageId(flags.quarantined !== undefined ? 'notify-quarantined' : 'notify', input.intakeId, input.from),
-    headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
     text: lines.join('\n') + '\n'
-  }
+  })
 }
 
 /** Reply-To if set, else From: one address, validated, or undefined. */
