@@ -9,8 +9,10 @@
 //   - It is a *key request only* (the key is sent, no advisory is opened) when it also
 //     looks like nothing else: unencrypted, no attachments, at most 600 characters of
 //     its own text, none of the words a report is made of (CVE, exploit, PoC, payload,
-//     injection, XSS, CSRF, SSRF, RCE, traversal, overflow, bypass, leak, ...), and not
-//     a reply to a mail of ours (key reply, acknowledgement: a follow-up is a report).
+//     injection, XSS, CSRF, SSRF, RCE, traversal, overflow, bypass, leak, hard-coded,
+//     exposed, plaintext, private key, ...), and not a reply to a mail of ours (key
+//     reply, acknowledgement: a follow-up is a report). Even then it is kept in the
+//     quarantine (report/process.ts), so a misjudged report can be replayed.
 //   - Otherwise, when unsure, it is a report: filed as usual, and an unencrypted report
 //     that asks for the key also gets the key in a separate reply.
 // Replies obey RFC 3834 (the worker's auto-reply policy decides first) and go at most
@@ -28,7 +30,9 @@ import type { KeySource } from './published.js'
 export type KeyMailKind = 'request' | 'report-and-key' | 'report'
 
 const KEY_WORDS = /\b(?:public|pgp|gpg|gnupg|openpgp|encryption)[ \t-]+key\b/i
-const REPORT_WORDS = /\b(?:cve-\d|cwe-\d|exploit|poc|proof[ -]of[ -]concept|payload|inject|injection|xss|csrf|ssrf|rce|remote code|code execution|traversal|overflow|bypass|leak|leaked|leaking|deserializ|privilege escalation|stack trace)/i
+// "Key" words also describe findings about keys ("the encryption key is hard-coded"):
+// those words make the mail a report, since a key request is answered without an advisory.
+const REPORT_WORDS = /\b(?:cve-\d|cwe-\d|exploit|poc|proof[ -]of[ -]concept|payload|inject|injection|xss|csrf|ssrf|rce|remote code|code execution|traversal|overflow|bypass|leak|leaked|leaking|deserializ|privilege escalation|stack trace|hard-?coded|expos(?:ed|es|ing|ure)|plain-?text|private key|secret key|compromis|crash|denial of service)/i
 const MAX_REQUEST_CHARS = 600
 const MAX_SCAN_CHARS = 64 * 1024
 export const KEY_REPLY_REPEAT_SECONDS = 3 * 24 * 3600
