@@ -104,6 +104,16 @@ t.test('key by e-mail', async (t) => {
     t.match(status, new RegExp(`\\[GNUPG:\\] VALIDSIG ${team.fingerprint} `), 'signed by the team key')
   })
 
+  t.test('a key request is never dropped: it stays in the quarantine, sealed, for a replay as a report', async (t) => {
+    const res = await gw.post(request({ messageId: 'ask-kept@example.net', from: 'kim@example.net' }))
+    t.equal(await outcome(gw, res.id as string), 'key-request')
+    const entry = JSON.parse(await gw.redis.hget(`${gw.prefix}:gw:quarantine`, res.id as string) ?? 'null') as { code: string, reason: string } | null
+    t.equal(entry?.code, 'key-request')
+    t.match(entry?.reason, /replay/)
+    t.equal(await gw.redis.ttl(`${gw.prefix}:gw:sealed:${res.id}`), -1, 'the original is kept while it is listed')
+    t.same(gw.outbox('advisories'), [], 'still no advisory')
+  })
+
   t.test('the same sender again within 3 days: no second reply (RFC 3834)', async (t) => {
     const before = smtp.messages.length
     const res = await gw.post(request({ messageId: 'ask-2@example.net', subject: 'GPG key please' }))
