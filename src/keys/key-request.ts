@@ -36,6 +36,12 @@ const REPORT_WORDS = /\b(?:cve-\d|cwe-\d|exploit|poc|proof[ -]of[ -]concept|payl
 const MAX_REQUEST_CHARS = 600
 const MAX_SCAN_CHARS = 64 * 1024
 export const KEY_REPLY_REPEAT_SECONDS = 3 * 24 * 3600
+/**
+ * Key replies go to an unauthenticated From: the per-address limit stops repeats to one
+ * mailbox, this stops a sender who forges many From addresses from using the gateway to
+ * mail strangers in bulk. Far above what real requests need.
+ */
+export const KEY_REPLIES_PER_HOUR = 60
 
 type Classifiable = Pick<OpenedReport, 'headers' | 'subject' | 'text' | 'attachments' | 'encrypted'>
 
@@ -93,6 +99,9 @@ export interface KeyReplierDeps {
   securityEmail: string
   publicUrl: string
   from: string
+  /** Defaults to KEY_REPLIES_PER_HOUR. */
+  maxRepliesPerHour?: number
+  now?: () => Date
 }
 
 export interface KeyReplier {
@@ -113,11 +122,8 @@ export function createKeyReplier (deps: KeyReplierDeps): KeyReplier {
       if (primary === undefined || signer === undefined) return { suppressed: 'no published team key this worker can sign with' }
       const to = replyRecipient(report)
       if (to === undefined) return { suppressed: 'no usable reply address' }
-      // RFC 3834 5.2: not the same reply to the same sender more than once every few days.
-      // The marker holds the intake id, so a retry of this very job still sends.
-      const marker = `${deps.prefix}:gw:key-reply:${createHash('sha256').update(to.address.toLowerCase()).digest('hex')}`
-      const set = await deps.redis.set(marker, intakeId, 'EX', KEY_REPLY_REPEAT_SECONDS, 'NX')
-      if (set === null && await deps.redis.get(marker) !== intakeId) return { suppressed: 'key already sent to this address in the last 3 days' }
+      const limited = await replyLimit(deps, to.address, intakeId)
+      if (limited !== undefined) return { suppressed: limited }
       const message = keyReply({
         report,
         intakeId,
@@ -132,6 +138,32 @@ export function createKeyReplier (deps: KeyReplierDeps): KeyReplier {
       return await signMime(message, signer)
     }
   }
+}
+
+/**
+ * Why no key reply may go to `address` now, or undefined when one may (and is counted).
+ * RFC 3834 5.2: not the same reply to the same sender more than once every few days.
+ * The per-address marker holds the intake id, so a retry of this very job still sends.
+ */
+async function replyLimit (deps: KeyReplierDeps, address: string, intakeId: string): Promise<string | undefined> {
+  const marker = `${deps.prefix}:gw:key-reply:${createHash('sha256').update(mailboxKey(address)).digest('hex')}`
+  const holder = await deps.redis.get(marker)
+  if (holder === intakeId) return undefined
+  if (holder !== null) return 'key already sent to this address in the last 3 days'
+  const hour = Math.floor((deps.now?.() ?? new Date()).getTime() / 3_600_000)
+  const counter = `${deps.prefix}:gw:key-reply-hour:${hour}`
+  const [[, count] = []] = await deps.redis.multi().incr(counter).expire(counter, 7200).exec() ?? []
+  if (Number(count) > (deps.maxRepliesPerHour ?? KEY_REPLIES_PER_HOUR)) return 'hourly limit of key replies reached'
+  const set = await deps.redis.set(marker, intakeId, 'EX', KEY_REPLY_REPEAT_SECONDS, 'NX')
+  if (set === null && await deps.redis.get(marker) !== intakeId) return 'key already sent to this address in the last 3 days'
+  return undefined
+}
+
+/** One mailbox however it is spelled: `Alice+x@Example.NET` and `alice@example.net` are the same inbox. */
+function mailboxKey (address: string): string {
+  const at = address.lastIndexOf('@')
+  const local = address.slice(0, at).split('+', 1)[0] ?? ''
+  return `${local}@${address.slice(at + 1)}`.toLowerCase()
 }
 
 function signingKey (keyring: TeamKeyring, fingerprint: string): PrivateKey | undefined {
