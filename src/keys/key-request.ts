@@ -16,7 +16,7 @@
 //   - Otherwise, when unsure, it is a report: filed as usual, and an unencrypted report
 //     that asks for the key also gets the key in a separate reply.
 // Replies obey RFC 3834 (the worker's auto-reply policy decides first) and go at most
-// once every three days to the same address.
+// once every three days to the same inbox, and at most KEY_REPLIES_PER_HOUR in all.
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { PrivateKey } from 'openpgp'
