@@ -33,6 +33,9 @@ export async function keyRoutes (fastify: FastifyInstance, opts: KeyRoutesOption
   fastify.addHook('onSend', async (_req, reply) => {
     // Web clients (Mailvelope, Proton's key lookup, FlowCrypt) fetch keys cross-origin.
     reply.header('access-control-allow-origin', '*')
+    // A 404 is heuristically cacheable (RFC 9111 4.2.2): without this a CDN could keep
+    // answering "no key" for an address or fingerprint after the key is published.
+    if (reply.statusCode >= 400 && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
   })
 
   // On start, tell the operator what is (not) being published: a refused key or one
