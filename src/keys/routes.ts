@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import fastifyEtag from '@fastify/etag'
 import type { Redis } from 'ioredis'
 import type { Logger } from '../log.js'
-import { createKeySource, publicationWarnings, type KeySource, type Publication, type PublishedKey } from './published.js'
+import { armorKeys, createKeySource, publicationWarnings, type KeySource, type Publication, type PublishedKey } from './published.js'
 import { wkdDomain, wkdHash } from './wkd.js'
 import { machineReadableIndex, matchKeys, parseSearch } from './hkp.js'
 import { securityTxtKey } from './publisher.js'
@@ -84,7 +84,7 @@ export async function keyRoutes (fastify: FastifyInstance, opts: KeyRoutesOption
     const found = matchKeys(pub.keys, parsed)
     if (found.length === 0) return reply.code(404).type('text/plain; charset=utf-8').send('no results found\n')
     if (op === 'index') return cacheable(reply, 'text/plain; charset=utf-8').send(machineReadableIndex(found))
-    return cacheable(reply, 'application/pgp-keys').send(found.length === 1 ? (found[0] as PublishedKey).armored : pub.armored)
+    return cacheable(reply, 'application/pgp-keys').send(armorKeys(found.map((k) => k.binary)))
   })
 
   const securityTxt = async (_req: unknown, reply: FastifyReply) => {
