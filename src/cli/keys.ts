@@ -2,7 +2,8 @@
 // into KEYS_DIR (commit it: that is what the gateway publishes); the secret half goes to
 // a 0600 file or to stdout for a secrets store, never into the repository.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { isAbsolute, join, relative, resolve, sep } from 'node:path'
+import { join } from 'node:path'
+import { isInside } from '../keys/paths.js'
 import type { Config } from '../config.js'
 import { generateTeamKey, loadTeamKeyring } from '../pgp/keyring.js'
 import type { TeamKeyring } from '../pgp/types.js'
@@ -160,12 +161,6 @@ async function exportFromSecret (config: Config, out: Write, err: Write): Promis
     }
   }
   return 0
-}
-
-/** `path` is `dir` or below it (a name like `..x` inside it included). */
-function isInside (dir: string, path: string): boolean {
-  const rel = relative(resolve(dir), resolve(path))
-  return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)
 }
 
 function day (d: Date): string {
