@@ -19,13 +19,13 @@
 // once every three days to the same inbox, and at most KEY_REPLIES_PER_HOUR in all.
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { PrivateKey } from 'openpgp'
 import type { OpenedReport } from '../report/types.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import { addressOf, replyRecipient, type ReplyTarget } from '../mail/messages.js'
 import { autocryptHeader, signMime, type RawMail } from '../mail/pgp-mime.js'
 import { keyReply } from '../mail/key-reply.js'
 import type { KeySource } from './published.js'
+import { primarySigningKey } from './publisher.js'
 
 export type KeyMailKind = 'request' | 'report-and-key' | 'report'
 
@@ -118,7 +118,7 @@ export function createKeyReplier (deps: KeyReplierDeps): KeyReplier {
     async build (report, intakeId) {
       const pub = await deps.keySource.get()
       const primary = pub.primary
-      const signer = primary === undefined ? undefined : signingKey(deps.keyring, primary.fingerprint)
+      const signer = primarySigningKey(pub, deps.keyring)
       if (primary === undefined || signer === undefined) return { suppressed: 'no published team key this worker can sign with' }
       const to = replyRecipient(report)
       if (to === undefined) return { suppressed: 'no usable reply address' }
@@ -164,8 +164,4 @@ function mailboxKey (address: string): string {
   const at = address.lastIndexOf('@')
   const local = address.slice(0, at).split('+', 1)[0] ?? ''
   return `${local}@${address.slice(at + 1)}`.toLowerCase()
-}
-
-function signingKey (keyring: TeamKeyring, fingerprint: string): PrivateKey | undefined {
-  return keyring.secretKeys.find((k) => k.getFingerprint().toUpperCase() === fingerprint)
 }

@@ -2,6 +2,7 @@
 // its fingerprint to compare, and where else to fetch it. Fixed text, nothing of the
 // sender's echoed (see messages.ts). Signed by the caller (PGP/MIME) before it is sent.
 import { formatFingerprint, messageId, reply, wrap, type MailMessage, type ReplyTarget } from './messages.js'
+import { keyserverUrl } from '../keys/hkp.js'
 
 export interface KeyReplyInput {
   report: ReplyTarget
@@ -32,7 +33,7 @@ export function keyReply (input: KeyReplyInput): MailMessage {
     `  ${base}/pgp-key.asc`,
     `  ${base}/.well-known/security.txt (signed)`,
     `  Web Key Directory: gpg --locate-keys ${input.securityEmail}`,
-    `  Keyserver: gpg --keyserver ${hkp(base)} --recv-keys ${input.fingerprint}`,
+    `  Keyserver: gpg --keyserver ${keyserverUrl(base)} --recv-keys ${input.fingerprint}`,
     '',
     ...wrap('To encrypt your report with GnuPG:'),
     '',
@@ -54,9 +55,4 @@ export function keyReply (input: KeyReplyInput): MailMessage {
     headers: { ...message.headers, Autocrypt: input.autocrypt },
     attachments: [{ filename: 'security-team-key.asc', content: input.armoredKey, contentType: 'application/pgp-keys' }]
   }
-}
-
-function hkp (base: string): string {
-  const url = new URL(base)
-  return url.protocol === 'https:' ? `hkps://${url.host}` : `hkp://${url.host}`
 }
