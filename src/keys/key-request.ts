@@ -24,6 +24,7 @@ import type { TeamKeyring } from '../pgp/types.js'
 import { addressOf, replyRecipient, type ReplyTarget } from '../mail/messages.js'
 import { autocryptHeader, signMime, type RawMail } from '../mail/pgp-mime.js'
 import { keyReply } from '../mail/key-reply.js'
+import type { Templates } from '../mail/templates.js'
 import type { KeySource } from './published.js'
 import { primarySigningKey } from './publisher.js'
 
@@ -102,6 +103,7 @@ export interface KeyReplierDeps {
   /** Defaults to KEY_REPLIES_PER_HOUR. */
   maxRepliesPerHour?: number
   now?: () => Date
+  templates?: Templates
 }
 
 export interface KeyReplier {
@@ -133,7 +135,8 @@ export function createKeyReplier (deps: KeyReplierDeps): KeyReplier {
         fingerprint: primary.fingerprint,
         armoredKey: primary.armored,
         development: primary.development,
-        autocrypt: autocryptHeader(fromAddress, primary.key)
+        autocrypt: autocryptHeader(fromAddress, primary.key),
+        ...(deps.templates !== undefined ? { templates: deps.templates } : {})
       })
       return await signMime(message, signer)
     }
