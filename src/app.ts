@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
 import type { Accept } from './inbound/intake.js'
-import { rawRoute } from './inbound/raw-route.js'
+import { inboundRoutes } from './inbound/routes.js'
+import type { FetchText } from './inbound/sns-verify.js'
 
 export interface AppDeps {
   config: Config
@@ -12,6 +13,8 @@ export interface AppDeps {
   accept: Accept
   /** The raw endpoint's secret (config or the development secret). */
   inboundSecret?: string
+  /** Outbound GETs of the SES endpoint (SNS certificates, SubscribeURL); tests inject it. */
+  fetchText?: FetchText
 }
 
 export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -31,7 +34,9 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
   })
 
   // An inbound endpoint whose secret is unset is not registered at all (404), never open.
-  if (deps.inboundSecret !== undefined) {
-    await rawRoute(fastify, { accept: deps.accept, redis: deps.redis, secret: deps.inboundSecret })
-  }
+  await fastify.register(inboundRoutes, {
+    config: deps.config, redis: deps.redis, accept: deps.accept,
+    ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}),
+    ...(deps.fetchText !== undefined ? { fetchText: deps.fetchText } : {})
+  })
 }

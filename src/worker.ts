@@ -16,6 +16,7 @@ import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
 import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
+import { abuseCheck } from './report/abuse.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -28,10 +29,11 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
   const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log })
+  const sealKey = sealPrivateKey(config)
   const deps: ProcessDeps = {
     redis,
     prefix: config.queuePrefix,
-    sealKey: sealPrivateKey(config),
+    sealKey,
     keyring,
     sink: advisorySink(config, log),
     github: { owner: config.github.owner ?? 'local', repo: config.github.defaultRepo ?? 'security-reports' },
@@ -40,7 +42,8 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     progress: progressStore(redis, config.queuePrefix),
     quarantine: quarantineStore(redis, config.queuePrefix),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
-    log
+    log,
+    abuse: abuseCheck(redis, config.queuePrefix, sealKey, { spamScoreThreshold: config.spamScoreThreshold, senderRate: config.senderRateLimit })
   }
 
   const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await processJob(job, deps), {

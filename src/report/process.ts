@@ -22,6 +22,9 @@ import type { Mailer } from '../mail/transport.js'
 import { withReportLock } from './lock.js'
 import type { Progress, ProgressStore, ReplyKind, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
+import { unpackPayload } from '../seal/payload.js'
+import type { InboundMeta } from '../inbound/message.js'
+import type { AbuseCheck } from './abuse.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -36,6 +39,8 @@ export interface ProcessDeps {
   quarantine: QuarantineStore
   sealedTtlSeconds: number
   log: Logger
+  /** Spam, DMARC and per-sender rate checks (absent: none). */
+  abuse?: AbuseCheck
 }
 
 export interface ProcessJob {
@@ -53,7 +58,14 @@ export async function processReport (job: ProcessJob, deps: ProcessDeps): Promis
 
 async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
   const { intakeId } = job.data
-  const raw = await unseal(intakeId, deps)
+  const { raw, meta } = await unseal(intakeId, deps)
+  // Before anything is opened or answered: spam gets neither an advisory nor a reply.
+  const held = job.data.replay === undefined ? await deps.abuse?.(intakeId, raw, meta) : undefined
+  if (held !== undefined) {
+    await deps.quarantine.add({ intakeId, code: held.code, reason: `${held.reason}; replay to file it anyway`, source: job.data.source, attempts: 1 })
+    deps.log.info({ intakeId, code: held.code }, 'held in quarantine (spam/abuse), no advisory, no acknowledgement')
+    return { outcome: 'quarantined' }
+  }
   let report: OpenedReport
   try {
     report = await openReport(raw, { keyring: deps.keyring })
@@ -74,7 +86,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
 
   const progress = await deps.progress.open(intakeId)
-  const advisory = await fileAdvisory(intakeId, job, report, progress, deps)
+  const advisory = await fileAdvisory(intakeId, job, report, progress, deps, meta)
   await replyToReporter(intakeId, 'ack', report, progress, deps, () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
   }))
@@ -86,11 +98,11 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   return { outcome: 'advisory', ghsaId: advisory.ghsaId }
 }
 
-async function unseal (intakeId: string, deps: ProcessDeps): Promise<Buffer> {
+async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buffer, meta?: InboundMeta }> {
   const sealed = await deps.redis.getBuffer(gatewayKeys(deps.prefix).sealed(intakeId))
   if (sealed === null) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
   try {
-    return open(deps.sealKey, sealed, intakeId)
+    return unpackPayload(open(deps.sealKey, sealed, intakeId))
   } catch {
     // Wrong seal key (misconfigured split deployment): keep it for a replay once fixed.
     await deps.quarantine.add({ intakeId, code: 'unsealable', reason: 'the sealed message could not be opened with this worker\'s SEAL_PRIVATE_KEY', source: 'worker', attempts: 1 })
@@ -98,10 +110,10 @@ async function unseal (intakeId: string, deps: ProcessDeps): Promise<Buffer> {
   }
 }
 
-async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps): Promise<{ ghsaId: string, htmlUrl: string }> {
+async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps, meta?: InboundMeta): Promise<{ ghsaId: string, htmlUrl: string }> {
   const { ghsaId, advisoryUrl, advisoryPending } = progress.state
   if (ghsaId !== undefined) return { ghsaId, htmlUrl: advisoryUrl ?? '' }
-  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: job.data.source })
+  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: meta?.rebuilt === true ? `${job.data.source} (rebuilt by provider, signatures unverifiable)` : job.data.source })
   // Pending before the POST: if we die between the POST and the record below, the
   // retry looks the advisory up by its intake marker instead of creating another.
   await progress.record({ advisoryPending: '1' })
