@@ -32,7 +32,7 @@ export interface PostmarkInbound {
 }
 
 export async function postmarkRoute (app: FastifyInstance, deps: DeliverDeps & { basicAuth: string, maxBytes: number }): Promise<void> {
-  app.post('/inbound/postmark', { bodyLimit: deps.maxBytes, onRequest: basicAuthHook(deps.basicAuth, 'postmark') }, async (req, reply) => {
+  app.post('/inbound/postmark', { bodyLimit: deps.maxBytes, preParsing: basicAuthHook(deps.basicAuth, 'postmark') }, async (req, reply) => {
     const body = req.body as PostmarkInbound | undefined
     if (body === null || typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body)) return await reply.code(400).send({ error: 'send the Postmark inbound JSON' })
     const rebuilt = typeof body.RawEmail !== 'string' || body.RawEmail === ''

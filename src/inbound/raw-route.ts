@@ -10,13 +10,15 @@ import { replyAccepted, type InboundDeps } from './respond.js'
 export async function rawRoute (app: FastifyInstance, deps: InboundDeps & { secret: string, maxBytes?: number }): Promise<void> {
   app.post('/inbound/raw', {
     bodyLimit: deps.maxBytes ?? limits.rawMessageBytes,
-    // Refuse unsigned or stale requests before reading (up to 40 MiB of) body.
-    onRequest: async (req, reply) => {
+    // Refuse unsigned or stale requests before reading (up to 40 MiB of) body; after
+    // the rate limiter (onRequest), so refused requests count too.
+    preParsing: async (req, reply, payload) => {
       const early = checkRawHeaders(authHeaders(req.headers))
       if (!early.ok) {
         req.log.warn({ reason: early.reason }, 'inbound raw: authentication failed')
         return reply.code(401).send({ error: 'authentication failed' })
       }
+      return payload
     }
   }, async (req, reply) => {
     const body = req.body

@@ -9,7 +9,7 @@ import { readMultipart, text } from './forms.js'
 import type { Verdicts } from './message.js'
 
 export async function sendgridRoute (app: FastifyInstance, deps: DeliverDeps & { basicAuth: string, maxBytes: number }): Promise<void> {
-  app.post('/inbound/sendgrid', { bodyLimit: deps.maxBytes, onRequest: basicAuthHook(deps.basicAuth, 'sendgrid') }, async (req, reply) => {
+  app.post('/inbound/sendgrid', { bodyLimit: deps.maxBytes, preParsing: basicAuthHook(deps.basicAuth, 'sendgrid') }, async (req, reply) => {
     if (!req.isMultipart()) return await reply.code(415).send({ error: 'send multipart/form-data (Inbound Parse)' })
     const fields = await readMultipart(req, ['email'], deps.maxBytes)
     const raw = fields.get('email')
