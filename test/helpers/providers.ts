@@ -117,11 +117,11 @@ export async function snsSigner (): Promise<SnsSigner> {
   }
 }
 
-export function sesNotification (signer: SnsSigner, raw: Buffer, opts: { encoding?: 'BASE64' | 'UTF8', recipients?: string[], spam?: string, dmarc?: string, version?: '1' | '2', snsMessageId?: string, topic?: string } = {}): Request {
+export function sesNotification (signer: SnsSigner, raw: Buffer, opts: { encoding?: 'BASE64' | 'UTF8', recipients?: string[], spam?: string, dmarc?: string, version?: '1' | '2', snsMessageId?: string, topic?: string, source?: string } = {}): Request {
   const encoding = opts.encoding ?? 'BASE64'
   const notification = {
     notificationType: 'Received',
-    mail: { timestamp: '2026-11-28T10:00:00.000Z', source: 'reporter@example.org', messageId: 'ses-' + (opts.snsMessageId ?? 'm1'), destination: opts.recipients ?? ['security@stacklok.com'], headersTruncated: false, headers: [] },
+    mail: { timestamp: '2026-11-28T10:00:00.000Z', source: opts.source ?? 'reporter@example.org', messageId: 'ses-' + (opts.snsMessageId ?? 'm1'), destination: opts.recipients ?? ['security@stacklok.com'], headersTruncated: false, headers: [] },
     receipt: {
       timestamp: '2026-11-28T10:00:00.000Z',
       processingTimeMillis: 300,
