@@ -65,6 +65,17 @@ function hexVal (c: number): number {
  * Fastify's bodyLimit), and a part cut short by a limit is a 413, never a truncated message.
  */
 export async function readMultipart (req: FastifyRequest, messageFields: string[], maxBytes: number): Promise<FormFields> {
+  try {
+    return await collectParts(req, messageFields, maxBytes)
+  } catch (err) {
+    // The parser's own limit errors carry their 413; anything else it throws is a body
+    // that is not well-formed multipart (cut short, bad boundary): the sender's fault.
+    if (typeof (err as { statusCode?: unknown }).statusCode === 'number') throw err
+    throw new FormError(400, 'malformed multipart/form-data body')
+  }
+}
+
+async function collectParts (req: FastifyRequest, messageFields: string[], maxBytes: number): Promise<FormFields> {
   const fields: FormFields = new Map()
   let total = 0
   const parts = req.parts({
