@@ -89,6 +89,7 @@ export const settings = [
   { env: 'SES_CONFIRM_SUBSCRIPTION', default: 'false', doc: '`true`: confirm an SNS SubscriptionConfirmation by fetching its `SubscribeURL`; `false`: log the URL for the operator', parse: bool },
   { env: 'INBOUND_MAX_MB', default: '40', doc: 'largest request an inbound endpoint reads, in MiB (413 above it)', parse: intRange(1, 200) },
   { env: 'INBOUND_RATE_LIMIT', default: '120/60', doc: 'requests per client IP on the inbound routes, as `count/seconds` (Redis-backed; 429 above it)', parse: rate },
+  { env: 'INBOUND_RATE_LIMIT_EXEMPT', default: '127.0.0.1,::1,::ffff:127.0.0.1', doc: 'client IPs the per-IP limit does not apply to (comma-separated; a relay on this host). Behind a reverse proxy that does not set `X-Forwarded-For` every client looks like the proxy: remove its address here', parse: (v: string) => ({ value: v.split(',').map((x) => x.trim()).filter((x) => x !== '') }) },
   { env: 'SPAM_SCORE_THRESHOLD', default: '5', doc: 'a provider spam score above this quarantines the message (no advisory, no acknowledgement)', parse: (v: string) => Number.isFinite(Number(v)) && v.trim() !== '' ? { value: Number(v) } : { error: 'must be a number' } },
   { env: 'SENDER_RATE_LIMIT', default: '20/3600', doc: 'reports per sender address as `count/seconds`; above it they are quarantined (senders are counted by a keyed hash, never by address)', parse: rate },
   { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`', parse: userPass, secret: true },
@@ -140,6 +141,7 @@ export interface Config {
   sesConfirmSubscription: boolean
   inboundMaxBytes: number
   inboundRateLimit: { max: number, windowSeconds: number }
+  inboundRateLimitExempt: string[]
   spamScoreThreshold: number
   senderRateLimit: { max: number, windowSeconds: number }
   routingFile?: string
@@ -247,6 +249,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     sesConfirmSubscription: get<boolean>('SES_CONFIRM_SUBSCRIPTION') as boolean,
     inboundMaxBytes: (get<number>('INBOUND_MAX_MB') as number) * 1024 * 1024,
     inboundRateLimit: get<Config['inboundRateLimit']>('INBOUND_RATE_LIMIT') as Config['inboundRateLimit'],
+    inboundRateLimitExempt: get<string[]>('INBOUND_RATE_LIMIT_EXEMPT') ?? [],
     spamScoreThreshold: get<number>('SPAM_SCORE_THRESHOLD') as number,
     senderRateLimit: get<Config['senderRateLimit']>('SENDER_RATE_LIMIT') as Config['senderRateLimit'],
     ...(omitUndefined({

@@ -33,6 +33,7 @@ export async function inboundRoutes (app: FastifyInstance, deps: InboundRoutesDe
     global: true,
     max: config.inboundRateLimit.max,
     timeWindow: config.inboundRateLimit.windowSeconds * 1000,
+    allowList: config.inboundRateLimitExempt,
     redis,
     nameSpace: `${config.queuePrefix}:gw:rate:`,
     // Redis down: let the request through to answer 503 itself (the provider retries),

@@ -34,7 +34,7 @@ function eightBit (id: string, extra = ''): Buffer {
 async function setup (t: Test, env: Record<string, string> = {}, signer?: SnsSigner) {
   const prefix = uniquePrefix('prov')
   const config = testConfig({ QUEUE_PREFIX: prefix, REDIS_URL, ...PROVIDER_ENV, ...env })
-  const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey), ...(signer ? { fetchText: signer.fetchText } : {}) })
+  const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey), ...(signer ? { fetchText: signer.fetchText } : {}), ...(config.inboundSecret !== undefined ? { inboundSecret: config.inboundSecret } : {}) })
   const redis = new Redis(REDIS_URL)
   const queue = new Queue(QUEUE, { connection: redis, prefix })
   t.teardown(async () => { await web.close(); await queue.close(); redis.disconnect(); await dropPrefix(prefix) })
@@ -266,18 +266,25 @@ t.test('limits: oversized bodies 413, too many parts or too deep 400, oversized 
 })
 
 t.test('per-IP rate limit on every inbound route, counted in Redis', async (t) => {
-  const { post, web, redis, prefix } = await setup(t, { INBOUND_RATE_LIMIT: '3/60', INBOUND_SECRET: 'x' })
+  const { web, redis, prefix } = await setup(t, { INBOUND_RATE_LIMIT: '3/60', INBOUND_SECRET: 'x' })
   const msg = plainMessage({ messageId: 'rl@example.org' })
+  const from = (remoteAddress: string, url = '/inbound/sendgrid') => web.fastify.inject({ method: 'POST', url, remoteAddress, headers: sendgridForm(msg).headers, payload: sendgridForm(msg).payload })
   const codes = []
-  for (let i = 0; i < 4; i++) codes.push((await post('/inbound/sendgrid', sendgridForm(msg))).statusCode)
+  for (let i = 0; i < 4; i++) codes.push((await from('192.0.2.1')).statusCode)
   t.same(codes, [200, 200, 200, 429])
-  for (const url of ['/inbound/mailgun/mime', '/inbound/postmark', '/inbound/ses']) {
-    t.equal((await web.fastify.inject({ method: 'POST', url, payload: '' })).statusCode, 429, `${url} limited too`)
+  for (const url of ['/inbound/mailgun/mime', '/inbound/postmark', '/inbound/ses', '/inbound/raw']) {
+    t.equal((await from('192.0.2.1', url)).statusCode, 429, `${url} limited too`)
   }
-  const other = await web.fastify.inject({ method: 'POST', url: '/inbound/sendgrid', remoteAddress: '192.0.2.7', headers: sendgridForm(msg).headers, payload: sendgridForm(msg).payload })
-  t.equal(other.statusCode, 200, 'another client has its own budget')
+  // Refused requests count: a client guessing credentials is limited as well.
+  const guesses = []
+  for (let i = 0; i < 4; i++) guesses.push((await web.fastify.inject({ method: 'POST', url: '/inbound/postmark', remoteAddress: '192.0.2.9', headers: { 'content-type': 'application/json', authorization: basicHeader('inbound:guess' + i) }, payload: '{}' })).statusCode)
+  t.same(guesses, [401, 401, 401, 429])
+  t.equal((await from('192.0.2.7')).statusCode, 200, 'another client has its own budget')
+  const local = []
+  for (let i = 0; i < 5; i++) local.push((await from('127.0.0.1')).statusCode)
+  t.same(local, [200, 200, 200, 200, 200], 'a relay on this host (INBOUND_RATE_LIMIT_EXEMPT) is not limited')
   t.ok((await redis.keys(`${prefix}:gw:rate:*`)).length > 0, 'counters in Redis under the prefix')
-  t.equal((await web.fastify.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'other routes are not limited')
+  t.equal((await web.fastify.inject({ method: 'GET', url: '/healthz', remoteAddress: '192.0.2.1' })).statusCode, 200, 'other routes are not limited')
 })
 
 t.test('endpoints whose secret is unset do not exist', async (t) => {
