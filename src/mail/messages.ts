@@ -20,6 +20,13 @@ export interface MailMessage {
   references?: string[]
   headers: Record<string, string>
   text: string
+  attachments?: MailAttachment[]
+}
+
+export interface MailAttachment {
+  filename: string
+  content: string | Buffer
+  contentType: string
 }
 
 export interface AdvisoryRef {
