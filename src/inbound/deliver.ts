@@ -33,10 +33,12 @@ export async function deliver (req: FastifyRequest, reply: FastifyReply, deps: D
     req.log.info({ source: msg.source }, 'inbound: not addressed to the intake address, dropped')
     return await reply.code(DROP_STATUS[msg.source] ?? 200).send({ dropped: 'not addressed to the intake address' })
   }
+  // Bounded: the sealed metadata has a size cap, and a provider field is sender-controlled.
+  const cut = (s: string) => s.slice(0, 320)
   const meta = {
     verdicts: mergeVerdicts(verdictsFromHeaders(msg.raw), msg.verdicts),
-    ...(msg.envelope !== undefined ? { envelope: msg.envelope } : {}),
-    ...(msg.providerMessageId !== undefined ? { providerMessageId: msg.providerMessageId } : {}),
+    ...(msg.envelope !== undefined ? { envelope: { to: msg.envelope.to.slice(0, 100).map(cut), ...(msg.envelope.from !== undefined ? { from: cut(msg.envelope.from) } : {}) } } : {}),
+    ...(msg.providerMessageId !== undefined ? { providerMessageId: msg.providerMessageId.slice(0, 200) } : {}),
     ...(msg.rebuilt === true ? { rebuilt: true } : {})
   }
   return await replyAccepted(req, reply, deps, msg.raw, msg.source, meta)

@@ -39,7 +39,7 @@ export function mergeVerdicts (...all: Verdicts[]): Verdicts {
     for (const k of ['spf', 'dkim', 'dmarc', 'virus'] as const) {
       const value = v[k]
       if (value === undefined) continue
-      if (out[k] === undefined || value === 'fail') out[k] = value
+      if (out[k] === undefined || value === 'fail') out[k] = value.slice(0, 32)
     }
   }
   return out
