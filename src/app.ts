@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import type { Accept } from './inbound/intake.js'
 import { inboundRoutes } from './inbound/routes.js'
 import type { FetchText } from './inbound/sns-verify.js'
+import { keyRoutes } from './keys/routes.js'
 
 export interface AppDeps {
   config: Config
@@ -31,6 +32,16 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
   fastify.get('/readyz', async (_req, reply) => {
     const redisOk = deps.redis.status === 'ready'
     return reply.code(redisOk ? 200 : 503).send({ ok: redisOk, redis: deps.redis.status })
+  })
+
+  // The team's public key by every route reporters look: /pgp-key.asc, WKD, HKP, security.txt, /.
+  await fastify.register(keyRoutes, {
+    keysDir: deps.config.keysDir,
+    production: deps.config.production,
+    securityEmail: deps.config.securityEmail,
+    publicUrl: deps.config.publicUrl,
+    redis: deps.redis,
+    queuePrefix: deps.config.queuePrefix
   })
 
   // An inbound endpoint whose secret is unset is not registered at all (404), never open.

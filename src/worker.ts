@@ -17,6 +17,9 @@ import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
 import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
 import { abuseCheck } from './report/abuse.js'
+import { createKeySource } from './keys/published.js'
+import { startPublisher } from './keys/publisher.js'
+import { createKeyReplier } from './keys/key-request.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -28,6 +31,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   const keyring = await loadWorkerKeyring(config, log)
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
+  const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
   const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log })
   const sealKey = sealPrivateKey(config)
   const deps: ProcessDeps = {
@@ -43,8 +47,12 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     quarantine: quarantineStore(redis, config.queuePrefix),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
     log,
+    keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom }),
     abuse: abuseCheck(redis, config.queuePrefix, sealKey, { spamScoreThreshold: config.spamScoreThreshold, senderRate: config.senderRateLimit })
   }
+
+  // The worker holds the key, so it signs security.txt for the web role to serve.
+  const publisher = await startPublisher({ redis, prefix: config.queuePrefix, keyring, keySource, log, settings: { securityEmail: config.securityEmail, publicUrl: config.publicUrl, ...config.securityTxt } })
 
   const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await processJob(job, deps), {
     connection: redis,
@@ -58,6 +66,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   return {
     worker,
     close: async () => {
+      publisher.close()
       await worker.close() // lets running jobs finish
       mailer.close()
       redis.disconnect()

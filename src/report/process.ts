@@ -25,6 +25,9 @@ import type { QuarantineStore } from '../quarantine/store.js'
 import { unpackPayload } from '../seal/payload.js'
 import type { InboundMeta } from '../inbound/message.js'
 import type { AbuseCheck } from './abuse.js'
+import type { KeyReplier } from '../keys/key-request.js'
+import type { MailMessage } from '../mail/messages.js'
+import type { RawMail } from '../mail/pgp-mime.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -39,6 +42,8 @@ export interface ProcessDeps {
   quarantine: QuarantineStore
   sealedTtlSeconds: number
   log: Logger
+  /** Key by e-mail (src/keys/key-request.ts); absent: every mail is a report. */
+  keys?: KeyReplier
   /** Spam, DMARC and per-sender rate checks (absent: none). */
   abuse?: AbuseCheck
 }
@@ -48,7 +53,7 @@ export interface ProcessJob {
 }
 
 export interface ProcessOutcome {
-  outcome: 'advisory' | 'quarantined'
+  outcome: 'advisory' | 'quarantined' | 'key-request'
   ghsaId?: string
 }
 
@@ -86,10 +91,20 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
 
   const progress = await deps.progress.open(intakeId)
+  // A mail that only asks for our key gets it and opens no advisory (an operator's replay files it).
+  const keyMail = deps.keys === undefined || job.data.replay !== undefined ? 'report' : deps.keys.classify(report)
+  if (keyMail === 'request') {
+    await sendKey(intakeId, report, progress, deps)
+    await progress.record({ outcome: 'key-request' })
+    await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
+    deps.log.info({ intakeId }, 'key request answered, no advisory')
+    return { outcome: 'key-request' }
+  }
   const advisory = await fileAdvisory(intakeId, job, report, progress, deps, meta)
   await replyToReporter(intakeId, 'ack', report, progress, deps, () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
   }))
+  if (keyMail === 'report-and-key') await sendKey(intakeId, report, progress, deps)
   await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
   await progress.record({ outcome: 'advisory' })
   await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
@@ -127,7 +142,14 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
   }
 }
 
-async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<OpenedReport, 'headers' | 'from'>, progress: Progress, deps: ProcessDeps, build: () => ReturnType<typeof acknowledgement>): Promise<void> {
+async function sendKey (intakeId: string, report: OpenedReport, progress: Progress, deps: ProcessDeps): Promise<void> {
+  const keys = deps.keys
+  if (keys !== undefined) await replyToReporter(intakeId, 'key', report, progress, deps, async () => await keys.build(report, intakeId))
+}
+
+type BuiltReply = MailMessage | RawMail | { suppressed: string }
+
+async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<OpenedReport, 'headers' | 'from'>, progress: Progress, deps: ProcessDeps, build: () => BuiltReply | Promise<BuiltReply>): Promise<void> {
   const field = `reply.${kind}` as const
   if (progress.state[field] !== undefined) return
   const policy = answersOwnMessage(report.headers, deps.mail.from)
@@ -140,10 +162,15 @@ async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<
   }
   let message
   try {
-    message = build()
+    message = await build()
   } catch (err) {
     if (!(err instanceof NoReplyRecipientError)) throw err
     await progress.record({ [field]: 'suppressed: no usable reply address' })
+    return
+  }
+  if ('suppressed' in message) {
+    await progress.record({ [field]: `suppressed: ${message.suppressed}` })
+    deps.log.info({ intakeId, kind, reason: message.suppressed }, 'reply suppressed')
     return
   }
   try {

@@ -9,7 +9,7 @@ import type { Test } from 'tap'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
 import { createLogger } from '../../src/log.js'
-import { buildWeb } from '../../src/server.js'
+import { buildWeb, type Web } from '../../src/server.js'
 import { startWorker } from '../../src/worker.js'
 import { signRaw } from '../../src/inbound/hmac.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
@@ -27,6 +27,8 @@ export interface Gateway {
   logs: string[]
   redis: Redis
   queue: Queue
+  /** The web role (listen on port 0 for real HTTP clients). */
+  web: Web
   post: (raw: Buffer) => Promise<{ status: number, id?: string }>
   waitFor: <T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number) => Promise<T>
   restartWorker: (env?: Record<string, string>) => Promise<void>
@@ -70,6 +72,7 @@ export async function startGateway (t: Test, env: Record<string, string>, opts: 
     logs,
     redis,
     queue,
+    web,
     async post (raw) {
       const ts = Math.floor(Date.now() / 1000)
       const res = await web.fastify.inject({
