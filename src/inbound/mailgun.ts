@@ -3,8 +3,8 @@
 // is HMAC-SHA256(signing key, timestamp + token) and does NOT cover the body, so a
 // captured signature could carry any message: timestamps older than 5 minutes are
 // refused and each token is taken once (kept in Redis). A token seen again is only let
-// through with the very same message (Mailgun retrying after a lost answer), which
-// the delivery dedup then answers with the same id.
+// through with the very same message (Mailgun retrying after a 503 or a lost answer),
+// which the delivery dedup then answers with the same id.
 import { createHash, createHmac } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { safeEqual } from './hmac.js'
@@ -58,9 +58,10 @@ async function onceForToken (req: FastifyRequest, reply: FastifyReply, deps: Del
   if (deps.redis.status !== 'ready') return await reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to queue the message' })
   const key = `${deps.prefix}:gw:mailgun-token:${createHash('sha256').update(token).digest('hex')}`
   const hash = deliveryHash(raw)
-  let claimed: boolean
   try {
-    claimed = await deps.redis.set(key, hash, 'EX', TOKEN_TTL_SECONDS, 'NX') === 'OK'
+    // The token is bound to the first message it came with, for good: a retry of that
+    // message (after a 503 or a lost answer) passes and is deduplicated; any other body is refused.
+    const claimed = await deps.redis.set(key, hash, 'EX', TOKEN_TTL_SECONDS, 'NX') === 'OK'
     if (!claimed && await deps.redis.get(key) !== hash) {
       req.log.warn({ provider: 'mailgun' }, 'inbound: token replayed with another message')
       return await unauthorized(reply)
@@ -69,8 +70,6 @@ async function onceForToken (req: FastifyRequest, reply: FastifyReply, deps: Del
     return await reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to queue the message' })
   }
   await run()
-  // Not stored: free the token so Mailgun's retry (same token) is not taken for a replay.
-  if (claimed && reply.statusCode >= 500) await deps.redis.del(key).catch(() => undefined)
   return reply
 }
 

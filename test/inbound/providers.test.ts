@@ -313,3 +313,25 @@ t.test('Redis down: every provider answers 503, never 200', async (t) => {
     t.equal(res.statusCode, 503, url)
   }
 })
+
+t.test('Mailgun: after a 503 the retry with the same token and message passes; the token stays bound to that message', async (t) => {
+  const Fastify = (await import('fastify')).default
+  const { app } = await import('../../src/app.js')
+  const prefix = uniquePrefix('mgretry')
+  const config = testConfig({ QUEUE_PREFIX: prefix, REDIS_URL, MAILGUN_SIGNING_KEY: MAILGUN_KEY })
+  const redis = new Redis(REDIS_URL)
+  await new Promise((r) => redis.once('ready', r))
+  let calls = 0
+  // The queue write fails once (as when Redis drops mid-request), then works.
+  const accept = async () => { calls++; if (calls === 1) throw new Error('queue write failed'); return { id: 'a'.repeat(24), duplicate: false } }
+  const fastify = Fastify()
+  await fastify.register(app, { config, redis, accept })
+  t.teardown(async () => { await fastify.close(); redis.disconnect(); await dropPrefix(prefix) })
+  const req = urlencodedForm(mailgunFields(plainMessage({ messageId: 'retry@example.org' }), { token: 'tok-retry' }))
+  const first = await fastify.inject({ method: 'POST', url: '/inbound/mailgun/mime', headers: req.headers, payload: req.payload })
+  t.equal(first.statusCode, 503)
+  const retry = await fastify.inject({ method: 'POST', url: '/inbound/mailgun/mime', headers: req.headers, payload: req.payload })
+  t.equal(retry.statusCode, 200, 'the same signed token passes on the retry')
+  const other = urlencodedForm(mailgunFields(plainMessage({ messageId: 'other@example.org' }), { token: 'tok-retry' }))
+  t.equal((await fastify.inject({ method: 'POST', url: '/inbound/mailgun/mime', headers: other.headers, payload: other.payload })).statusCode, 401, 'and is then spent for any other message')
+})
