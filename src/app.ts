@@ -6,6 +6,8 @@ import type { Config } from './config.js'
 import type { Accept } from './inbound/intake.js'
 import { inboundRoutes } from './inbound/routes.js'
 import type { FetchText } from './inbound/sns-verify.js'
+import type { Queue } from 'bullmq'
+import { githubWebhookRoute } from './timeline/webhook-route.js'
 import { keyRoutes } from './keys/routes.js'
 
 export interface AppDeps {
@@ -16,6 +18,8 @@ export interface AppDeps {
   inboundSecret?: string
   /** Outbound GETs of the SES endpoint (SNS certificates, SubscribeURL); tests inject it. */
   fetchText?: FetchText
+  /** The timeline queue, for GitHub webhooks (present when GITHUB_WEBHOOK_SECRET is set). */
+  timelineQueue?: Queue
 }
 
 export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -50,4 +54,7 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
     ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}),
     ...(deps.fetchText !== undefined ? { fetchText: deps.fetchText } : {})
   })
+  if (deps.config.githubWebhookSecret !== undefined && deps.timelineQueue !== undefined) {
+    await githubWebhookRoute(fastify, { secret: deps.config.githubWebhookSecret, queue: deps.timelineQueue })
+  }
 }

@@ -69,8 +69,8 @@ t.test('a GnuPG-encrypted report through each provider, delivered five times, be
   const ids: Record<string, string> = {}
   for (let round = 0; round < 5; round++) {
     for (const [name, build] of Object.entries(deliveries)) {
-      const res = await gw.inject({ url: urls[name] as string, ...build() })
-      t.equal(res.status, 200, `${name} delivery ${round + 1}: ${res.body}`)
+      const res = await gw.inject({ method: 'POST', url: urls[name] as string, ...build() })
+      t.equal(res.statusCode, 200, `${name} delivery ${round + 1}: ${res.body}`)
       const id = (JSON.parse(res.body) as { id: string }).id
       if (round === 0) ids[name] = id
       else t.equal(id, ids[name], `${name} redelivery ${round + 1}: same id`)
@@ -104,15 +104,15 @@ t.test('a GnuPG-encrypted report through each provider, delivered five times, be
 t.test('spam, failed DMARC, a virus verdict and a sender over its rate: quarantined, no advisory, no acknowledgement', async (t) => {
   const { stub, smtp, signer, gw } = await peers(t, { SENDER_RATE_LIMIT: '2/3600', SPAM_SCORE_THRESHOLD: '5' })
   const msg = (from: string, id: string, headers: Record<string, string> = {}) => plainMessage({ from: `<${from}>`, messageId: id, headers })
-  const sent: Array<[string, { status: number, body: string }]> = []
-  const post = async (name: string, url: string, req: Request) => { sent.push([name, await gw.inject({ url, ...req })]) }
+  const sent: Array<[string, { statusCode: number, body: string }]> = []
+  const post = async (name: string, url: string, req: Request) => { sent.push([name, await gw.inject({ method: 'POST', url, ...req })]) }
   await post('spam-score', '/inbound/sendgrid', sendgridForm(msg('score@spam.example', 's1@spam.example'), { from: 'score@spam.example', spamScore: '9.7' }))
   await post('spam-flag', '/inbound/mailgun/mime', urlencodedForm(mailgunFields(msg('flag@spam.example', 's2@spam.example', { 'X-Mailgun-Sflag': 'Yes', 'X-Mailgun-Sscore': '12.1' }), { sender: 'flag@spam.example' })))
   await post('spam-postmark', '/inbound/postmark', postmarkJson(msg('pm@spam.example', 's3@spam.example'), { FromFull: { Email: 'pm@spam.example' }, Headers: [{ Name: 'X-Spam-Status', Value: 'Yes, score=8.1 required=5.0' }] }))
   await post('dmarc', '/inbound/ses', sesNotification(signer, msg('ceo@bank.example', 'd1@bank.example'), { source: 'bounce@forger.example', dmarc: 'FAIL', snsMessageId: 'd1' }))
   await post('ses-spam', '/inbound/ses', sesNotification(signer, msg('x@spam.example', 's4@spam.example'), { source: 'x@spam.example', spam: 'FAIL', snsMessageId: 's4' }))
   for (let i = 1; i <= 3; i++) await post(`flood-${i}`, '/inbound/sendgrid', sendgridForm(msg('flood@example.net', `f${i}@example.net`), { from: 'flood@example.net' }))
-  for (const [name, res] of sent) t.equal(res.status, 200, `${name} accepted (stored, then judged by the worker)`)
+  for (const [name, res] of sent) t.equal(res.statusCode, 200, `${name} accepted (stored, then judged by the worker)`)
 
   await gw.waitFor(async () => (await gw.queue.getCompletedCount()) === sent.length, 'every message processed')
   await gw.waitFor(() => smtp.messages.length >= 2, 'the flood\'s acknowledgements')

@@ -30,14 +30,14 @@ export interface Gateway {
   /** The web role (listen on port 0 for real HTTP clients). */
   web: Web
   post: (raw: Buffer) => Promise<{ status: number, id?: string }>
+  /** Any other request to the web role (fastify inject). */
+  inject: (opts: { method: 'GET' | 'POST', url: string, headers?: Record<string, string>, payload?: string | Buffer }) => Promise<{ statusCode: number, body: string }>
   waitFor: <T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number) => Promise<T>
   restartWorker: (env?: Record<string, string>) => Promise<void>
   /** The configuration the gateway runs with (for CLI commands in tests). */
   config: () => Config
   /** Finished files in outbox/advisories or outbox/mail (writers use dot-temp files, then rename). */
   outbox: (kind: 'advisories' | 'mail') => string[]
-  /** Any request to the web role (provider endpoints). */
-  inject: (req: { url: string, headers: Record<string, string>, payload: Buffer }) => Promise<{ status: number, body: string }>
 }
 
 export async function startGateway (t: Test, env: Record<string, string>, opts: { fetchText?: FetchText } = {}): Promise<Gateway> {
@@ -92,11 +92,11 @@ export async function startGateway (t: Test, env: Record<string, string>, opts: 
         await new Promise((r) => setTimeout(r, 25))
       }
     },
-    config: () => config,
-    async inject (req) {
-      const res = await web.fastify.inject({ method: 'POST', ...req })
-      return { status: res.statusCode, body: res.body }
+    async inject (opts) {
+      const res = await web.fastify.inject(opts)
+      return { statusCode: res.statusCode, body: res.body }
     },
+    config: () => config,
     outbox (kind) {
       try {
         return readdirSync(join(dir, 'outbox', kind)).filter((f) => !f.startsWith('.')).sort()
