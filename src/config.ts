@@ -1,6 +1,7 @@
 // One typed configuration, read from the environment (and `.env`) once at start.
 // `settings` is the single source: the loader, the README table (scripts/config-table.ts)
 // and the tests all read it. Every problem is collected and reported together.
+import { isInside } from './keys/paths.js'
 
 export type Role = 'all' | 'web' | 'worker'
 
@@ -79,7 +80,7 @@ export const settings = [
   { env: 'SECURITY_EMAIL', default: 'security@stacklok.com', doc: 'the intake address; its domain is the WKD domain', parse: email },
   { env: 'REDIS_URL', doc: 'BullMQ and all state (default `redis://127.0.0.1:6379`; in development a local `redis-server` is started when none answers)', parse: url(['redis:', 'rediss:']) },
   { env: 'QUEUE_PREFIX', default: 'intake', doc: 'BullMQ prefix, so several deployments/tests can share a Redis', parse: prefix },
-  { env: 'PGP_PRIVATE_KEY_FILE', doc: 'armored secret key(s) file; several keys allowed (rotation: all decrypt, the first is published)', parse: nonEmpty },
+  { env: 'PGP_PRIVATE_KEY_FILE', doc: 'armored secret key(s) file, outside KEYS_DIR; several keys allowed (rotation: all decrypt; KEYS_DIR decides what is published)', parse: nonEmpty },
   { env: 'PGP_PRIVATE_KEY', doc: 'armored secret key(s) inline, instead of the file', parse: nonEmpty, secret: true },
   { env: 'PGP_PASSPHRASE', doc: 'passphrase for the secret key(s)', secret: true },
   { env: 'KEYS_DIR', default: 'keys', doc: 'public keys to publish (and the dev key, if generated)', parse: nonEmpty },
@@ -223,6 +224,9 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
   }
   if (values.has('DKIM_PRIVATE_KEY') !== values.has('DKIM_SELECTOR')) problems.push('DKIM_PRIVATE_KEY and DKIM_SELECTOR must be set together')
   if (values.has('PGP_PRIVATE_KEY') && values.has('PGP_PRIVATE_KEY_FILE')) problems.push('set PGP_PRIVATE_KEY or PGP_PRIVATE_KEY_FILE, not both')
+  if (values.has('PGP_PRIVATE_KEY_FILE') && isInside(String(values.get('KEYS_DIR')), String(values.get('PGP_PRIVATE_KEY_FILE')))) {
+    problems.push('PGP_PRIVATE_KEY_FILE must not be inside KEYS_DIR: that directory is committed, published and read by the web role')
+  }
 
   if (production) {
     // Embedded defaults fake work (dev key, outbox) or lose it: refuse them outright.

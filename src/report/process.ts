@@ -102,9 +102,11 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   // A mail that only asks for our key gets it and opens no advisory (an operator's replay files it).
   const keyMail = deps.keys === undefined || job.data.replay !== undefined ? 'report' : deps.keys.classify(report)
   if (keyMail === 'request') {
+    // Never dropped: the rule can take a short report for a mere key request, so the
+    // original stays in the quarantine (listed, sealed) for a human to replay as a report.
+    await deps.quarantine.add({ intakeId, code: 'key-request', reason: 'answered with the team key, no advisory opened; replay to file it as a report', source: job.data.source, attempts: 1 })
     await sendKey(intakeId, report, progress, deps)
     await progress.record({ outcome: 'key-request' })
-    await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
     deps.log.info({ intakeId }, 'key request answered, no advisory')
     return { outcome: 'key-request' }
   }
