@@ -11,7 +11,7 @@ export const redactPaths = [
   '*.password', '*.passphrase', '*.token', '*.secret', '*.privateKey', '*.smtpUrl',
   'config.pgp', 'config.seal.privateKey', 'config.github.token', 'config.github.app',
   'config.smtpUrl', 'config.inboundSecret', 'config.mailgunSigningKey', 'config.inboundBasicAuth',
-  'config.adminBasicAuth', 'config.githubWebhookSecret', 'config.discordWebhookUrl', 'config.notifyWebhookUrl',
+  'config.adminBasicAuth', 'config.githubWebhookSecret', 'config.dkim', 'config.discordWebhookUrl', 'config.notifyWebhookUrl',
   'body', 'raw', 'text', 'html', 'description'
 ]
 

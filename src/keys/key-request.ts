@@ -17,13 +17,13 @@
 //     that asks for the key also gets the key in a separate reply.
 // Replies obey RFC 3834 (the worker's auto-reply policy decides first) and go at most
 // once every three days to the same inbox, and at most KEY_REPLIES_PER_HOUR in all.
-import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { OpenedReport } from '../report/types.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import { addressOf, replyRecipient, type ReplyTarget } from '../mail/messages.js'
 import { autocryptHeader, signMime, type RawMail } from '../mail/pgp-mime.js'
 import { keyReply } from '../mail/key-reply.js'
+import { inboxHash } from '../mail/reply-window.js'
 import type { Templates } from '../mail/templates.js'
 import type { KeySource } from './published.js'
 import { primarySigningKey } from './publisher.js'
@@ -149,7 +149,7 @@ export function createKeyReplier (deps: KeyReplierDeps): KeyReplier {
  * The per-address marker holds the intake id, so a retry of this very job still sends.
  */
 async function replyLimit (deps: KeyReplierDeps, address: string, intakeId: string): Promise<string | undefined> {
-  const marker = `${deps.prefix}:gw:key-reply:${createHash('sha256').update(mailboxKey(address)).digest('hex')}`
+  const marker = `${deps.prefix}:gw:key-reply:${inboxHash(address)}`
   const holder = await deps.redis.get(marker)
   if (holder === intakeId) return undefined
   if (holder !== null) return 'key already sent to this address in the last 3 days'
@@ -162,9 +162,3 @@ async function replyLimit (deps: KeyReplierDeps, address: string, intakeId: stri
   return undefined
 }
 
-/** One mailbox however it is spelled: `Alice+x@Example.NET` and `alice@example.net` are the same inbox. */
-function mailboxKey (address: string): string {
-  const at = address.lastIndexOf('@')
-  const local = address.slice(0, at).split('+', 1)[0] ?? ''
-  return `${local}@${address.slice(at + 1)}`.toLowerCase()
-}
