@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
 import type { Accept } from './inbound/intake.js'
-import { rawRoute } from './inbound/raw-route.js'
+import { inboundRoutes } from './inbound/routes.js'
+import type { FetchText } from './inbound/sns-verify.js'
 import type { Queue } from 'bullmq'
 import { githubWebhookRoute } from './timeline/webhook-route.js'
 import { keyRoutes } from './keys/routes.js'
@@ -15,6 +16,8 @@ export interface AppDeps {
   accept: Accept
   /** The raw endpoint's secret (config or the development secret). */
   inboundSecret?: string
+  /** Outbound GETs of the SES endpoint (SNS certificates, SubscribeURL); tests inject it. */
+  fetchText?: FetchText
   /** The timeline queue, for GitHub webhooks (present when GITHUB_WEBHOOK_SECRET is set). */
   timelineQueue?: Queue
 }
@@ -46,9 +49,11 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
   })
 
   // An inbound endpoint whose secret is unset is not registered at all (404), never open.
-  if (deps.inboundSecret !== undefined) {
-    await rawRoute(fastify, { accept: deps.accept, redis: deps.redis, secret: deps.inboundSecret })
-  }
+  await fastify.register(inboundRoutes, {
+    config: deps.config, redis: deps.redis, accept: deps.accept,
+    ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}),
+    ...(deps.fetchText !== undefined ? { fetchText: deps.fetchText } : {})
+  })
   if (deps.config.githubWebhookSecret !== undefined && deps.timelineQueue !== undefined) {
     await githubWebhookRoute(fastify, { secret: deps.config.githubWebhookSecret, queue: deps.timelineQueue })
   }

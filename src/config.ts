@@ -52,6 +52,25 @@ const durations = (count: number) => (value: string) => {
 }
 const prefix = (value: string) =>
   /^[A-Za-z0-9_-]+$/.test(value) ? { value } : { error: 'letters, digits, _ and - only (no ":")' }
+const emailList = (value: string) => {
+  const list = value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  const bad = list.filter((v) => 'error' in email(v))
+  return bad.length === 0 ? { value: list.map((v) => v.toLowerCase()) } : { error: `holds something that is not an e-mail address: ${bad.join(', ')}` }
+}
+const topicArns = (value: string) => {
+  const list = value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  return list.length > 0 && list.every((v) => /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(v)) ? { value: list } : { error: 'must be SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>), comma-separated' }
+}
+const bool = (value: string) =>
+  /^(true|false|1|0|yes|no)$/i.test(value) ? { value: /^(true|1|yes)$/i.test(value) } : { error: 'must be true or false' }
+const intRange = (min: number, max: number) => (value: string) => {
+  const n = Number(value)
+  return Number.isInteger(n) && n >= min && n <= max ? { value: n } : { error: `must be an integer ${min}-${max}` }
+}
+const rate = (value: string) => {
+  const m = /^(\d{1,9})\/(\d{1,9})$/.exec(value.trim())
+  return m !== null && Number(m[1]) > 0 && Number(m[2]) > 0 ? { value: { max: Number(m[1]), windowSeconds: Number(m[2]) } } : { error: 'must be count/seconds, e.g. 20/3600' }
+}
 
 export const settings = [
   { env: 'NODE_ENV', default: 'development', doc: '`production` refuses embedded defaults that would lose or fake work', parse: oneOf('development', 'production', 'test') },
@@ -98,6 +117,14 @@ export const settings = [
   { env: 'INBOUND_SECRET', doc: 'HMAC secret of `POST /inbound/raw` (development: generated into `.data/dev-secrets`)', parse: nonEmpty, secret: true },
   { env: 'MAILGUN_SIGNING_KEY', doc: 'enables `/inbound/mailgun/mime`', parse: nonEmpty, secret: true },
   { env: 'INBOUND_BASIC_AUTH', doc: '`user:password` for SendGrid and Postmark endpoints', parse: userPass, secret: true },
+  { env: 'SECURITY_ALIASES', doc: 'comma-separated addresses also accepted as the intake address; provider mail to any other recipient is dropped (answered so the provider stops retrying, counted, not queued)', parse: emailList },
+  { env: 'SES_TOPIC_ARN', doc: 'enables `POST /inbound/ses`: the SNS topic (or comma-separated topics) whose signed messages are accepted', parse: topicArns },
+  { env: 'SES_CONFIRM_SUBSCRIPTION', default: 'false', doc: '`true`: confirm an SNS SubscriptionConfirmation by fetching its `SubscribeURL`; `false`: log the URL for the operator', parse: bool },
+  { env: 'INBOUND_MAX_MB', default: '40', doc: 'largest request an inbound endpoint reads, in MiB (413 above it)', parse: intRange(1, 200) },
+  { env: 'INBOUND_RATE_LIMIT', default: '120/60', doc: 'requests per client IP on the inbound routes, as `count/seconds` (Redis-backed; 429 above it)', parse: rate },
+  { env: 'INBOUND_RATE_LIMIT_EXEMPT', default: '127.0.0.1,::1,::ffff:127.0.0.1', doc: 'client IPs the per-IP limit does not apply to (comma-separated; a relay on this host). Behind a reverse proxy that does not set `X-Forwarded-For` every client looks like the proxy: remove its address here', parse: (v: string) => ({ value: v.split(',').map((x) => x.trim()).filter((x) => x !== '') }) },
+  { env: 'SPAM_SCORE_THRESHOLD', default: '5', doc: 'a provider spam score above this quarantines the message (no advisory, no acknowledgement)', parse: (v: string) => Number.isFinite(Number(v)) && v.trim() !== '' ? { value: Number(v) } : { error: 'must be a number' } },
+  { env: 'SENDER_RATE_LIMIT', default: '20/3600', doc: 'reports per sender address as `count/seconds`; above it they are quarantined (senders are counted by a keyed hash, never by address)', parse: rate },
   { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`', parse: userPass, secret: true },
   { env: 'GITHUB_WEBHOOK_SECRET', doc: 'enables `POST /github/webhook`', parse: nonEmpty, secret: true },
   { env: 'ROUTING_FILE', doc: 'repositories, aliases and package names used to route reports', parse: nonEmpty },
@@ -147,6 +174,15 @@ export interface Config {
   inboundBasicAuth?: string
   adminBasicAuth?: string
   githubWebhookSecret?: string
+  /** Lower-case addresses accepted besides securityEmail. */
+  securityAliases: string[]
+  sesTopicArns?: string[]
+  sesConfirmSubscription: boolean
+  inboundMaxBytes: number
+  inboundRateLimit: { max: number, windowSeconds: number }
+  inboundRateLimitExempt: string[]
+  spamScoreThreshold: number
+  senderRateLimit: { max: number, windowSeconds: number }
   routingFile?: string
   discordWebhookUrl?: string
   notifyWebhookUrl?: string
@@ -203,7 +239,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
         const value = values.get(name)
         if (typeof value === 'string' && value.length < 16) problems.push(`production: ${name} is too short to be a secret (16 characters at least)`)
       }
-      if (!has('INBOUND_SECRET') && !has('MAILGUN_SIGNING_KEY') && !has('INBOUND_BASIC_AUTH')) problems.push('production: at least one inbound secret (INBOUND_SECRET, MAILGUN_SIGNING_KEY, INBOUND_BASIC_AUTH) is required')
+      if (!has('INBOUND_SECRET') && !has('MAILGUN_SIGNING_KEY') && !has('INBOUND_BASIC_AUTH') && !has('SES_TOPIC_ARN')) problems.push('production: at least one inbound secret (INBOUND_SECRET, MAILGUN_SIGNING_KEY, INBOUND_BASIC_AUTH, SES_TOPIC_ARN) is required')
       if (!has('SEAL_PUBLIC_KEY') && !(role === 'all' && has('SEAL_PRIVATE_KEY'))) problems.push('production: SEAL_PUBLIC_KEY is required (the web role seals every message to it)')
     }
     if (role === 'web') {
@@ -264,6 +300,13 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     jobBackoffMs: get<number>('JOB_BACKOFF_MS') as number,
     sealedTtlDays: get<number>('SEALED_TTL_DAYS') as number,
     logLevel: get('LOG_LEVEL') as string,
+    securityAliases: get<string[]>('SECURITY_ALIASES') ?? [],
+    sesConfirmSubscription: get<boolean>('SES_CONFIRM_SUBSCRIPTION') as boolean,
+    inboundMaxBytes: (get<number>('INBOUND_MAX_MB') as number) * 1024 * 1024,
+    inboundRateLimit: get<Config['inboundRateLimit']>('INBOUND_RATE_LIMIT') as Config['inboundRateLimit'],
+    inboundRateLimitExempt: get<string[]>('INBOUND_RATE_LIMIT_EXEMPT') ?? [],
+    spamScoreThreshold: get<number>('SPAM_SCORE_THRESHOLD') as number,
+    senderRateLimit: get<Config['senderRateLimit']>('SENDER_RATE_LIMIT') as Config['senderRateLimit'],
     ...(omitUndefined({
       smtpUrl: get('SMTP_URL'),
       teamNotifyEmail: get('TEAM_NOTIFY_EMAIL'),
@@ -277,6 +320,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       inboundBasicAuth: get('INBOUND_BASIC_AUTH'),
       adminBasicAuth: get('ADMIN_BASIC_AUTH'),
       githubWebhookSecret: get('GITHUB_WEBHOOK_SECRET'),
+      sesTopicArns: get<string[]>('SES_TOPIC_ARN'),
       routingFile: get('ROUTING_FILE'),
       discordWebhookUrl: get('DISCORD_WEBHOOK_URL'),
       notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL')

@@ -8,13 +8,15 @@ import { app } from './app.js'
 import { createIntake } from './inbound/intake.js'
 import { QUEUE, TIMELINE_QUEUE, type JobMap } from './queue/jobs.js'
 import { createHttpRedis } from './redis.js'
-import { limits } from './limits.js'
+import type { FetchText } from './inbound/sns-verify.js'
 
 export interface WebDeps {
   config: Config
   log: Logger
   sealPublicKey: KeyObject
   inboundSecret?: string
+  /** Outbound GETs of the SES endpoint (SNS certificates, SubscribeURL); tests inject it. */
+  fetchText?: FetchText
 }
 
 export interface Web {
@@ -35,11 +37,11 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
 
   const fastify: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    bodyLimit: limits.rawMessageBytes,
+    bodyLimit: config.inboundMaxBytes,
     trustProxy: true,
     requestIdHeader: 'x-request-id'
   })
-  await fastify.register(app, { config, redis, accept, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}), ...(timelineQueue !== undefined ? { timelineQueue } : {}) })
+  await fastify.register(app, { config, redis, accept, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}), ...(deps.fetchText !== undefined ? { fetchText: deps.fetchText } : {}), ...(timelineQueue !== undefined ? { timelineQueue } : {}) })
   return {
     fastify,
     close: async () => {

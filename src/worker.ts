@@ -18,6 +18,7 @@ import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
 import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
+import { abuseCheck } from './report/abuse.js'
 import { outgoingMail } from './mail/outgoing.js'
 import { replyWindow } from './mail/reply-window.js'
 import { loadTemplates } from './mail/templates.js'
@@ -75,7 +76,8 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     quarantine: quarantineStore(redis, config.queuePrefix),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
     log,
-    keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom, templates })
+    keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom, templates }),
+    abuse: abuseCheck(redis, config.queuePrefix, sealKey, { spamScoreThreshold: config.spamScoreThreshold, senderRate: config.senderRateLimit })
   }
 
   // The worker holds the key, so it signs security.txt for the web role to serve.

@@ -25,6 +25,9 @@ import { withReportLock } from './lock.js'
 import { replyToReporter, type ReplyDeps } from './reply.js'
 import type { Progress, ProgressStore, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
+import { unpackPayload } from '../seal/payload.js'
+import type { InboundMeta } from '../inbound/message.js'
+import type { AbuseCheck } from './abuse.js'
 import type { KeyReplier } from '../keys/key-request.js'
 
 export interface ProcessDeps {
@@ -48,6 +51,8 @@ export interface ProcessDeps {
   log: Logger
   /** Key by e-mail (src/keys/key-request.ts); absent: every mail is a report. */
   keys?: KeyReplier
+  /** Spam, DMARC and per-sender rate checks (absent: none). */
+  abuse?: AbuseCheck
 }
 
 export interface ProcessJob {
@@ -65,7 +70,14 @@ export async function processReport (job: ProcessJob, deps: ProcessDeps): Promis
 
 async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
   const { intakeId } = job.data
-  const raw = await unseal(intakeId, deps)
+  const { raw, meta } = await unseal(intakeId, deps)
+  // Before anything is opened or answered: spam gets neither an advisory nor a reply.
+  const held = job.data.replay === undefined ? await deps.abuse?.(intakeId, raw, meta) : undefined
+  if (held !== undefined) {
+    await deps.quarantine.add({ intakeId, code: held.code, reason: `${held.reason}; replay to file it anyway`, source: job.data.source, attempts: 1 })
+    deps.log.info({ intakeId, code: held.code }, 'held in quarantine (spam/abuse), no advisory, no acknowledgement')
+    return { outcome: 'quarantined' }
+  }
   let report: OpenedReport
   try {
     report = await openReport(raw, { keyring: deps.keyring, knownSenderKeys: async (address) => await knownKeys(address, deps) })
@@ -98,7 +110,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
     deps.log.info({ intakeId }, 'key request answered, no advisory')
     return { outcome: 'key-request' }
   }
-  const advisory = await fileAdvisory(intakeId, job, report, progress, deps)
+  const advisory = await fileAdvisory(intakeId, job, report, progress, deps, meta)
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
   }))
@@ -112,11 +124,11 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   return { outcome: 'advisory', ghsaId: advisory.ghsaId }
 }
 
-async function unseal (intakeId: string, deps: ProcessDeps): Promise<Buffer> {
+async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buffer, meta?: InboundMeta }> {
   const sealed = await deps.redis.getBuffer(gatewayKeys(deps.prefix).sealed(intakeId))
   if (sealed === null) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
   try {
-    return open(deps.sealKey, sealed, intakeId)
+    return unpackPayload(open(deps.sealKey, sealed, intakeId))
   } catch {
     // Wrong seal key (misconfigured split deployment): keep it for a replay once fixed.
     await deps.quarantine.add({ intakeId, code: 'unsealable', reason: 'the sealed message could not be opened with this worker\'s SEAL_PRIVATE_KEY', source: 'worker', attempts: 1 })
@@ -124,10 +136,10 @@ async function unseal (intakeId: string, deps: ProcessDeps): Promise<Buffer> {
   }
 }
 
-async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps): Promise<{ ghsaId: string, htmlUrl: string }> {
+async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps, meta?: InboundMeta): Promise<{ ghsaId: string, htmlUrl: string }> {
   const { ghsaId, advisoryUrl, advisoryPending } = progress.state
   if (ghsaId !== undefined) return { ghsaId, htmlUrl: advisoryUrl ?? '' }
-  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: job.data.source })
+  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: meta?.rebuilt === true ? `${job.data.source} (rebuilt by provider, signatures unverifiable)` : job.data.source })
   // Pending before the POST: if we die between the POST and the record below, the
   // retry looks the advisory up by its intake marker instead of creating another.
   await progress.record({ advisoryPending: '1' })

@@ -17,6 +17,7 @@ import { QUEUE } from '../../src/queue/jobs.js'
 import { testConfig } from './config.js'
 import type { Config } from '../../src/config.js'
 import { REDIS_URL, dropPrefix, uniquePrefix } from './redis.js'
+import type { FetchText } from '../../src/inbound/sns-verify.js'
 
 export const INBOUND_SECRET = 'e2e-inbound-secret'
 
@@ -39,7 +40,7 @@ export interface Gateway {
   outbox: (kind: 'advisories' | 'mail') => string[]
 }
 
-export async function startGateway (t: Test, env: Record<string, string>): Promise<Gateway> {
+export async function startGateway (t: Test, env: Record<string, string>, opts: { fetchText?: FetchText } = {}): Promise<Gateway> {
   const prefix = uniquePrefix('e2e')
   const dir = mkdtempSync(join(tmpdir(), 'intake-e2e-'))
   const seal = generateSealKeyPair()
@@ -51,7 +52,7 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
     SEAL_PRIVATE_KEY: seal.privateKey, INBOUND_SECRET, JOB_BACKOFF_MS: '50', JOB_ATTEMPTS: '3', LOG_LEVEL: 'debug'
   }
   let config = testConfig({ ...baseEnv, ...env })
-  const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey), inboundSecret: INBOUND_SECRET })
+  const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey), inboundSecret: INBOUND_SECRET, ...(opts.fetchText !== undefined ? { fetchText: opts.fetchText } : {}) })
   let worker = await startWorker({ config, log })
   const redis = new Redis(REDIS_URL)
   const queue = new Queue(QUEUE, { connection: redis, prefix })
