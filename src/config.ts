@@ -122,6 +122,7 @@ export const settings = [
   { env: 'SES_CONFIRM_SUBSCRIPTION', default: 'false', doc: '`true`: confirm an SNS SubscriptionConfirmation by fetching its `SubscribeURL`; `false`: log the URL for the operator', parse: bool },
   { env: 'INBOUND_MAX_MB', default: '40', doc: 'largest request an inbound endpoint reads, in MiB (413 above it)', parse: intRange(1, 200) },
   { env: 'INBOUND_RATE_LIMIT', default: '120/60', doc: 'requests per client IP on the inbound routes, as `count/seconds` (Redis-backed; 429 above it)', parse: rate },
+  { env: 'TRUST_PROXY', default: '0', doc: 'reverse proxies in front of the gateway whose `X-Forwarded-For` entry is trusted for the client IP (per-IP limits, logs): 0 = the socket address is the client (a client-set header is ignored); 1 behind one proxy such as Fly\'s', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 && n <= 10 ? { value: n } : { error: 'must be an integer 0-10' } } },
   { env: 'INBOUND_RATE_LIMIT_EXEMPT', default: '127.0.0.1,::1,::ffff:127.0.0.1', doc: 'client IPs the per-IP limit does not apply to (comma-separated; a relay on this host). Behind a reverse proxy that does not set `X-Forwarded-For` every client looks like the proxy: remove its address here', parse: (v: string) => ({ value: v.split(',').map((x) => x.trim()).filter((x) => x !== '') }) },
   { env: 'SPAM_SCORE_THRESHOLD', default: '5', doc: 'a provider spam score above this quarantines the message (no advisory, no acknowledgement)', parse: (v: string) => Number.isFinite(Number(v)) && v.trim() !== '' ? { value: Number(v) } : { error: 'must be a number' } },
   { env: 'SENDER_RATE_LIMIT', default: '20/3600', doc: 'reports per sender address as `count/seconds`; above it they are quarantined (senders are counted by a keyed hash, never by address)', parse: rate },
@@ -181,6 +182,8 @@ export interface Config {
   inboundMaxBytes: number
   inboundRateLimit: { max: number, windowSeconds: number }
   inboundRateLimitExempt: string[]
+  /** Proxy hops trusted for X-Forwarded-For; 0 = never (Fastify's `trustProxy`). */
+  trustProxy: number
   spamScoreThreshold: number
   senderRateLimit: { max: number, windowSeconds: number }
   routingFile?: string
@@ -305,6 +308,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     inboundMaxBytes: (get<number>('INBOUND_MAX_MB') as number) * 1024 * 1024,
     inboundRateLimit: get<Config['inboundRateLimit']>('INBOUND_RATE_LIMIT') as Config['inboundRateLimit'],
     inboundRateLimitExempt: get<string[]>('INBOUND_RATE_LIMIT_EXEMPT') ?? [],
+    trustProxy: get<number>('TRUST_PROXY') as number,
     spamScoreThreshold: get<number>('SPAM_SCORE_THRESHOLD') as number,
     senderRateLimit: get<Config['senderRateLimit']>('SENDER_RATE_LIMIT') as Config['senderRateLimit'],
     ...(omitUndefined({

@@ -38,7 +38,9 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
   const fastify: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: config.inboundMaxBytes,
-    trustProxy: true,
+    // Trusting every hop would let a client pick its own IP (and dodge the per-IP limit)
+    // with one X-Forwarded-For header: only the configured proxies are believed.
+    trustProxy: (_address: string, hop: number) => hop < config.trustProxy,
     requestIdHeader: 'x-request-id'
   })
   await fastify.register(app, { config, redis, accept, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}), ...(deps.fetchText !== undefined ? { fetchText: deps.fetchText } : {}), ...(timelineQueue !== undefined ? { timelineQueue } : {}) })

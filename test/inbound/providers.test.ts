@@ -287,6 +287,25 @@ t.test('per-IP rate limit on every inbound route, counted in Redis', async (t) =
   t.equal((await web.fastify.inject({ method: 'GET', url: '/healthz', remoteAddress: '192.0.2.1' })).statusCode, 200, 'other routes are not limited')
 })
 
+t.test('the client IP comes from X-Forwarded-For only through TRUST_PROXY hops', async (t) => {
+  const msg = plainMessage({ messageId: 'xff@example.org' })
+  const attempt = (web: Awaited<ReturnType<typeof setup>>['web'], forwarded: string) => web.fastify.inject({
+    method: 'POST', url: '/inbound/sendgrid', remoteAddress: '192.0.2.50',
+    headers: { ...sendgridForm(msg).headers, 'x-forwarded-for': forwarded }, payload: sendgridForm(msg).payload
+  })
+  const direct = await setup(t, { INBOUND_RATE_LIMIT: '2/60', INBOUND_SECRET: 'x' })
+  const codes = []
+  for (const forged of ['198.51.100.1', '198.51.100.2', '127.0.0.1']) codes.push((await attempt(direct.web, forged)).statusCode)
+  t.same(codes, [200, 200, 429], 'by default a client-set header changes nothing, not even to a loopback address')
+  const proxied = await setup(t, { INBOUND_RATE_LIMIT: '2/60', INBOUND_SECRET: 'x', TRUST_PROXY: '1' })
+  const viaProxy = []
+  for (const client of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) viaProxy.push((await attempt(proxied.web, `203.0.113.9, ${client}`)).statusCode)
+  t.same(viaProxy, [200, 200, 200], 'behind one proxy the entry it appended is the client; earlier entries are not believed')
+  const spoofed = []
+  for (let i = 0; i < 3; i++) spoofed.push((await attempt(proxied.web, `198.51.100.${i + 10}, 198.51.100.77`)).statusCode)
+  t.same(spoofed, [200, 200, 429], 'a forged left-most entry does not give a new budget')
+})
+
 t.test('endpoints whose secret is unset do not exist', async (t) => {
   const prefix = uniquePrefix('noprov')
   const web = await buildWeb({ config: testConfig({ QUEUE_PREFIX: prefix, REDIS_URL }), log, sealPublicKey: importPublicKey(seal.publicKey) })
