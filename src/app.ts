@@ -5,11 +5,14 @@ import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
 import type { Accept } from './inbound/intake.js'
 import { rawRoute } from './inbound/raw-route.js'
+import { opsRoutes, type OpsDeps } from './ops/routes.js'
 
 export interface AppDeps {
   config: Config
   redis: Redis
   accept: Accept
+  /** Health, metrics, dashboard, load shedding. */
+  ops: OpsDeps
   /** The raw endpoint's secret (config or the development secret). */
   inboundSecret?: string
 }
@@ -24,11 +27,7 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
     return reply.code(status).send({ error: status < 500 ? err.message : 'internal error' })
   })
 
-  fastify.get('/healthz', async () => ({ ok: true }))
-  fastify.get('/readyz', async (_req, reply) => {
-    const redisOk = deps.redis.status === 'ready'
-    return reply.code(redisOk ? 200 : 503).send({ ok: redisOk, redis: deps.redis.status })
-  })
+  await opsRoutes(fastify, deps.ops)
 
   // An inbound endpoint whose secret is unset is not registered at all (404), never open.
   if (deps.inboundSecret !== undefined) {

@@ -65,7 +65,11 @@ export const settings = [
   { env: 'INBOUND_SECRET', doc: 'HMAC secret of `POST /inbound/raw` (development: generated into `.data/dev-secrets`)', parse: nonEmpty, secret: true },
   { env: 'MAILGUN_SIGNING_KEY', doc: 'enables `/inbound/mailgun/mime`', parse: nonEmpty, secret: true },
   { env: 'INBOUND_BASIC_AUTH', doc: '`user:password` for SendGrid and Postmark endpoints', parse: userPass, secret: true },
-  { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`', parse: userPass, secret: true },
+  { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`; unset = those routes disabled in production, open on loopback only in development', parse: userPass, secret: true },
+  { env: 'METRICS_PORT', doc: 'a second listener for `/metrics`, `/healthz`, `/readyz` (how a worker-only process exposes its metrics; same `ADMIN_BASIC_AUTH`)', parse: port },
+  { env: 'DASHBOARD_READ_ONLY', default: 'true', doc: '`false` lets `/admin/queues` retry, promote and remove jobs', parse: oneOf('true', 'false') },
+  { env: 'SHUTDOWN_TIMEOUT_MS', default: '20000', doc: 'on SIGTERM, how long running jobs may take to finish before they go back to the queue', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
+  { env: 'MAX_EVENT_LOOP_DELAY_MS', default: '1000', doc: 'event-loop delay above which HTTP requests are shed with 503 + Retry-After (`@fastify/under-pressure`)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
   { env: 'GITHUB_WEBHOOK_SECRET', doc: 'enables `POST /github/webhook`', parse: nonEmpty, secret: true },
   { env: 'ROUTING_FILE', doc: 'repositories, aliases and package names used to route reports', parse: nonEmpty },
   { env: 'DISCORD_WEBHOOK_URL', doc: 'release announcements, posted only after an advisory is published', parse: url(['https:', 'http:']), secret: true },
@@ -116,6 +120,10 @@ export interface Config {
   jobBackoffMs: number
   sealedTtlDays: number
   logLevel: string
+  metricsPort?: number
+  dashboardReadOnly: boolean
+  shutdownTimeoutMs: number
+  maxEventLoopDelayMs: number
 }
 
 export class ConfigError extends Error {
@@ -209,6 +217,9 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     jobBackoffMs: get<number>('JOB_BACKOFF_MS') as number,
     sealedTtlDays: get<number>('SEALED_TTL_DAYS') as number,
     logLevel: get('LOG_LEVEL') as string,
+    dashboardReadOnly: get('DASHBOARD_READ_ONLY') !== 'false',
+    shutdownTimeoutMs: get<number>('SHUTDOWN_TIMEOUT_MS') as number,
+    maxEventLoopDelayMs: get<number>('MAX_EVENT_LOOP_DELAY_MS') as number,
     ...(omitUndefined({
       smtpUrl: get('SMTP_URL'),
       teamNotifyEmail: get('TEAM_NOTIFY_EMAIL'),
@@ -219,7 +230,8 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       githubWebhookSecret: get('GITHUB_WEBHOOK_SECRET'),
       routingFile: get('ROUTING_FILE'),
       discordWebhookUrl: get('DISCORD_WEBHOOK_URL'),
-      notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL')
+      notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL'),
+      metricsPort: get<number>('METRICS_PORT')
     }) as Partial<Config>)
   }
   return deepFreeze(config)

@@ -9,16 +9,25 @@ import { createIntake } from './inbound/intake.js'
 import { QUEUE, type JobMap } from './queue/jobs.js'
 import { createHttpRedis } from './redis.js'
 import { limits } from './limits.js'
+import { createMetrics, type Metrics } from './ops/metrics.js'
+import { observedAccept } from './ops/instrument.js'
+import { keyCheck, queueCheck, readinessProbe, redisCheck, type ReadinessCheck } from './ops/health.js'
 
 export interface WebDeps {
   config: Config
   log: Logger
   sealPublicKey: KeyObject
   inboundSecret?: string
+  /** The process's registry (main.ts shares one between roles); a fresh one otherwise. */
+  metrics?: Metrics
+  /** More readiness checks (the in-process worker's, in the `all` role). */
+  readinessChecks?: ReadinessCheck[]
 }
 
 export interface Web {
   fastify: FastifyInstance
+  metrics: Metrics
+  readiness: ReturnType<typeof readinessProbe>
   close: () => Promise<void>
 }
 
@@ -29,7 +38,15 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
   const queue = new Queue<JobMap['process-report']>(QUEUE, { connection: redis, prefix: config.queuePrefix })
   queue.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'queue (web) error'))
   await readyOrTimeout(redis, 3000) // start anyway when Redis is down: inbound then answers 503
-  const accept = createIntake({ redis, queue, sealKey: deps.sealPublicKey, prefix: config.queuePrefix, retry: config })
+  const metrics = deps.metrics ?? createMetrics()
+  metrics.watchQueue(queue)
+  const accept = observedAccept(createIntake({ redis, queue, sealKey: deps.sealPublicKey, prefix: config.queuePrefix, retry: config }), metrics)
+  const readiness = readinessProbe([
+    redisCheck('redis', redis),
+    queueCheck(queue),
+    keyCheck('seal-public-key', () => deps.sealPublicKey.asymmetricKeyType === 'x25519'),
+    ...(deps.readinessChecks ?? [])
+  ])
 
   const fastify: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
@@ -37,13 +54,17 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
     trustProxy: true,
     requestIdHeader: 'x-request-id'
   })
-  await fastify.register(app, { config, redis, accept, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}) })
+  const ops = { metrics, readiness, queues: [queue], production: config.production, adminBasicAuth: config.adminBasicAuth, dashboardReadOnly: config.dashboardReadOnly, maxEventLoopDelayMs: config.maxEventLoopDelayMs }
+  await fastify.register(app, { config, redis, accept, ops, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}) })
   return {
     fastify,
+    metrics,
+    readiness,
+    // Stop accepting and answer what is in flight (fastify.close), then Redis last.
     close: async () => {
       await fastify.close()
       await queue.close()
-      redis.disconnect()
+      await quit(redis)
     }
   }
 }
@@ -55,4 +76,13 @@ function readyOrTimeout (redis: ReturnType<typeof createHttpRedis>, ms: number):
     redis.once('ready', done)
     function done () { clearTimeout(timer); redis.off('ready', done); resolve() }
   })
+}
+
+/** QUIT lets replies already on the wire arrive; a dead connection is simply dropped. */
+export async function quit (redis: ReturnType<typeof createHttpRedis>): Promise<void> {
+  if (redis.status === 'end') return
+  try {
+    await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+  } catch {}
+  redis.disconnect()
 }
