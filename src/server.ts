@@ -1,6 +1,6 @@
 // Builds the Fastify instance for the web role and wires its dependencies.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import type { KeyObject } from 'node:crypto'
+import { randomUUID, type KeyObject } from 'node:crypto'
 import { Queue } from 'bullmq'
 import type { Config } from './config.js'
 import type { Logger } from './log.js'
@@ -52,7 +52,8 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: limits.rawMessageBytes,
     trustProxy: true,
-    requestIdHeader: 'x-request-id'
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID() // unless a proxy already sent one
   })
   const ops = { metrics, readiness, queues: [queue], production: config.production, adminBasicAuth: config.adminBasicAuth, dashboardReadOnly: config.dashboardReadOnly, maxEventLoopDelayMs: config.maxEventLoopDelayMs }
   await fastify.register(app, { config, redis, accept, ops, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}) })

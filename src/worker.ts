@@ -1,6 +1,6 @@
 // The worker role: BullMQ consumer of the reports queue. It is the only role that
 // holds the team's secret PGP key and the seal private key.
-import { UnrecoverableError, Worker, type Job } from 'bullmq'
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq'
 import { hasGithub, type Config } from './config.js'
 import type { Logger } from './log.js'
 import { QUEUE, type JobMap } from './queue/jobs.js'
@@ -15,15 +15,25 @@ import { createMailer } from './mail/transport.js'
 import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
-import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
+import { processReport, quarantineFailed, type ProcessDeps, type ProcessOutcome } from './report/process.js'
+import { createMetrics, type Metrics } from './ops/metrics.js'
+import { observedProgress, observedQuarantine } from './ops/instrument.js'
+import { keyCheck, redisCheck, type ReadinessCheck } from './ops/health.js'
+import { abandonable, Abandoned } from './ops/abandon.js'
+import { quit } from './server.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
+  metrics: Metrics
+  /** What /readyz checks for this role. */
+  readinessChecks: ReadinessCheck[]
+  /** Running jobs get SHUTDOWN_TIMEOUT_MS to finish; the rest go back to the queue. */
   close: () => Promise<void>
 }
 
-export async function startWorker (opts: { config: Config, log: Logger }): Promise<RunningWorker> {
+export async function startWorker (opts: { config: Config, log: Logger, metrics?: Metrics }): Promise<RunningWorker> {
   const { config, log } = opts
+  const metrics = opts.metrics ?? createMetrics()
   const keyring = await loadWorkerKeyring(config, log)
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
@@ -33,17 +43,18 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     prefix: config.queuePrefix,
     sealKey: sealPrivateKey(config),
     keyring,
-    sink: advisorySink(config, log),
+    sink: advisorySink(config, log, metrics),
     github: { owner: config.github.owner ?? 'local', repo: config.github.defaultRepo ?? 'security-reports' },
     mailer,
     mail: { from: config.mailFrom, publicUrl: config.publicUrl, ownAddresses: ownAddresses(config), ...(config.teamNotifyEmail !== undefined ? { teamNotifyEmail: config.teamNotifyEmail } : {}) },
-    progress: progressStore(redis, config.queuePrefix),
-    quarantine: quarantineStore(redis, config.queuePrefix),
+    progress: observedProgress(progressStore(redis, config.queuePrefix), metrics),
+    quarantine: observedQuarantine(quarantineStore(redis, config.queuePrefix), metrics),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
     log
   }
 
-  const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await processJob(job, deps), {
+  // Three parameters: BullMQ hands the processor an AbortSignal only when it asks for one.
+  const worker = new Worker<JobMap['process-report']>(QUEUE, async (job, token, signal) => await runJob(job, token, signal, deps, metrics), {
     connection: redis,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency
@@ -54,23 +65,94 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
 
   return {
     worker,
+    metrics,
+    readinessChecks: [
+      redisCheck('redis-worker', redis),
+      keyCheck('team-key', () => keyring.secretKeys.length > 0),
+      keyCheck('worker-running', () => worker.isRunning() && !worker.closing)
+    ],
     close: async () => {
-      await worker.close() // lets running jobs finish
+      await closeWithin(worker, config.shutdownTimeoutMs, log)
       mailer.close()
-      redis.disconnect()
+      await quit(redis) // last: the jobs above needed it to record their progress
     }
   }
+}
+
+/**
+ * worker.close() stops fetching and waits for running jobs. Past the deadline the
+ * remaining runs are cancelled: each puts its job back in the queue (see runJob) and
+ * stops at its next progress record, so no side effect is half-recorded.
+ */
+async function closeWithin (worker: Worker, ms: number, log: Logger): Promise<void> {
+  const closing = worker.close()
+  let timer: NodeJS.Timeout | undefined
+  const late = await Promise.race([
+    closing.then(() => false),
+    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), ms) })
+  ])
+  clearTimeout(timer)
+  if (late) {
+    log.warn({ deadlineMs: ms }, 'shutdown deadline: returning running jobs to the queue')
+    worker.cancelAllJobs('shutdown')
+  }
+  await closing
+}
+
+/** One job run, timed and counted, with one log line for its outcome. */
+async function runJob (job: Job<JobMap['process-report']>, token: string | undefined, signal: AbortSignal | undefined, deps: ProcessDeps, metrics: Metrics): Promise<ProcessOutcome> {
+  const start = performance.now()
+  const done = (outcome: string, extra: object = {}) => {
+    const seconds = (performance.now() - start) / 1000
+    metrics.jobDuration.observe({ queue: QUEUE, outcome }, seconds)
+    metrics.reportsProcessed.inc({ outcome })
+    deps.log.info({ intakeId: job.data.intakeId, source: job.data.source, attempt: job.attemptsMade + 1, outcome, ms: Math.round(seconds * 1000), ...extra }, 'report outcome')
+  }
+  const run = processJob(job, signal === undefined ? deps : { ...deps, progress: abandonable(deps.progress, signal) })
+  try {
+    const result = await (signal === undefined ? run : raceAbort(run, signal))
+    if (result.encrypted === true) metrics.messagesDecrypted.inc()
+    done(result.outcome, result.ghsaId !== undefined ? { ghsaId: result.ghsaId } : {})
+    return result
+  } catch (err) {
+    if (err instanceof Abandoned) {
+      run.catch(() => {}) // it stops by itself at its next progress record
+      await job.moveToWait(token)
+      done('returned')
+      throw new WaitingError()
+    }
+    const e = err as Error
+    const final = endsForGood(e, job.attemptsMade + 1, job)
+    done(final ? 'failed' : 'retry', { error: e.message.slice(0, 200) })
+    throw err
+  }
+}
+
+function raceAbort<T> (run: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Abandoned())
+    if (signal.aborted) onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    run.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 function ownAddresses (config: Config): string[] {
   return [...new Set([config.securityEmail, addressOf(config.mailFrom)].map((a) => a.toLowerCase()))]
 }
 
-function advisorySink (config: Config, log: Logger): AdvisorySink {
+function advisorySink (config: Config, log: Logger, metrics: Metrics): AdvisorySink {
   if (!hasGithub(config)) return outboxSink(config.outboxDir)
   const auth = config.github.token ?? config.github.app
   if (auth === undefined) throw new Error('no GitHub credentials')
-  return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth, log }), log)
+  const observe = {
+    request: (r: { method: string, route: string, status: number | 'error' }) => {
+      metrics.githubRequests.inc({ method: r.method, route: r.route, status: String(r.status) })
+      if (r.method === 'PATCH' && r.route.includes('/security-advisories/') && typeof r.status === 'number' && r.status < 300) metrics.advisories.inc({ action: 'updated' })
+    },
+    rateLimit: (r: { kind: string, retried: boolean }) => { metrics.githubRateLimitWaits.inc({ kind: r.kind, retried: String(r.retried) }) }
+  }
+  return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth, log, observe }), log)
 }
 
 /**
@@ -82,6 +164,7 @@ async function processJob (job: Job<JobMap['process-report']>, deps: ProcessDeps
   try {
     return await processReport(job, deps)
   } catch (err) {
+    if (err instanceof Abandoned) throw err // not a failure: the job is back in the queue
     const safe = safeError(err)
     const run = { data: job.data, attemptsMade: job.attemptsMade + 1, processedOn: job.processedOn }
     if (endsForGood(safe, run.attemptsMade, job)) await quarantineFailed(run, safe.message, deps).catch((q: Error) => deps.log.error({ intakeId: job.data.intakeId, err: { message: q.message } }, 'could not record quarantine entry'))

@@ -30,6 +30,13 @@ export interface GithubClientOptions {
    * is retried later rather than holding a worker slot (default 120) */
   maxRateLimitWaitSeconds?: number
   userAgent?: string
+  /** Told of every attempt and every rate limit (metrics); route is the URL template. */
+  observe?: GithubObserver
+}
+
+export interface GithubObserver {
+  request: (info: { method: string, route: string, status: number | 'error' }) => void
+  rateLimit: (info: { kind: 'primary' | 'secondary', retried: boolean }) => void
 }
 
 export function createOctokit (opts: GithubClientOptions): Octokit {
@@ -38,10 +45,11 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
   const maxWait = opts.maxRateLimitWaitSeconds ?? 120
   const retries = opts.retries ?? 3
   // requestLogging goes first so its wrap sits inside retry/throttling: one line per attempt.
-  const GithubOctokit = Octokit.plugin(requestLogging(log), retry, throttling)
+  const GithubOctokit = Octokit.plugin(requestLogging(log, opts.observe), retry, throttling)
 
-  const onLimit = (kind: string) => (retryAfter: number, options: { method: string, url: string }, _octokit: unknown, retryCount: number) => {
+  const onLimit = (kind: 'primary' | 'secondary') => (retryAfter: number, options: { method: string, url: string }, _octokit: unknown, retryCount: number) => {
     const willRetry = retryCount < rateLimitRetries && retryAfter <= maxWait
+    opts.observe?.rateLimit({ kind, retried: willRetry })
     log.warn({ method: options.method, route: options.url, retryAfter, retryCount, willRetry }, `github ${kind} rate limit`)
     return willRetry
   }
@@ -61,7 +69,7 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
   })
 }
 
-function requestLogging (log: Log) {
+function requestLogging (log: Log, observe: GithubObserver | undefined) {
   return (octokit: Pick<Octokit, 'hook'>) => {
     octokit.hook.wrap('request', async (request, options) => {
       const start = performance.now()
@@ -69,10 +77,12 @@ function requestLogging (log: Log) {
       try {
         const res = await request(options)
         log.debug({ ...entry, status: res.status, ms: Math.round(performance.now() - start) }, 'github request')
+        observe?.request({ ...entry, status: res.status })
         return res
       } catch (err) {
         const status = (err as { status?: unknown }).status
         log.debug({ ...entry, status, ms: Math.round(performance.now() - start) }, 'github request failed')
+        observe?.request({ ...entry, status: typeof status === 'number' ? status : 'error' })
         throw err
       }
     })

@@ -21,6 +21,8 @@ export interface OpsDeps {
 export async function opsRoutes (fastify: FastifyInstance, deps: OpsDeps): Promise<void> {
   // 503 + Retry-After before the event loop stalls: providers retry, nothing is lost.
   await fastify.register(underPressure, { maxEventLoopDelay: deps.maxEventLoopDelayMs, retryAfter: 30, message: 'under pressure, retry later' })
+  // The id of each request's log lines, echoed so a provider's delivery log can be matched.
+  fastify.addHook('onRequest', async (req, reply) => { reply.header('x-request-id', req.id) })
   healthRoutes(fastify, deps.readiness)
   inboundAnswers(fastify, deps.metrics)
   const guard = adminGuard({ adminBasicAuth: deps.adminBasicAuth, production: deps.production })

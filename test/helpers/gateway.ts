@@ -9,8 +9,8 @@ import type { Test } from 'tap'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
 import { createLogger } from '../../src/log.js'
-import { buildWeb } from '../../src/server.js'
-import { startWorker } from '../../src/worker.js'
+import { buildWeb, type Web } from '../../src/server.js'
+import { startWorker, type RunningWorker } from '../../src/worker.js'
 import { signRaw } from '../../src/inbound/hmac.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
 import { QUEUE } from '../../src/queue/jobs.js'
@@ -29,6 +29,9 @@ export interface Gateway {
   post: (raw: Buffer) => Promise<{ status: number, id?: string }>
   waitFor: <T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number) => Promise<T>
   restartWorker: (env?: Record<string, string>) => Promise<void>
+  /** The web role (fastify, metrics, readiness) and the current worker. */
+  web: Web
+  worker: () => RunningWorker
   /** The configuration the gateway runs with (for CLI commands in tests). */
   config: () => Config
   /** Finished files in outbox/advisories or outbox/mail (writers use dot-temp files, then rename). */
@@ -48,7 +51,7 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
   }
   let config = testConfig({ ...baseEnv, ...env })
   const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey), inboundSecret: INBOUND_SECRET })
-  let worker = await startWorker({ config, log })
+  let worker = await startWorker({ config, log, metrics: web.metrics })
   const redis = new Redis(REDIS_URL)
   const queue = new Queue(QUEUE, { connection: redis, prefix })
 
@@ -86,6 +89,8 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
         await new Promise((r) => setTimeout(r, 25))
       }
     },
+    web,
+    worker: () => worker,
     config: () => config,
     outbox (kind) {
       try {
@@ -97,7 +102,7 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
     async restartWorker (more = {}) {
       await worker.close()
       config = testConfig({ ...baseEnv, ...env, ...more })
-      worker = await startWorker({ config, log })
+      worker = await startWorker({ config, log, metrics: web.metrics })
     }
   }
 }
