@@ -23,8 +23,9 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
 
   fastify.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode ?? 500
-    if (status >= 500) req.log.error({ err: { name: err.name, message: err.message } }, 'request failed')
-    return reply.code(status).send({ error: status < 500 ? err.message : 'internal error' })
+    // 503 is load shedding (under-pressure): expected, said to the client, not logged per request.
+    if (status >= 500 && status !== 503) req.log.error({ err: { name: err.name, message: err.message } }, 'request failed')
+    return reply.code(status).send({ error: status < 500 || status === 503 ? err.message : 'internal error' })
   })
 
   await opsRoutes(fastify, deps.ops)
