@@ -15,7 +15,7 @@ export async function dashboardRoutes (fastify: FastifyInstance, opts: { queues:
   const serverAdapter = new FastifyAdapter()
   serverAdapter.setBasePath(DASHBOARD_PATH)
   createBullBoard({
-    queues: opts.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: opts.readOnly, allowRetries: !opts.readOnly, description: 'sealed reports: job data holds the intake id and times only' })),
+    queues: opts.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: opts.readOnly, allowRetries: !opts.readOnly, description: 'job data: intake id and metadata only (each report stays sealed)' })),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'security intake' } }
   })
