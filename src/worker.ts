@@ -10,7 +10,7 @@ import { loadWorkerKeyring } from './pgp/team-key.js'
 import { createOctokit } from './advisory/github-client.js'
 import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink, type AdvisorySink } from './advisory/sink.js'
 import { ReportError } from './report/errors.js'
-import { ReportBusyError } from './report/lock.js'
+import { ReportBusyError, releaseReportLock } from './report/lock.js'
 import { createMailer } from './mail/transport.js'
 import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
@@ -54,7 +54,8 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
   }
 
   // Three parameters: BullMQ hands the processor an AbortSignal only when it asks for one.
-  const worker = new Worker<JobMap['process-report']>(QUEUE, async (job, token, signal) => await runJob(job, token, signal, deps, metrics), {
+  const abandoned = new Set<string>()
+  const worker = new Worker<JobMap['process-report']>(QUEUE, async (job, token, signal) => await runJob(job, token, signal, deps, metrics, abandoned), {
     connection: redis,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency
@@ -73,6 +74,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
     ],
     close: async () => {
       await closeWithin(worker, config.shutdownTimeoutMs, log)
+      for (const id of abandoned) await releaseReportLock(config.queuePrefix, id)
       mailer.close()
       await quit(redis) // last: the jobs above needed it to record their progress
     }
@@ -100,7 +102,7 @@ async function closeWithin (worker: Worker, ms: number, log: Logger): Promise<vo
 }
 
 /** One job run, timed and counted, with one log line for its outcome. */
-async function runJob (job: Job<JobMap['process-report']>, token: string | undefined, signal: AbortSignal | undefined, deps: ProcessDeps, metrics: Metrics): Promise<ProcessOutcome> {
+async function runJob (job: Job<JobMap['process-report']>, token: string | undefined, signal: AbortSignal | undefined, deps: ProcessDeps, metrics: Metrics, abandoned: Set<string>): Promise<ProcessOutcome> {
   const start = performance.now()
   const done = (outcome: string, extra: object = {}) => {
     const seconds = (performance.now() - start) / 1000
@@ -108,7 +110,7 @@ async function runJob (job: Job<JobMap['process-report']>, token: string | undef
     metrics.reportsProcessed.inc({ outcome })
     deps.log.info({ intakeId: job.data.intakeId, source: job.data.source, attempt: job.attemptsMade + 1, outcome, ms: Math.round(seconds * 1000), ...extra }, 'report outcome')
   }
-  const run = processJob(job, signal === undefined ? deps : { ...deps, progress: abandonable(deps.progress, signal) })
+  const run = processJob(job, signal === undefined ? deps : { ...deps, progress: abandonable(deps.progress, signal) }, signal)
   try {
     const result = await (signal === undefined ? run : raceAbort(run, signal))
     if (result.encrypted === true) metrics.messagesDecrypted.inc()
@@ -117,6 +119,7 @@ async function runJob (job: Job<JobMap['process-report']>, token: string | undef
   } catch (err) {
     if (err instanceof Abandoned) {
       run.catch(() => {}) // it stops by itself at its next progress record
+      abandoned.add(job.data.intakeId)
       await job.moveToWait(token)
       done('returned')
       throw new WaitingError()
@@ -160,11 +163,11 @@ function advisorySink (config: Config, log: Logger, metrics: Metrics): AdvisoryS
  * failed: done from the `failed` event alone, a crash in between would leave the report
  * neither filed nor quarantined.
  */
-async function processJob (job: Job<JobMap['process-report']>, deps: ProcessDeps) {
+async function processJob (job: Job<JobMap['process-report']>, deps: ProcessDeps, signal?: AbortSignal) {
   try {
     return await processReport(job, deps)
   } catch (err) {
-    if (err instanceof Abandoned) throw err // not a failure: the job is back in the queue
+    if (err instanceof Abandoned || signal?.aborted === true) throw err // not a failure: the job is back in the queue
     const safe = safeError(err)
     const run = { data: job.data, attemptsMade: job.attemptsMade + 1, processedOn: job.processedOn }
     if (endsForGood(safe, run.attemptsMade, job)) await quarantineFailed(run, safe.message, deps).catch((q: Error) => deps.log.error({ intakeId: job.data.intakeId, err: { message: q.message } }, 'could not record quarantine entry'))
