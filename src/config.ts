@@ -70,6 +70,7 @@ export const settings = [
   { env: 'DASHBOARD_READ_ONLY', default: 'true', doc: '`false` lets `/admin/queues` retry, promote and remove jobs', parse: oneOf('true', 'false') },
   { env: 'SHUTDOWN_TIMEOUT_MS', default: '20000', doc: 'on SIGTERM, how long running jobs may take to finish before they go back to the queue', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
   { env: 'MAX_EVENT_LOOP_DELAY_MS', default: '1000', doc: 'event-loop delay above which HTTP requests are shed with 503 + Retry-After (`@fastify/under-pressure`)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
+  { env: 'GITHUB_WRITE_INTERVAL_MS', default: '1000', doc: 'least time between two advisory writes to GitHub (its guidance: about one content-creating request per second)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
   { env: 'GITHUB_WEBHOOK_SECRET', doc: 'enables `POST /github/webhook`', parse: nonEmpty, secret: true },
   { env: 'ROUTING_FILE', doc: 'repositories, aliases and package names used to route reports', parse: nonEmpty },
   { env: 'DISCORD_WEBHOOK_URL', doc: 'release announcements, posted only after an advisory is published', parse: url(['https:', 'http:']), secret: true },
@@ -124,6 +125,7 @@ export interface Config {
   dashboardReadOnly: boolean
   shutdownTimeoutMs: number
   maxEventLoopDelayMs: number
+  githubWriteIntervalMs: number
 }
 
 export class ConfigError extends Error {
@@ -220,6 +222,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     dashboardReadOnly: get('DASHBOARD_READ_ONLY') !== 'false',
     shutdownTimeoutMs: get<number>('SHUTDOWN_TIMEOUT_MS') as number,
     maxEventLoopDelayMs: get<number>('MAX_EVENT_LOOP_DELAY_MS') as number,
+    githubWriteIntervalMs: get<number>('GITHUB_WRITE_INTERVAL_MS') as number,
     ...(omitUndefined({
       smtpUrl: get('SMTP_URL'),
       teamNotifyEmail: get('TEAM_NOTIFY_EMAIL'),

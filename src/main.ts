@@ -111,6 +111,7 @@ function handleSignals (log: Logger, closers: Array<() => Promise<void>>, hardDe
     const deadline = setTimeout(() => { log.error('shutdown deadline passed, exiting'); process.exit(1) }, hardDeadlineMs)
     deadline.unref()
     for (const close of closers) {
+      log.debug({ step: close.name }, 'shutdown step')
       try { await close() } catch (err) { log.error({ err: { message: (err as Error).message } }, 'error while closing') }
     }
     log.info('shut down cleanly')

@@ -63,7 +63,7 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
     readiness,
     // Stop accepting and answer what is in flight (fastify.close), then Redis last.
     close: async () => {
-      await fastify.close()
+      await closeHttp(fastify)
       await queue.close()
       await quit(redis)
     }
@@ -77,6 +77,21 @@ function readyOrTimeout (redis: ReturnType<typeof createHttpRedis>, ms: number):
     redis.once('ready', done)
     function done () { clearTimeout(timer); redis.off('ready', done); resolve() }
   })
+}
+
+/**
+ * fastify.close() stops accepting and answers 503 to new requests on open connections;
+ * Node closes the connections idle at that moment, but one whose request was in flight
+ * stays open for keepAliveTimeout (72 s) once answered. Reap those as they go idle.
+ */
+async function closeHttp (fastify: FastifyInstance): Promise<void> {
+  const closing = fastify.close()
+  const reaper = setInterval(() => { fastify.server.closeIdleConnections() }, 50)
+  try {
+    await closing
+  } finally {
+    clearInterval(reaper)
+  }
 }
 
 /** QUIT lets replies already on the wire arrive; a dead connection is simply dropped. */

@@ -155,7 +155,7 @@ function advisorySink (config: Config, log: Logger, metrics: Metrics): AdvisoryS
     },
     rateLimit: (r: { kind: string, retried: boolean }) => { metrics.githubRateLimitWaits.inc({ kind: r.kind, retried: String(r.retried) }) }
   }
-  return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth, log, observe }), log)
+  return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth, log, observe, writeIntervalMs: config.githubWriteIntervalMs }), log)
 }
 
 /**

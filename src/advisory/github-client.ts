@@ -6,6 +6,7 @@ import { Octokit } from '@octokit/rest'
 import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
 import { createAppAuth } from '@octokit/auth-app'
+import Bottleneck from 'bottleneck'
 
 /** A token, or a GitHub App installation (its tokens are minted and renewed by auth-app). */
 export type GithubAuth = string | { appId: string, privateKey: string, installationId: string }
@@ -30,6 +31,9 @@ export interface GithubClientOptions {
    * is retried later rather than holding a worker slot (default 120) */
   maxRateLimitWaitSeconds?: number
   userAgent?: string
+  /** least time between two content-creating requests (plugin-throttling's default, 1000,
+   * follows GitHub's guidance of about one per second) */
+  writeIntervalMs?: number
   /** Told of every attempt and every rate limit (metrics); route is the URL template. */
   observe?: GithubObserver
 }
@@ -65,7 +69,11 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
     retry: { enabled: retries > 0, retries, retryAfterBaseValue: opts.retryBaseMs ?? 1000 },
     throttle: opts.throttle === false
       ? { enabled: false }
-      : { onRateLimit: onLimit('primary'), onSecondaryRateLimit: onLimit('secondary') }
+      : {
+          onRateLimit: onLimit('primary'),
+          onSecondaryRateLimit: onLimit('secondary'),
+          ...(opts.writeIntervalMs !== undefined ? { write: new Bottleneck.Group({ id: 'octokit-write', maxConcurrent: 1, minTime: opts.writeIntervalMs }) } : {})
+        }
   })
 }
 
