@@ -11,7 +11,7 @@ import { createLogger } from '../../src/log.js'
 import { buildWeb } from '../../src/server.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
 import { readinessProbe } from '../../src/ops/health.js'
-import { uniquePrefix } from '../helpers/redis.js'
+import { dropPrefix, uniquePrefix } from '../helpers/redis.js'
 
 const silent = createLogger({ level: 'silent', production: false })
 
@@ -87,6 +87,7 @@ t.test('under pressure: inbound and readiness shed with 503, liveness still answ
 t.test('admin routes: basic auth when set; production without it has none; development loopback only', async (t) => {
   const seal = generateSealKeyPair()
   const base = { QUEUE_PREFIX: uniquePrefix('admin'), SEAL_PUBLIC_KEY: seal.publicKey }
+  t.teardown(async () => await dropPrefix(base.QUEUE_PREFIX))
   const build = async (env: Record<string, string>) => {
     const web = await buildWeb({ config: loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', ...base, ...env }, 'web'), log: silent, sealPublicKey: importPublicKey(seal.publicKey) })
     t.teardown(web.close)
