@@ -19,7 +19,7 @@ export const redactPaths = [
   'config.smtpUrl', 'config.inboundSecret', 'config.mailgunSigningKey', 'config.inboundBasicAuth',
   'config.adminBasicAuth', 'config.githubWebhookSecret', 'config.discordWebhookUrl', 'config.notifyWebhookUrl',
   'body', 'raw', 'text', 'html', 'description', 'payload', 'subject',
-  '*.body', '*.raw', '*.text', '*.html', '*.description', '*.payload'
+  '*.body', '*.raw', '*.text', '*.html', '*.description', '*.payload', '*.subject'
 ]
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/@]+)@/gi
