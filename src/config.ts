@@ -67,6 +67,7 @@ export const settings = [
   { env: 'INBOUND_BASIC_AUTH', doc: '`user:password` for SendGrid and Postmark endpoints', parse: userPass, secret: true },
   { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`; unset = those routes disabled in production, open on loopback only in development', parse: userPass, secret: true },
   { env: 'METRICS_PORT', doc: 'a second listener for `/metrics`, `/healthz`, `/readyz` (how a worker-only process exposes its metrics; same `ADMIN_BASIC_AUTH`)', parse: port },
+  { env: 'METRICS_PORT_OPEN', default: 'false', doc: '`true` serves `/metrics` on `METRICS_PORT` without authentication, for a scraper on a private network (Fly\'s `[metrics]`); never for a published port', parse: oneOf('true', 'false') },
   { env: 'DASHBOARD_READ_ONLY', default: 'true', doc: '`false` lets `/admin/queues` retry, promote and remove jobs', parse: oneOf('true', 'false') },
   { env: 'SHUTDOWN_TIMEOUT_MS', default: '20000', doc: 'on SIGTERM, how long running jobs may take to finish before they go back to the queue', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
   { env: 'MAX_EVENT_LOOP_DELAY_MS', default: '1000', doc: 'event-loop delay above which HTTP requests are shed with 503 + Retry-After (`@fastify/under-pressure`)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
@@ -126,6 +127,7 @@ export interface Config {
   shutdownTimeoutMs: number
   maxEventLoopDelayMs: number
   githubWriteIntervalMs: number
+  metricsPortOpen: boolean
 }
 
 export class ConfigError extends Error {
@@ -223,6 +225,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     shutdownTimeoutMs: get<number>('SHUTDOWN_TIMEOUT_MS') as number,
     maxEventLoopDelayMs: get<number>('MAX_EVENT_LOOP_DELAY_MS') as number,
     githubWriteIntervalMs: get<number>('GITHUB_WRITE_INTERVAL_MS') as number,
+    metricsPortOpen: get('METRICS_PORT_OPEN') === 'true',
     ...(omitUndefined({
       smtpUrl: get('SMTP_URL'),
       teamNotifyEmail: get('TEAM_NOTIFY_EMAIL'),

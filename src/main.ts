@@ -54,7 +54,7 @@ async function main (): Promise<void> {
 }
 
 async function metricsListener (config: Config, log: Logger, metrics: ReturnType<typeof createMetrics>, readiness: ReturnType<typeof readinessProbe>): Promise<() => Promise<void>> {
-  const server = await startMetricsServer({ port: config.metricsPort as number, host: config.host, metrics, readiness, production: config.production, adminBasicAuth: config.adminBasicAuth, log })
+  const server = await startMetricsServer({ port: config.metricsPort as number, host: config.host, metrics, readiness, production: config.production, adminBasicAuth: config.adminBasicAuth, open: config.metricsPortOpen, log })
   return async () => { await server.close() }
 }
 

@@ -16,13 +16,15 @@ export interface MetricsServerOptions {
   readiness: () => Promise<Readiness>
   production: boolean
   adminBasicAuth?: string | undefined
+  /** METRICS_PORT_OPEN: no authentication on this listener (private network only). */
+  open?: boolean
   log: Logger
 }
 
 export async function startMetricsServer (opts: MetricsServerOptions): Promise<FastifyInstance> {
   const fastify = Fastify({ loggerInstance: opts.log.child({ listener: 'metrics' }) as FastifyBaseLogger, disableRequestLogging: true })
   healthRoutes(fastify, opts.readiness)
-  const guard = adminGuard({ adminBasicAuth: opts.adminBasicAuth, production: opts.production })
+  const guard = opts.open === true ? async () => undefined : adminGuard({ adminBasicAuth: opts.adminBasicAuth, production: opts.production })
   if (guard !== undefined) metricsRoute(fastify, opts.metrics, guard)
   else opts.log.warn('METRICS_PORT: /metrics disabled (production without ADMIN_BASIC_AUTH); health routes only')
   await fastify.listen({ port: opts.port, host: opts.host })
