@@ -2,7 +2,7 @@
 // Commands read the same configuration as the gateway (environment, `.env`, and in
 // development the generated dev secrets). One row per command in `commands`.
 import 'dotenv/config'
-import { ConfigError, loadConfig, type Config } from '../config.js'
+import { ConfigError, loadConfig, type Config, type Role } from '../config.js'
 import { quarantineCommand } from './quarantine.js'
 import { exportCommand } from './export.js'
 import { statusCommand } from './status.js'
@@ -61,7 +61,16 @@ export async function run (argv: string[], out: Out = (s) => process.stdout.writ
     out(usage())
     return name === undefined || name === 'help' ? 0 : 2
   }
-  return await command.run(rest, out, () => loadConfig())
+  return await command.run(rest, out, () => loadConfig(process.env, cliRole(process.env)))
+}
+
+/**
+ * Production validates per role: on a machine with the worker's keys the CLI is checked
+ * as a worker, elsewhere as the web role (which needs no private key).
+ */
+function cliRole (env: NodeJS.ProcessEnv): Role {
+  const hasWorkerKeys = ['SEAL_PRIVATE_KEY', 'PGP_PRIVATE_KEY', 'PGP_PRIVATE_KEY_FILE'].some((n) => (env[n] ?? '') !== '')
+  return hasWorkerKeys ? 'worker' : 'web'
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
