@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import type { Accept } from './inbound/intake.js'
 import { rawRoute } from './inbound/raw-route.js'
 import { opsRoutes, type OpsDeps } from './ops/routes.js'
+import { keyRoutes } from './keys/routes.js'
 
 export interface AppDeps {
   config: Config
@@ -29,6 +30,16 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
   })
 
   await opsRoutes(fastify, deps.ops)
+
+  // The team's public key by every route reporters look: /pgp-key.asc, WKD, HKP, security.txt, /.
+  await fastify.register(keyRoutes, {
+    keysDir: deps.config.keysDir,
+    production: deps.config.production,
+    securityEmail: deps.config.securityEmail,
+    publicUrl: deps.config.publicUrl,
+    redis: deps.redis,
+    queuePrefix: deps.config.queuePrefix
+  })
 
   // An inbound endpoint whose secret is unset is not registered at all (404), never open.
   if (deps.inboundSecret !== undefined) {

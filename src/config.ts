@@ -48,6 +48,10 @@ export const settings = [
   { env: 'PGP_PRIVATE_KEY', doc: 'armored secret key(s) inline, instead of the file', parse: nonEmpty, secret: true },
   { env: 'PGP_PASSPHRASE', doc: 'passphrase for the secret key(s)', secret: true },
   { env: 'KEYS_DIR', default: 'keys', doc: 'public keys to publish (and the dev key, if generated)', parse: nonEmpty },
+  { env: 'SECURITY_POLICY_URL', doc: '`Policy:` of security.txt: the disclosure policy (SECURITY.md) URL; unset = no Policy line', parse: url(['https:', 'http:']) },
+  { env: 'SECURITY_ACKNOWLEDGMENTS_URL', doc: '`Acknowledgments:` of security.txt (hall of fame URL); unset = none', parse: url(['https:', 'http:']) },
+  { env: 'SECURITY_PREFERRED_LANGUAGES', default: 'en', doc: '`Preferred-Languages:` of security.txt (comma-separated language tags)', parse: (v: string) => /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*(\s*,\s*[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*)*$/.test(v) ? { value: v.replace(/\s+/g, '').split(',').join(', ') } : { error: 'must be comma-separated language tags (en, de, fr)' } },
+  { env: 'SECURITY_TXT_EXPIRES_DAYS', default: '90', doc: 'days ahead of security.txt\'s `Expires` (re-signed hourly by the worker; never past the key\'s expiry)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 1 && n <= 365 ? { value: n } : { error: 'must be an integer 1-365' } } },
   { env: 'SEAL_PUBLIC_KEY', doc: 'X25519 public key (base64url) the web role seals raw messages to before they enter Redis; derived from `SEAL_PRIVATE_KEY` when only that is set', parse: nonEmpty },
   { env: 'SEAL_PRIVATE_KEY', doc: 'X25519 private key (base64url) the worker opens sealed messages with; `npm run intake -- seal-keygen` makes a pair', parse: nonEmpty, secret: true },
   { env: 'GITHUB_API_URL', default: 'https://api.github.com', doc: 'API base (GitHub Enterprise, tests)', parse: url(['http:', 'https:']) },
@@ -96,6 +100,7 @@ export interface Config {
   queuePrefix: string
   pgp: { privateKeyFile?: string, privateKey?: string, passphrase?: string }
   keysDir: string
+  securityTxt: { policyUrl?: string, acknowledgmentsUrl?: string, preferredLanguages: string, expiresDays: number }
   seal: { publicKey?: string, privateKey?: string }
   github: {
     apiUrl: string
@@ -203,6 +208,11 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     queuePrefix: get('QUEUE_PREFIX') as string,
     pgp: omitUndefined({ privateKeyFile: get('PGP_PRIVATE_KEY_FILE'), privateKey: get('PGP_PRIVATE_KEY'), passphrase: get('PGP_PASSPHRASE') }),
     keysDir: get('KEYS_DIR') as string,
+    securityTxt: {
+      ...omitUndefined({ policyUrl: get('SECURITY_POLICY_URL'), acknowledgmentsUrl: get('SECURITY_ACKNOWLEDGMENTS_URL') }),
+      preferredLanguages: get('SECURITY_PREFERRED_LANGUAGES') as string,
+      expiresDays: get<number>('SECURITY_TXT_EXPIRES_DAYS') as number
+    },
     seal: omitUndefined({ publicKey: get('SEAL_PUBLIC_KEY'), privateKey: get('SEAL_PRIVATE_KEY') }),
     github: omitUndefined({
       apiUrl: get('GITHUB_API_URL') as string,

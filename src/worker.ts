@@ -16,6 +16,9 @@ import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
 import { processReport, quarantineFailed, type ProcessDeps, type ProcessOutcome } from './report/process.js'
+import { createKeySource } from './keys/published.js'
+import { startPublisher } from './keys/publisher.js'
+import { createKeyReplier } from './keys/key-request.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { observedProgress, observedQuarantine } from './ops/instrument.js'
 import { keyCheck, redisCheck, type ReadinessCheck } from './ops/health.js'
@@ -37,6 +40,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
   const keyring = await loadWorkerKeyring(config, log)
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
+  const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
   const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log })
   const deps: ProcessDeps = {
     redis,
@@ -50,8 +54,12 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
     progress: observedProgress(progressStore(redis, config.queuePrefix), metrics),
     quarantine: observedQuarantine(quarantineStore(redis, config.queuePrefix), metrics),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
-    log
+    log,
+    keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom })
   }
+
+  // The worker holds the key, so it signs security.txt for the web role to serve.
+  const publisher = await startPublisher({ redis, prefix: config.queuePrefix, keyring, keySource, log, settings: { securityEmail: config.securityEmail, publicUrl: config.publicUrl, ...config.securityTxt } })
 
   // Three parameters: BullMQ hands the processor an AbortSignal only when it asks for one.
   const abandoned = new Set<string>()
@@ -73,6 +81,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
       keyCheck('worker-running', () => worker.isRunning() && !worker.closing)
     ],
     close: async () => {
+      publisher.close()
       await closeWithin(worker, config.shutdownTimeoutMs, log)
       for (const id of abandoned) await releaseReportLock(config.queuePrefix, id)
       mailer.close()

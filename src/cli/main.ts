@@ -8,6 +8,7 @@ import { exportCommand } from './export.js'
 import { statusCommand } from './status.js'
 import { replayFailedCommand } from './replay-failed.js'
 import { sendTestCommand } from './send-test.js'
+import { keysCommand } from './keys.js'
 import { generateSealKeyPair } from '../seal/hpke.js'
 
 type Out = (s: string) => void
@@ -39,6 +40,10 @@ const commands: Record<string, Command> = {
   export: {
     usage: 'export <id> <file>                  the original message of any sealed report (processed\n                                      ones for SEALED_TTL_DAYS), e.g. for its attachments',
     run: async (args, out, config) => await exportCommand(config(), args, out)
+  },
+  keys: {
+    usage: 'keys generate|show|export           the team OpenPGP key: make one (public half into\n                                      KEYS_DIR), list what is published, export it',
+    run: async (args, out, config) => await keysCommand(config(), args, out)
   },
   'seal-keygen': {
     usage: 'seal-keygen                         a new SEAL_PUBLIC_KEY / SEAL_PRIVATE_KEY pair',

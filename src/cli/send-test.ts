@@ -8,7 +8,7 @@ import { createMessage, encrypt, readKey, type PublicKey } from 'openpgp'
 import type { Config } from '../config.js'
 import { readDevWebSecrets } from '../dev/secrets.js'
 import { signRaw } from '../inbound/hmac.js'
-import { publicKeyFile } from './published-key.js'
+import { publishedKey } from './published-key.js'
 
 export interface SendTestOptions {
   url: string
@@ -64,8 +64,9 @@ function devSecret (config: Config): string | undefined {
 }
 
 async function teamKey (opts: SendTestOptions, config: Config, fetchFn: typeof fetch): Promise<PublicKey | undefined> {
-  const file = opts.keyFile ?? publicKeyFile(config.keysDir)
-  if (file !== undefined) return await readKey({ armoredKey: readFileSync(file, 'utf8') })
+  if (opts.keyFile !== undefined) return await readKey({ armoredKey: readFileSync(opts.keyFile, 'utf8') })
+  const local = await publishedKey(config).catch(() => undefined)
+  if (local !== undefined) return local
   try {
     const res = await fetchFn(`${opts.url}/pgp-key.asc`)
     if (res.status !== 200) return undefined

@@ -20,6 +20,13 @@ export interface MailMessage {
   references?: string[]
   headers: Record<string, string>
   text: string
+  attachments?: MailAttachment[]
+}
+
+export interface MailAttachment {
+  filename: string
+  content: string | Buffer
+  contentType: string
 }
 
 export interface AdvisoryRef {
@@ -166,7 +173,7 @@ export function replyRecipient (report: Pick<OpenedReport, 'from' | 'replyTo'>):
   return target === undefined ? undefined : toAddress(target)
 }
 
-function reply (from: string | Address, report: ReplyTarget, parts: { subject: string, messageId: string, text: string }): MailMessage {
+export function reply (from: string | Address, report: ReplyTarget, parts: { subject: string, messageId: string, text: string }): MailMessage {
   const to = replyRecipient(report)
   if (to === undefined) throw new NoReplyRecipientError()
   const parent = msgId(report.messageId)
@@ -215,7 +222,7 @@ function msgId (value: string | undefined): string | undefined {
   return `<${core}>`
 }
 
-function messageId (kind: string, intakeId: string, from: string | Address): string {
+export function messageId (kind: string, intakeId: string, from: string | Address): string {
   return `<${kind}.${token(intakeId)}@${domainOf(addressOf(from))}>`
 }
 

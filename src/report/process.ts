@@ -22,6 +22,9 @@ import type { Mailer } from '../mail/transport.js'
 import { withReportLock } from './lock.js'
 import type { Progress, ProgressStore, ReplyKind, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
+import type { KeyReplier } from '../keys/key-request.js'
+import type { MailMessage } from '../mail/messages.js'
+import type { RawMail } from '../mail/pgp-mime.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -36,6 +39,8 @@ export interface ProcessDeps {
   quarantine: QuarantineStore
   sealedTtlSeconds: number
   log: Logger
+  /** Key by e-mail (src/keys/key-request.ts); absent: every mail is a report. */
+  keys?: KeyReplier
 }
 
 export interface ProcessJob {
@@ -43,7 +48,7 @@ export interface ProcessJob {
 }
 
 export interface ProcessOutcome {
-  outcome: 'advisory' | 'quarantined'
+  outcome: 'advisory' | 'quarantined' | 'key-request'
   ghsaId?: string
   /** The report arrived encrypted (and was decrypted). */
   encrypted?: boolean
@@ -76,10 +81,20 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
 
   const progress = await deps.progress.open(intakeId)
+  // A mail that only asks for our key gets it and opens no advisory (an operator's replay files it).
+  const keyMail = deps.keys === undefined || job.data.replay !== undefined ? 'report' : deps.keys.classify(report)
+  if (keyMail === 'request') {
+    await sendKey(intakeId, report, progress, deps)
+    await progress.record({ outcome: 'key-request' })
+    await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
+    deps.log.info({ intakeId }, 'key request answered, no advisory')
+    return { outcome: 'key-request' }
+  }
   const advisory = await fileAdvisory(intakeId, job, report, progress, deps)
   await replyToReporter(intakeId, 'ack', report, progress, deps, () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
   }))
+  if (keyMail === 'report-and-key') await sendKey(intakeId, report, progress, deps)
   await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
   await progress.record({ outcome: 'advisory' })
   await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
@@ -117,7 +132,14 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
   }
 }
 
-async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<OpenedReport, 'headers' | 'from'>, progress: Progress, deps: ProcessDeps, build: () => ReturnType<typeof acknowledgement>): Promise<void> {
+async function sendKey (intakeId: string, report: OpenedReport, progress: Progress, deps: ProcessDeps): Promise<void> {
+  const keys = deps.keys
+  if (keys !== undefined) await replyToReporter(intakeId, 'key', report, progress, deps, async () => await keys.build(report, intakeId))
+}
+
+type BuiltReply = MailMessage | RawMail | { suppressed: string }
+
+async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<OpenedReport, 'headers' | 'from'>, progress: Progress, deps: ProcessDeps, build: () => BuiltReply | Promise<BuiltReply>): Promise<void> {
   const field = `reply.${kind}` as const
   if (progress.state[field] !== undefined) return
   const policy = answersOwnMessage(report.headers, deps.mail.from)
@@ -130,10 +152,15 @@ async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<
   }
   let message
   try {
-    message = build()
+    message = await build()
   } catch (err) {
     if (!(err instanceof NoReplyRecipientError)) throw err
     await progress.record({ [field]: 'suppressed: no usable reply address' })
+    return
+  }
+  if ('suppressed' in message) {
+    await progress.record({ [field]: `suppressed: ${message.suppressed}` })
+    deps.log.info({ intakeId, kind, reason: message.suppressed }, 'reply suppressed')
     return
   }
   try {

@@ -12,12 +12,14 @@ export interface ReportProgress {
   'reply.ack'?: string
   /** Message-ID of the could-not-decrypt reply, or "suppressed: <reason>". */
   'reply.unreadable'?: string
+  /** Message-ID of the key reply (key by e-mail), or "suppressed: <reason>". */
+  'reply.key'?: string
   'team.received'?: string
   'team.quarantined'?: string
   outcome?: string
 }
 
-export type ReplyKind = 'ack' | 'unreadable'
+export type ReplyKind = 'ack' | 'unreadable' | 'key'
 export type TeamNoticeKind = 'received' | 'quarantined'
 
 const STATE_TTL_SECONDS = 180 * 24 * 3600

@@ -26,11 +26,12 @@ export interface Gateway {
   logs: string[]
   redis: Redis
   queue: Queue
+  /** The web role (listen on port 0 for real HTTP clients). */
+  web: Web
   post: (raw: Buffer) => Promise<{ status: number, id?: string }>
   waitFor: <T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number) => Promise<T>
   restartWorker: (env?: Record<string, string>) => Promise<void>
-  /** The web role (fastify, metrics, readiness) and the current worker. */
-  web: Web
+  /** The current worker (metrics, readiness checks, close). */
   worker: () => RunningWorker
   /** The configuration the gateway runs with (for CLI commands in tests). */
   config: () => Config
@@ -70,6 +71,7 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
     logs,
     redis,
     queue,
+    web,
     async post (raw) {
       const ts = Math.floor(Date.now() / 1000)
       const res = await web.fastify.inject({
@@ -89,7 +91,6 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
         await new Promise((r) => setTimeout(r, 25))
       }
     },
-    web,
     worker: () => worker,
     config: () => config,
     outbox (kind) {
