@@ -6,10 +6,24 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { startGateway } from '../helpers/gateway.js'
 import { plainMessage } from '../helpers/messages.js'
+import type { Page } from 'playwright-core'
 import { ensureChromium, launchChromium } from '../helpers/chromium.js'
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts')
 const ADMIN = { username: 'ops', password: 'dashboard-pass-123' }
+
+/** The page's HTML once Chromium has finished replacing a refused page with its error page. */
+async function settledContent (page: Page): Promise<string> {
+  for (let i = 0; ; i++) {
+    await page.waitForLoadState('load').catch(() => {})
+    try {
+      return await page.content()
+    } catch (err) {
+      if (i >= 20) throw err
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+}
 
 t.test('bull-board at /admin/queues in chromium', async (t) => {
   t.setTimeout(900_000) // first run may install chromium
@@ -40,7 +54,7 @@ t.test('bull-board at /admin/queues in chromium', async (t) => {
     const answer = await page.goto(`${base}/admin/queues`).catch((err: Error) => err)
     const status = answer instanceof Error ? statuses[0] : answer?.status()
     t.equal(status, 401, `${who}: 401`)
-    t.notOk((await page.content()).includes('bull'), `${who}: no board shown`)
+    t.notOk((await settledContent(page)).includes('bull'), `${who}: no board shown`)
   }
   const api = await fetch(`${base}/admin/queues/api/queues`)
   t.equal(api.status, 401, 'the board API is guarded too')
