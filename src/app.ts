@@ -6,6 +6,8 @@ import type { Config } from './config.js'
 import type { Accept } from './inbound/intake.js'
 import { rawRoute } from './inbound/raw-route.js'
 import { opsRoutes, type OpsDeps } from './ops/routes.js'
+import type { Queue } from 'bullmq'
+import { githubWebhookRoute } from './timeline/webhook-route.js'
 import { keyRoutes } from './keys/routes.js'
 
 export interface AppDeps {
@@ -16,6 +18,8 @@ export interface AppDeps {
   ops: OpsDeps
   /** The raw endpoint's secret (config or the development secret). */
   inboundSecret?: string
+  /** The timeline queue, for GitHub webhooks (present when GITHUB_WEBHOOK_SECRET is set). */
+  timelineQueue?: Queue
 }
 
 export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -44,5 +48,8 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
   // An inbound endpoint whose secret is unset is not registered at all (404), never open.
   if (deps.inboundSecret !== undefined) {
     await rawRoute(fastify, { accept: deps.accept, redis: deps.redis, secret: deps.inboundSecret })
+  }
+  if (deps.config.githubWebhookSecret !== undefined && deps.timelineQueue !== undefined) {
+    await githubWebhookRoute(fastify, { secret: deps.config.githubWebhookSecret, queue: deps.timelineQueue })
   }
 }

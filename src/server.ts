@@ -6,7 +6,7 @@ import type { Config } from './config.js'
 import type { Logger } from './log.js'
 import { app } from './app.js'
 import { createIntake } from './inbound/intake.js'
-import { QUEUE, type JobMap } from './queue/jobs.js'
+import { QUEUE, TIMELINE_QUEUE, type JobMap } from './queue/jobs.js'
 import { createHttpRedis } from './redis.js'
 import { limits } from './limits.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
@@ -37,6 +37,8 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
   redis.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'redis (web) error'))
   const queue = new Queue<JobMap['process-report']>(QUEUE, { connection: redis, prefix: config.queuePrefix })
   queue.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'queue (web) error'))
+  const timelineQueue = config.githubWebhookSecret !== undefined ? new Queue(TIMELINE_QUEUE, { connection: redis, prefix: config.queuePrefix }) : undefined
+  timelineQueue?.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'timeline queue (web) error'))
   await readyOrTimeout(redis, 3000) // start anyway when Redis is down: inbound then answers 503
   const metrics = deps.metrics ?? createMetrics()
   metrics.watchQueue(queue)
@@ -55,8 +57,8 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID() // unless a proxy already sent one
   })
-  const ops = { metrics, readiness, queues: [queue], production: config.production, adminBasicAuth: config.adminBasicAuth, dashboardReadOnly: config.dashboardReadOnly, maxEventLoopDelayMs: config.maxEventLoopDelayMs }
-  await fastify.register(app, { config, redis, accept, ops, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}) })
+  const ops = { metrics, readiness, queues: [queue, ...(timelineQueue !== undefined ? [timelineQueue] : [])], production: config.production, adminBasicAuth: config.adminBasicAuth, dashboardReadOnly: config.dashboardReadOnly, maxEventLoopDelayMs: config.maxEventLoopDelayMs }
+  await fastify.register(app, { config, redis, accept, ops, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}), ...(timelineQueue !== undefined ? { timelineQueue } : {}) })
   return {
     fastify,
     metrics,
@@ -65,6 +67,7 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
     close: async () => {
       await closeHttp(fastify)
       await queue.close()
+      await timelineQueue?.close()
       await quit(redis)
     }
   }

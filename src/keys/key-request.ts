@@ -23,6 +23,7 @@ import type { TeamKeyring } from '../pgp/types.js'
 import { addressOf, replyRecipient, type ReplyTarget } from '../mail/messages.js'
 import { autocryptHeader, signMime, type RawMail } from '../mail/pgp-mime.js'
 import { keyReply } from '../mail/key-reply.js'
+import type { Templates } from '../mail/templates.js'
 import type { KeySource } from './published.js'
 
 export type KeyMailKind = 'request' | 'report-and-key' | 'report'
@@ -89,6 +90,7 @@ export interface KeyReplierDeps {
   securityEmail: string
   publicUrl: string
   from: string
+  templates?: Templates
 }
 
 export interface KeyReplier {
@@ -123,7 +125,8 @@ export function createKeyReplier (deps: KeyReplierDeps): KeyReplier {
         fingerprint: primary.fingerprint,
         armoredKey: primary.armored,
         development: primary.development,
-        autocrypt: autocryptHeader(fromAddress, primary.key)
+        autocrypt: autocryptHeader(fromAddress, primary.key),
+        ...(deps.templates !== undefined ? { templates: deps.templates } : {})
       })
       return await signMime(message, signer)
     }

@@ -1,7 +1,9 @@
 // The reply to a mail asking for the team's key: the key attached (application/pgp-keys),
-// its fingerprint to compare, and where else to fetch it. Fixed text, nothing of the
+// its fingerprint to compare, and where else to fetch it. The text is a template
+// (templates/key-reply.txt) with our values only; nothing of the
 // sender's echoed (see messages.ts). Signed by the caller (PGP/MIME) before it is sent.
-import { formatFingerprint, messageId, reply, wrap, type MailMessage, type ReplyTarget } from './messages.js'
+import { formatFingerprint, messageId, reply, type MailMessage, type ReplyTarget } from './messages.js'
+import { builtinTemplates, type Templates } from './templates.js'
 
 export interface KeyReplyInput {
   report: ReplyTarget
@@ -15,39 +17,27 @@ export interface KeyReplyInput {
   development: boolean
   /** Autocrypt header value (addr=...; keydata=...). */
   autocrypt: string
+  /** The text is templates/key-reply.txt (or its TEMPLATES_DIR override). */
+  templates?: Templates
 }
 
 export function keyReply (input: KeyReplyInput): MailMessage {
   const base = input.publicUrl.replace(/\/+$/, '')
-  const text = [
-    'Hello,',
-    '',
-    ...(input.development ? [...wrap('WARNING: this gateway runs with a throw-away DEVELOPMENT key. Do not send real reports to it.'), ''] : []),
-    ...wrap('You asked for the OpenPGP key of the Stacklok security team. It is attached to this message (security-team-key.asc), and this message is signed with it.'),
-    '',
-    `  Fingerprint: ${formatFingerprint(input.fingerprint)}`,
-    '',
-    ...wrap('Please compare the fingerprint with one from another source before you rely on the key. The same key is published at:'),
-    '',
-    `  ${base}/pgp-key.asc`,
-    `  ${base}/.well-known/security.txt (signed)`,
-    `  Web Key Directory: gpg --locate-keys ${input.securityEmail}`,
-    `  Keyserver: gpg --keyserver ${hkp(base)} --recv-keys ${input.fingerprint}`,
-    '',
-    ...wrap('To encrypt your report with GnuPG:'),
-    '',
-    '  gpg --import security-team-key.asc',
-    `  gpg --armor --encrypt --recipient ${input.fingerprint} report.txt`,
-    '',
-    ...wrap(`Then send the contents of report.txt.asc (or attach it) to ${input.securityEmail}. If this message was not sent in reply to a request of yours, you can ignore it.`),
-    '',
-    '-- ',
-    'Stacklok security team (automatic message)'
-  ].join('\n')
+  const rendered = (input.templates ?? builtinTemplates()).render('key-reply', {
+    intakeId: input.intakeId,
+    fingerprint: formatFingerprint(input.fingerprint),
+    fingerprintHex: input.fingerprint.replace(/[^0-9A-Fa-f]/g, ''),
+    keyUrl: `${base}/pgp-key.asc`,
+    securityTxtUrl: `${base}/.well-known/security.txt`,
+    securityEmail: input.securityEmail,
+    keyserver: hkp(base),
+    publicUrl: base,
+    warning: input.development ? 'WARNING: this gateway runs with a throw-away DEVELOPMENT key. Do not send real reports to it.' : ''
+  })
   const message = reply(input.from, input.report, {
-    subject: 'Our OpenPGP key (Stacklok security team)',
+    subject: rendered.subject ?? 'Our OpenPGP key (Stacklok security team)',
     messageId: messageId('key', input.intakeId, input.from),
-    text
+    text: rendered.text
   })
   return {
     ...message,

@@ -45,9 +45,10 @@ export function observedProgress (store: ProgressStore, metrics: Metrics): Progr
 
 function observeFields (fields: ReportProgress, metrics: Metrics): void {
   if (fields.ghsaId !== undefined) metrics.advisories.inc({ action: 'created' })
-  for (const kind of ['ack', 'unreadable'] as const) {
-    const value = fields[`reply.${kind}`]
-    if (value === undefined) continue
+  // reply.ack, reply.unreadable, reply.key, ...: a Message-ID, or "suppressed: <reason>".
+  for (const [field, value] of Object.entries(fields)) {
+    if (!field.startsWith('reply.') || typeof value !== 'string') continue
+    const kind = field.slice('reply.'.length)
     if (value.startsWith('suppressed:')) metrics.replies.inc({ kind, result: 'suppressed', reason: reasonLabel(value.slice('suppressed:'.length)) })
     else metrics.replies.inc({ kind, result: 'sent', reason: 'none' })
   }

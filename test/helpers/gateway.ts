@@ -29,6 +29,8 @@ export interface Gateway {
   /** The web role (listen on port 0 for real HTTP clients). */
   web: Web
   post: (raw: Buffer) => Promise<{ status: number, id?: string }>
+  /** Any other request to the web role (fastify inject). */
+  inject: (opts: { method: 'GET' | 'POST', url: string, headers?: Record<string, string>, payload?: string | Buffer }) => Promise<{ statusCode: number, body: string }>
   waitFor: <T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number) => Promise<T>
   restartWorker: (env?: Record<string, string>) => Promise<void>
   /** The current worker (metrics, readiness checks, close). */
@@ -92,6 +94,10 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
       }
     },
     worker: () => worker,
+    async inject (opts) {
+      const res = await web.fastify.inject(opts)
+      return { statusCode: res.statusCode, body: res.body }
+    },
     config: () => config,
     outbox (kind) {
       try {
