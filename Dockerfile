@@ -33,6 +33,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The built-in message templates (dist/mail/templates.js reads ../../templates).
+COPY templates ./templates
 # Public keys to publish only (.dockerignore drops *.secret.asc, *.sec.asc, dev-*).
 COPY keys ./keys
 # The operator CLI inside the container: `intake status`, `intake replay-failed`, ...

@@ -118,6 +118,8 @@ t.test('Dockerfile: multi-stage build, slim production runtime, non-root, tini, 
   const final = instructions.filter((i) => i.stage === runtime)
   t.ok(final.some((i) => i.op === 'COPY' && /--from=build\s+\S*dist\s/.test(i.args + ' ')), 'dist copied from the build stage')
   t.notOk(final.some((i) => i.op === 'COPY' && /^\.\s/.test(i.args)), 'no COPY of the whole context into the runtime')
+  // Files the compiled code reads at run time, next to dist/.
+  for (const dir of ['templates', 'keys']) t.ok(final.some((i) => i.op === 'COPY' && new RegExp(`^${dir}\\s`).test(i.args)), `${dir}/ copied into the runtime`)
 
   const user = final.filter((i) => i.op === 'USER').at(-1)?.args
   t.ok(user !== undefined && !['root', '0', '0:0'].includes(user), `runs as ${user}`)
@@ -149,6 +151,6 @@ t.test('.dockerignore: secrets and development state never reach the build conte
     'dist/main.js', 'seal.key', 'github-app.pem', '.git/config', 'test/fixtures/github-schemas.json']
   for (const path of excluded) t.ok(ig.ignores(path), `${path} excluded`)
   // What the Dockerfile copies must stay in.
-  const included = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/main.ts', 'src/ops/healthcheck.ts', 'keys/README.md', 'keys/team.pub.asc', 'keys/security.asc']
+  const included = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/main.ts', 'src/ops/healthcheck.ts', 'templates/acknowledgement.txt', 'keys/README.md', 'keys/team.pub.asc', 'keys/security.asc']
   for (const path of included) t.notOk(ig.ignores(path), `${path} included`)
 })

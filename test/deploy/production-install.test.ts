@@ -40,10 +40,11 @@ t.test('npm ci --omit=dev in a clean copy, then node dist/*.js', async (t) => {
   const prefix = uniquePrefix('image')
   t.teardown(async () => { rmSync(app, { recursive: true, force: true }); await dropPrefix(prefix) })
 
-  // What the Dockerfile's runtime stage holds: package files, dist/ from the build stage, keys/.
+  // What the Dockerfile's runtime stage holds: package files, dist/ from the build stage, templates/, keys/.
   for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(root, f), join(app, f))
   await exec(NODE[0], [...NODE.slice(1), join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], { cwd: root, env: cleanEnv() })
   cpSync(join(root, 'keys', 'README.md'), join(app, 'keys', 'README.md'))
+  cpSync(join(root, 'templates'), join(app, 'templates'), { recursive: true })
   await exec('env', ['-u', 'NODE_OPTIONS', 'npm', 'ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, env: { ...cleanEnv(), NODE_ENV: 'production' }, maxBuffer: 16 * 1024 * 1024 })
   // (typescript itself may appear: valibot, under bull-board, lists it as a peer.)
   for (const dev of ['tsx', 'tap', 'playwright-core', 'smol-toml', '@types/node']) t.notOk(existsSync(join(app, 'node_modules', dev)), `no ${dev} in the runtime`)
