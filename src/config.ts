@@ -1,6 +1,7 @@
 // One typed configuration, read from the environment (and `.env`) once at start.
 // `settings` is the single source: the loader, the README table (scripts/config-table.ts)
 // and the tests all read it. Every problem is collected and reported together.
+import { isInside } from './keys/paths.js'
 
 export type Role = 'all' | 'web' | 'worker'
 
@@ -60,7 +61,7 @@ export const settings = [
   { env: 'SECURITY_EMAIL', default: 'security@stacklok.com', doc: 'the intake address; its domain is the WKD domain', parse: email },
   { env: 'REDIS_URL', doc: 'BullMQ and all state (default `redis://127.0.0.1:6379`; in development a local `redis-server` is started when none answers)', parse: url(['redis:', 'rediss:']) },
   { env: 'QUEUE_PREFIX', default: 'intake', doc: 'BullMQ prefix, so several deployments/tests can share a Redis', parse: prefix },
-  { env: 'PGP_PRIVATE_KEY_FILE', doc: 'armored secret key(s) file; several keys allowed (rotation: all decrypt, the first is published)', parse: nonEmpty },
+  { env: 'PGP_PRIVATE_KEY_FILE', doc: 'armored secret key(s) file, outside KEYS_DIR; several keys allowed (rotation: all decrypt; KEYS_DIR decides what is published)', parse: nonEmpty },
   { env: 'PGP_PRIVATE_KEY', doc: 'armored secret key(s) inline, instead of the file', parse: nonEmpty, secret: true },
   { env: 'PGP_PASSPHRASE', doc: 'passphrase for the secret key(s)', secret: true },
   { env: 'KEYS_DIR', default: 'keys', doc: 'public keys to publish (and the dev key, if generated)', parse: nonEmpty },
@@ -86,6 +87,7 @@ export const settings = [
   { env: 'DKIM_SELECTOR', doc: 'DKIM selector (the DNS record is `<selector>._domainkey.<domain>`)', parse: nonEmpty },
   { env: 'DKIM_DOMAIN', doc: 'DKIM signing domain (default: the domain of `MAIL_FROM`)', parse: nonEmpty },
   { env: 'AUTO_REPLY_WINDOW', default: '3d', doc: 'RFC 3834: the same kind of automatic reply goes to the same sender at most once per window', parse: duration },
+  { env: 'AUTO_REPLY_MAX_PER_HOUR', default: '120', doc: 'acknowledgements and could-not-decrypt replies to anyone per hour: From is not authenticated, so this bounds what a flood of forged senders can make us send', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
   { env: 'AUTO_REPLY_ACK_LIMIT', default: '3', doc: 'acknowledgements of distinct reports one sender gets per `AUTO_REPLY_WINDOW` (a responder that ignores RFC 3834 stops there)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 100 ? { value: n } : { error: 'must be an integer 1-100' } } },
   { env: 'REMINDER_DELAYS', default: '24h,7d,21d', doc: 'team reminders after a report (SECURITY.md: fix team within 24 h, fix within 7 days, release within 21 days); each checks the advisory first and stops once it is published or closed', parse: durations(3) },
   { env: 'REMINDER_DELAYS_URGENT', default: '2h,1d,3d', doc: 'the same for urgent (publicly disclosed) reports: "all timelines become ASAP"', parse: durations(3) },
@@ -142,7 +144,7 @@ export interface Config {
   teamNotifyKeysFile?: string
   templatesDir?: string
   dkim?: { privateKey: string, selector: string, domain: string }
-  autoReply: { windowMs: number, ackLimit: number }
+  autoReply: { windowMs: number, ackLimit: number, maxPerHour: number }
   timeline: { delaysMs: number[], urgentDelaysMs: number[], repeatMs: number, retrospectiveMs: number }
   outboxDir: string
   dataDir: string
@@ -199,6 +201,9 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
   }
   if (values.has('DKIM_PRIVATE_KEY') !== values.has('DKIM_SELECTOR')) problems.push('DKIM_PRIVATE_KEY and DKIM_SELECTOR must be set together')
   if (values.has('PGP_PRIVATE_KEY') && values.has('PGP_PRIVATE_KEY_FILE')) problems.push('set PGP_PRIVATE_KEY or PGP_PRIVATE_KEY_FILE, not both')
+  if (values.has('PGP_PRIVATE_KEY_FILE') && isInside(String(values.get('KEYS_DIR')), String(values.get('PGP_PRIVATE_KEY_FILE')))) {
+    problems.push('PGP_PRIVATE_KEY_FILE must not be inside KEYS_DIR: that directory is committed, published and read by the web role')
+  }
 
   if (production) {
     // Embedded defaults fake work (dev key, outbox) or lose it: refuse them outright.
@@ -257,7 +262,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       defaultRepo: get('GITHUB_DEFAULT_REPO')
     }),
     mailFrom: get('MAIL_FROM') ?? securityEmail,
-    autoReply: { windowMs: get<number>('AUTO_REPLY_WINDOW') as number, ackLimit: get<number>('AUTO_REPLY_ACK_LIMIT') as number },
+    autoReply: { windowMs: get<number>('AUTO_REPLY_WINDOW') as number, ackLimit: get<number>('AUTO_REPLY_ACK_LIMIT') as number, maxPerHour: get<number>('AUTO_REPLY_MAX_PER_HOUR') as number },
     timeline: {
       delaysMs: get<number[]>('REMINDER_DELAYS') as number[],
       urgentDelaysMs: get<number[]>('REMINDER_DELAYS_URGENT') as number[],

@@ -17,7 +17,7 @@ export const redactPaths = [
   '*.apiKey', '*.signingKey', '*.armored', '*.armoredSecret', '*.inboundSecret', '*.webhookSecret',
   'config.pgp', 'config.seal.privateKey', 'config.github.token', 'config.github.app',
   'config.smtpUrl', 'config.inboundSecret', 'config.mailgunSigningKey', 'config.inboundBasicAuth',
-  'config.adminBasicAuth', 'config.githubWebhookSecret', 'config.discordWebhookUrl', 'config.notifyWebhookUrl',
+  'config.adminBasicAuth', 'config.githubWebhookSecret', 'config.dkim', 'config.discordWebhookUrl', 'config.notifyWebhookUrl',
   'body', 'raw', 'text', 'html', 'description', 'payload', 'subject',
   '*.body', '*.raw', '*.text', '*.html', '*.description', '*.payload', '*.subject'
 ]

@@ -209,11 +209,19 @@ function githubClient (config: Config, log: Logger, metrics: Metrics): Octokit |
 }
 
 /** DKIM_PRIVATE_KEY holds the PEM itself or the path of a file holding it. */
-function dkimOptions (config: Config): { dkim?: { domainName: string, keySelector: string, privateKey: string } } {
+export function dkimOptions (config: Config): { dkim?: { domainName: string, keySelector: string, privateKey: string } } {
   if (config.dkim === undefined) return {}
   const { privateKey, selector, domain } = config.dkim
-  const pem = privateKey.includes('-----BEGIN') ? privateKey : readFileSync(privateKey, 'utf8')
-  return { dkim: { domainName: domain, keySelector: selector, privateKey: pem } }
+  return { dkim: { domainName: domain, keySelector: selector, privateKey: privateKey.includes('-----BEGIN') ? privateKey : readDkimKeyFile(privateKey) } }
+}
+
+function readDkimKeyFile (path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    // Not fs's message: it quotes the "path", which is the key itself when one was pasted without its PEM armour.
+    throw new Error(`DKIM_PRIVATE_KEY is neither a PEM key nor a readable file (${(err as NodeJS.ErrnoException).code ?? 'read error'})`)
+  }
 }
 
 /**

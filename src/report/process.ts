@@ -92,9 +92,11 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   // A mail that only asks for our key gets it and opens no advisory (an operator's replay files it).
   const keyMail = deps.keys === undefined || job.data.replay !== undefined ? 'report' : deps.keys.classify(report)
   if (keyMail === 'request') {
+    // Never dropped: the rule can take a short report for a mere key request, so the
+    // original stays in the quarantine (listed, sealed) for a human to replay as a report.
+    await deps.quarantine.add({ intakeId, code: 'key-request', reason: 'answered with the team key, no advisory opened; replay to file it as a report', source: job.data.source, attempts: 1 })
     await sendKey(intakeId, report, progress, deps)
     await progress.record({ outcome: 'key-request' })
-    await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
     deps.log.info({ intakeId }, 'key request answered, no advisory')
     return { outcome: 'key-request' }
   }
@@ -133,13 +135,22 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
   await progress.record({ advisoryPending: '1' })
   try {
     const ref = await deps.sink.create({ ...deps.github, intakeId, body }, { lookupFirst: advisoryPending === '1' })
-    const severity = body.severity ?? (body.cvss_vector_string != null ? body.cvss_vector_string.split('/')[0] : undefined)
+    const severity = filedSeverity(body)
     await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl, ...(severity !== undefined ? { severity } : {}), ...(isUrgent(report) ? { urgent: '1' } : {}) })
     return ref
   } catch (err) {
     if (err instanceof AdvisoryPermanentError) throw new UnrecoverableError(err.message)
     throw err
   }
+}
+
+/**
+ * The severity shown in team notices: GitHub's enum as filed, or none. A CVSS vector is
+ * not a severity (its first field is the version, "CVSS:3.1"); GitHub computes the score.
+ * An enum also keeps report-derived text out of the chat line.
+ */
+export function filedSeverity (body: { severity?: string, cvss_vector_string?: string | null }): string | undefined {
+  return body.severity !== undefined && ['critical', 'high', 'medium', 'low'].includes(body.severity) ? body.severity : undefined
 }
 
 function replyDeps (deps: ProcessDeps): ReplyDeps {
@@ -155,9 +166,11 @@ async function rememberReporterKey (intakeId: string, report: OpenedReport, deps
   const found = report.reporterKey
   const address = report.from?.address
   if (found === undefined || address === undefined || found.source === 'known') return
-  const signed = report.signature.state === 'verified' && report.signature.fingerprint === found.fingerprint
-  const outcome = await deps.keyStore.remember(address, found.armored, { source: found.source, signed })
-  deps.log.info({ intakeId, fingerprint: found.fingerprint, source: found.source, signed, outcome }, 'reporter key')
+  // Only the key on record can vouch for a replacement: a signature by the offered key
+  // itself is made as easily by whoever forged From (see senderVerified).
+  const vouched = senderVerified(report)
+  const outcome = await deps.keyStore.remember(address, found.armored, { source: found.source, vouched })
+  deps.log.info({ intakeId, fingerprint: found.fingerprint, source: found.source, vouched, outcome }, 'reporter key')
 }
 
 /** Keys on record for a sender: a signature by one of them verifies the sender. */
