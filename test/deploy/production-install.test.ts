@@ -73,7 +73,12 @@ t.test('npm ci --omit=dev in a clean copy, then node dist/*.js', async (t) => {
   const worker = start(app, ['dist/main.js', 'worker'], { ...workerEnv, METRICS_PORT: '0' })
   t.teardown(() => worker.kill('SIGKILL'))
   const [metricsPort] = await worker.listening(1)
-  const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
+  // Ready once its Redis connection is up (it may still be connecting when the port opens).
+  let ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
+  for (let i = 0; i < 100 && ready.status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
+  }
   t.equal(ready.status, 200)
   t.match(await ready.json(), { ok: true, checks: { 'team-key': { ok: true }, 'worker-running': { ok: true } } })
   const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: { authorization: 'Basic ' + Buffer.from('ops:image-test-pass').toString('base64') } })
