@@ -52,6 +52,25 @@ const durations = (count: number) => (value: string) => {
 }
 const prefix = (value: string) =>
   /^[A-Za-z0-9_-]+$/.test(value) ? { value } : { error: 'letters, digits, _ and - only (no ":")' }
+const emailList = (value: string) => {
+  const list = value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  const bad = list.filter((v) => 'error' in email(v))
+  return bad.length === 0 ? { value: list.map((v) => v.toLowerCase()) } : { error: `holds something that is not an e-mail address: ${bad.join(', ')}` }
+}
+const topicArns = (value: string) => {
+  const list = value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  return list.length > 0 && list.every((v) => /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(v)) ? { value: list } : { error: 'must be SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>), comma-separated' }
+}
+const bool = (value: string) =>
+  /^(true|false|1|0|yes|no)$/i.test(value) ? { value: /^(true|1|yes)$/i.test(value) } : { error: 'must be true or false' }
+const intRange = (min: number, max: number) => (value: string) => {
+  const n = Number(value)
+  return Number.isInteger(n) && n >= min && n <= max ? { value: n } : { error: `must be an integer ${min}-${max}` }
+}
+const rate = (value: string) => {
+  const m = /^(\d{1,9})\/(\d{1,9})$/.exec(value.trim())
+  return m !== null && Number(m[1]) > 0 && Number(m[2]) > 0 ? { value: { max: Number(m[1]), windowSeconds: Number(m[2]) } } : { error: 'must be count/seconds, e.g. 20/3600' }
+}
 
 export const settings = [
   { env: 'NODE_ENV', default: 'development', doc: '`production` refuses embedded defaults that would lose or fake work', parse: oneOf('development', 'production', 'test') },
@@ -98,7 +117,22 @@ export const settings = [
   { env: 'INBOUND_SECRET', doc: 'HMAC secret of `POST /inbound/raw` (development: generated into `.data/dev-secrets`)', parse: nonEmpty, secret: true },
   { env: 'MAILGUN_SIGNING_KEY', doc: 'enables `/inbound/mailgun/mime`', parse: nonEmpty, secret: true },
   { env: 'INBOUND_BASIC_AUTH', doc: '`user:password` for SendGrid and Postmark endpoints', parse: userPass, secret: true },
-  { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`', parse: userPass, secret: true },
+  { env: 'SECURITY_ALIASES', doc: 'comma-separated addresses also accepted as the intake address; provider mail to any other recipient is dropped (answered so the provider stops retrying, counted, not queued)', parse: emailList },
+  { env: 'SES_TOPIC_ARN', doc: 'enables `POST /inbound/ses`: the SNS topic (or comma-separated topics) whose signed messages are accepted', parse: topicArns },
+  { env: 'SES_CONFIRM_SUBSCRIPTION', default: 'false', doc: '`true`: confirm an SNS SubscriptionConfirmation by fetching its `SubscribeURL`; `false`: log the URL for the operator', parse: bool },
+  { env: 'INBOUND_MAX_MB', default: '40', doc: 'largest request an inbound endpoint reads, in MiB (413 above it)', parse: intRange(1, 200) },
+  { env: 'INBOUND_RATE_LIMIT', default: '120/60', doc: 'requests per client IP on the inbound routes, as `count/seconds` (Redis-backed; 429 above it)', parse: rate },
+  { env: 'TRUST_PROXY', default: '0', doc: 'reverse proxies in front of the gateway whose `X-Forwarded-For` entry is trusted for the client IP (per-IP limits, logs): 0 = the socket address is the client (a client-set header is ignored); 1 behind one proxy such as Fly\'s', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 && n <= 10 ? { value: n } : { error: 'must be an integer 0-10' } } },
+  { env: 'INBOUND_RATE_LIMIT_EXEMPT', default: '127.0.0.1,::1,::ffff:127.0.0.1', doc: 'client IPs the per-IP limit does not apply to (comma-separated; a relay on this host). Behind a reverse proxy that does not set `X-Forwarded-For` every client looks like the proxy: remove its address here', parse: (v: string) => ({ value: v.split(',').map((x) => x.trim()).filter((x) => x !== '') }) },
+  { env: 'SPAM_SCORE_THRESHOLD', default: '5', doc: 'a provider spam score above this quarantines the message (no advisory, no acknowledgement)', parse: (v: string) => Number.isFinite(Number(v)) && v.trim() !== '' ? { value: Number(v) } : { error: 'must be a number' } },
+  { env: 'SENDER_RATE_LIMIT', default: '20/3600', doc: 'reports per sender address as `count/seconds`; above it they are quarantined (senders are counted by a keyed hash, never by address)', parse: rate },
+  { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`; unset = those routes disabled in production, open on loopback only in development', parse: userPass, secret: true },
+  { env: 'METRICS_PORT', doc: 'a second listener for `/metrics`, `/healthz`, `/readyz` (how a worker-only process exposes its metrics; same `ADMIN_BASIC_AUTH`)', parse: port },
+  { env: 'METRICS_PORT_OPEN', default: 'false', doc: '`true` serves `/metrics` on `METRICS_PORT` without authentication, for a scraper on a private network (Fly\'s `[metrics]`); never for a published port', parse: oneOf('true', 'false') },
+  { env: 'DASHBOARD_READ_ONLY', default: 'true', doc: '`false` lets `/admin/queues` retry, promote and remove jobs', parse: oneOf('true', 'false') },
+  { env: 'SHUTDOWN_TIMEOUT_MS', default: '20000', doc: 'on SIGTERM, how long running jobs may take to finish before they go back to the queue', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
+  { env: 'MAX_EVENT_LOOP_DELAY_MS', default: '1000', doc: 'event-loop delay above which HTTP requests are shed with 503 + Retry-After (`@fastify/under-pressure`)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
+  { env: 'GITHUB_WRITE_INTERVAL_MS', default: '1000', doc: 'least time between two advisory writes to GitHub (its guidance: about one content-creating request per second)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
   { env: 'GITHUB_WEBHOOK_SECRET', doc: 'enables `POST /github/webhook`', parse: nonEmpty, secret: true },
   { env: 'ROUTING_FILE', doc: 'repositories, aliases and package names used to route reports', parse: nonEmpty },
   { env: 'DISCORD_WEBHOOK_URL', doc: 'release announcements, posted only after an advisory is published', parse: url(['https:', 'http:']), secret: true },
@@ -148,6 +182,17 @@ export interface Config {
   inboundBasicAuth?: string
   adminBasicAuth?: string
   githubWebhookSecret?: string
+  /** Lower-case addresses accepted besides securityEmail. */
+  securityAliases: string[]
+  sesTopicArns?: string[]
+  sesConfirmSubscription: boolean
+  inboundMaxBytes: number
+  inboundRateLimit: { max: number, windowSeconds: number }
+  inboundRateLimitExempt: string[]
+  /** Proxy hops trusted for X-Forwarded-For; 0 = never (Fastify's `trustProxy`). */
+  trustProxy: number
+  spamScoreThreshold: number
+  senderRateLimit: { max: number, windowSeconds: number }
   routingFile?: string
   discordWebhookUrl?: string
   notifyWebhookUrl?: string
@@ -157,6 +202,12 @@ export interface Config {
   sealedTtlDays: number
   attachmentInlineBytes: number
   logLevel: string
+  metricsPort?: number
+  dashboardReadOnly: boolean
+  shutdownTimeoutMs: number
+  maxEventLoopDelayMs: number
+  githubWriteIntervalMs: number
+  metricsPortOpen: boolean
 }
 
 export class ConfigError extends Error {
@@ -205,7 +256,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
         const value = values.get(name)
         if (typeof value === 'string' && value.length < 16) problems.push(`production: ${name} is too short to be a secret (16 characters at least)`)
       }
-      if (!has('INBOUND_SECRET') && !has('MAILGUN_SIGNING_KEY') && !has('INBOUND_BASIC_AUTH')) problems.push('production: at least one inbound secret (INBOUND_SECRET, MAILGUN_SIGNING_KEY, INBOUND_BASIC_AUTH) is required')
+      if (!has('INBOUND_SECRET') && !has('MAILGUN_SIGNING_KEY') && !has('INBOUND_BASIC_AUTH') && !has('SES_TOPIC_ARN')) problems.push('production: at least one inbound secret (INBOUND_SECRET, MAILGUN_SIGNING_KEY, INBOUND_BASIC_AUTH, SES_TOPIC_ARN) is required')
       if (!has('SEAL_PUBLIC_KEY') && !(role === 'all' && has('SEAL_PRIVATE_KEY'))) problems.push('production: SEAL_PUBLIC_KEY is required (the web role seals every message to it)')
     }
     if (role === 'web') {
@@ -267,6 +318,19 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     sealedTtlDays: get<number>('SEALED_TTL_DAYS') as number,
     attachmentInlineBytes: get<number>('ATTACHMENT_INLINE_BYTES') as number,
     logLevel: get('LOG_LEVEL') as string,
+    securityAliases: get<string[]>('SECURITY_ALIASES') ?? [],
+    sesConfirmSubscription: get<boolean>('SES_CONFIRM_SUBSCRIPTION') as boolean,
+    inboundMaxBytes: (get<number>('INBOUND_MAX_MB') as number) * 1024 * 1024,
+    inboundRateLimit: get<Config['inboundRateLimit']>('INBOUND_RATE_LIMIT') as Config['inboundRateLimit'],
+    inboundRateLimitExempt: get<string[]>('INBOUND_RATE_LIMIT_EXEMPT') ?? [],
+    trustProxy: get<number>('TRUST_PROXY') as number,
+    spamScoreThreshold: get<number>('SPAM_SCORE_THRESHOLD') as number,
+    senderRateLimit: get<Config['senderRateLimit']>('SENDER_RATE_LIMIT') as Config['senderRateLimit'],
+    dashboardReadOnly: get('DASHBOARD_READ_ONLY') !== 'false',
+    shutdownTimeoutMs: get<number>('SHUTDOWN_TIMEOUT_MS') as number,
+    maxEventLoopDelayMs: get<number>('MAX_EVENT_LOOP_DELAY_MS') as number,
+    githubWriteIntervalMs: get<number>('GITHUB_WRITE_INTERVAL_MS') as number,
+    metricsPortOpen: get('METRICS_PORT_OPEN') === 'true',
     ...(omitUndefined({
       smtpUrl: get('SMTP_URL'),
       teamNotifyEmail: get('TEAM_NOTIFY_EMAIL'),
@@ -280,9 +344,11 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       inboundBasicAuth: get('INBOUND_BASIC_AUTH'),
       adminBasicAuth: get('ADMIN_BASIC_AUTH'),
       githubWebhookSecret: get('GITHUB_WEBHOOK_SECRET'),
+      sesTopicArns: get<string[]>('SES_TOPIC_ARN'),
       routingFile: get('ROUTING_FILE'),
       discordWebhookUrl: get('DISCORD_WEBHOOK_URL'),
-      notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL')
+      notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL'),
+      metricsPort: get<number>('METRICS_PORT')
     }) as Partial<Config>)
   }
   return deepFreeze(config)

@@ -14,11 +14,12 @@ import type { TeamKeyring } from '../pgp/types.js'
 import { gatewayKeys } from '../queue/jobs.js'
 import { open } from '../seal/hpke.js'
 import { sealPrivateKey } from '../seal/keys.js'
+import { unpackPayload } from '../seal/payload.js'
 
 export async function writeAttachment (config: Config, redis: Redis, keyring: TeamKeyring, args: { id: string, n: number, file?: string }, out: (s: string) => void): Promise<number> {
   const sealed = await redis.getBuffer(gatewayKeys(config.queuePrefix).sealed(args.id))
   if (sealed === null) { out(`no sealed message for ${args.id} (unknown id, or past SEALED_TTL_DAYS)\n`); return 1 }
-  const report = await openReport(open(sealPrivateKey(config), sealed, args.id), { keyring })
+  const report = await openReport(unpackPayload(open(sealPrivateKey(config), sealed, args.id)).raw, { keyring })
   const attachment = report.attachments[args.n - 1]
   if (attachment === undefined) { out(`report ${args.id} has ${report.attachments.length} attachment(s); #${args.n} does not exist\n`); return 1 }
   // The attachment's own name is the sender's: only its last segment, only safe characters.

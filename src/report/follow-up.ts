@@ -51,6 +51,8 @@ export interface FollowUpDeps {
   sealKey: KeyObject
   ownDomain: string
   defaultOwner: string
+  /** Quarantined reports (unreadable, spam holds, key requests) have no advisory to join. */
+  quarantined: (intakeId: string) => Promise<boolean>
   log: Logger
 }
 
@@ -100,7 +102,7 @@ async function rootOf (candidate: string, deps: FollowUpDeps): Promise<ThreadRoo
     return { intakeId: rootId, owner, repo, ghsaId: state.ghsaId, htmlUrl: state.advisoryUrl ?? '', ...optional('senderHash', state.senderHash) }
   }
   const ended = state.outcome !== undefined || state['team.quarantined'] !== undefined || state['reply.unreadable'] !== undefined
-  if (ended) return undefined
+  if (ended || await deps.quarantined(rootId)) return undefined
   // Not started yet, or under way: only a real intake (its sealed original is stored)
   // is waited for, so a made-up reference in a subject cannot stall a report.
   if (Object.keys(state).length > 0 || await deps.redis.exists(gatewayKeys(deps.prefix).sealed(rootId)) === 1) return 'pending'

@@ -25,6 +25,9 @@ import { withReportLock } from './lock.js'
 import { replyToReporter, type ReplyDeps } from './reply.js'
 import type { Progress, ProgressStore, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
+import { unpackPayload } from '../seal/payload.js'
+import type { InboundMeta } from '../inbound/message.js'
+import type { AbuseCheck } from './abuse.js'
 import type { KeyReplier } from '../keys/key-request.js'
 import { enrich, type EnrichDeps, type Enriched } from '../advisory/enrich.js'
 import { triageSection } from '../advisory/triage-section.js'
@@ -56,6 +59,8 @@ export interface ProcessDeps {
   /** Routing, GitHub facts and inline-attachment size for the advisory's triage. */
   triage: Omit<EnrichDeps, 'owner' | 'defaultRepo'>
   threads: ThreadIndex
+  /** Spam, DMARC and per-sender rate checks (absent: none). */
+  abuse?: AbuseCheck
 }
 
 export interface ProcessJob {
@@ -65,6 +70,8 @@ export interface ProcessJob {
 export interface ProcessOutcome {
   outcome: 'advisory' | 'quarantined' | 'key-request' | 'follow-up'
   ghsaId?: string
+  /** The report arrived encrypted (and was decrypted). */
+  encrypted?: boolean
 }
 
 export async function processReport (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
@@ -73,7 +80,14 @@ export async function processReport (job: ProcessJob, deps: ProcessDeps): Promis
 
 async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
   const { intakeId } = job.data
-  const raw = await unseal(intakeId, deps)
+  const { raw, meta } = await unseal(intakeId, deps)
+  // Before anything is opened or answered: spam gets neither an advisory nor a reply.
+  const held = job.data.replay === undefined ? await deps.abuse?.(intakeId, raw, meta) : undefined
+  if (held !== undefined) {
+    await deps.quarantine.add({ intakeId, code: held.code, reason: `${held.reason}; replay to file it anyway`, source: job.data.source, attempts: 1 })
+    deps.log.info({ intakeId, code: held.code }, 'held in quarantine (spam/abuse), no advisory, no acknowledgement')
+    return { outcome: 'quarantined' }
+  }
   let report: OpenedReport
   try {
     report = await openReport(raw, { keyring: deps.keyring, knownSenderKeys: async (address) => await knownKeys(address, deps) })
@@ -112,7 +126,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   // Early, so a reply that arrives while this report is being filed waits for it.
   await deps.threads.rememberFirst(report.messageId, intakeId)
   const enriched = await enrich(report, { ...deps.triage, owner: deps.github.owner, defaultRepo: deps.github.repo })
-  const advisory = await fileAdvisory(intakeId, job, report, progress, deps, enriched)
+  const advisory = await fileAdvisory(intakeId, job, report, progress, deps, enriched, meta)
   await deps.threads.rememberAdvisory(advisory.ghsaId, intakeId)
   await addCollaborators(intakeId, advisory, progress, deps, enriched)
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
@@ -125,14 +139,14 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
   if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
   deps.log.info({ intakeId, ghsaId: advisory.ghsaId, encrypted: report.encrypted, signature: report.signature.state }, 'report processed')
-  return { outcome: 'advisory', ghsaId: advisory.ghsaId }
+  return { outcome: 'advisory', ghsaId: advisory.ghsaId, encrypted: report.encrypted }
 }
 
-async function unseal (intakeId: string, deps: ProcessDeps): Promise<Buffer> {
+async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buffer, meta?: InboundMeta }> {
   const sealed = await deps.redis.getBuffer(gatewayKeys(deps.prefix).sealed(intakeId))
   if (sealed === null) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
   try {
-    return open(deps.sealKey, sealed, intakeId)
+    return unpackPayload(open(deps.sealKey, sealed, intakeId))
   } catch {
     // Wrong seal key (misconfigured split deployment): keep it for a replay once fixed.
     await deps.quarantine.add({ intakeId, code: 'unsealable', reason: 'the sealed message could not be opened with this worker\'s SEAL_PRIVATE_KEY', source: 'worker', attempts: 1 })
@@ -140,12 +154,13 @@ async function unseal (intakeId: string, deps: ProcessDeps): Promise<Buffer> {
   }
 }
 
-async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps, enriched: Enriched): Promise<{ ghsaId: string, htmlUrl: string }> {
+async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps, enriched: Enriched, meta?: InboundMeta): Promise<{ ghsaId: string, htmlUrl: string }> {
   const { ghsaId, advisoryUrl, advisoryPending } = progress.state
   if (ghsaId !== undefined) return { ghsaId, htmlUrl: advisoryUrl ?? '' }
   // A retry files where the first attempt did (its lookup by marker must find it there).
   const repo = progress.state.advisoryRepo?.split('/')[1] ?? enriched.route.repo
-  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: job.data.source }, createOptions(enriched, deps.github.owner))
+  const provider = meta?.rebuilt === true ? `${job.data.source} (rebuilt by provider, signatures unverifiable)` : job.data.source
+  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider }, createOptions(enriched, deps.github.owner))
   // Pending before the POST: if we die between the POST and the record below, the
   // retry looks the advisory up by its intake marker instead of creating another.
   const sender = senderHash(deps.sealKey, report.from?.address)
@@ -281,6 +296,7 @@ function followUpDeps (deps: ProcessDeps) {
     sealKey: deps.sealKey,
     ownDomain: deps.mail.from.includes('@') ? (deps.mail.from.split('@').pop() ?? '').replace(/>.*$/, '').toLowerCase() : '',
     defaultOwner: deps.github.owner,
+    quarantined: async (id: string) => await deps.quarantine.get(id) !== undefined,
     log: deps.log
   }
 }

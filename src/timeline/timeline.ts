@@ -22,6 +22,7 @@ import { outerHeaders } from '../report/outer-headers.js'
 import { replyToReporter, type ReplyDeps } from '../report/reply.js'
 import { STATE_TTL_SECONDS, type Progress, type ProgressStore } from '../report/state.js'
 import { open } from '../seal/hpke.js'
+import { unpackPayload } from '../seal/payload.js'
 
 /** After the three SECURITY.md steps, this many overdue reminders at most. */
 const MAX_REPEATS = 8
@@ -245,7 +246,7 @@ async function tellReporter (intakeId: string, ghsaId: string, state: AdvisorySt
 
 function unsealOrUndefined (key: KeyObject, sealed: Buffer, intakeId: string): Buffer | undefined {
   try {
-    return open(key, sealed, intakeId)
+    return unpackPayload(open(key, sealed, intakeId)).raw // provider mail carries sealed metadata before the bytes
   } catch {
     return undefined
   }
