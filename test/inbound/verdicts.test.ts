@@ -20,6 +20,12 @@ t.test('a sender cannot talk a verdict down', async (t) => {
   t.same(mergeVerdicts({ dmarc: 'fail' }, { dmarc: 'pass' }), { dmarc: 'fail' })
 })
 
+t.test('a sender-chosen address quoted in the provider\'s Authentication-Results does not hide its dmarc=fail', async (t) => {
+  // "dmarc=pass" is a valid local part; the provider quotes MAIL FROM before its DMARC result.
+  const raw = plainMessage({ headers: { 'Authentication-Results': 'mx.provider.example; spf=pass smtp.mailfrom=dmarc=pass@evil.example; dkim=none; dmarc=fail (p=reject) header.from=bank.example' } })
+  t.equal(verdictsFromHeaders(raw).dmarc, 'fail')
+})
+
 t.test('SendGrid fields', async (t) => {
   t.same(sendgridVerdicts('pass', '{@example.com : pass, @list.example : fail}', '3.1'), { spf: 'pass', dkim: 'pass', spamScore: 3.1 })
   t.same(sendgridVerdicts(undefined, '{@example.com : fail}', 'x'), { dkim: 'fail' })
