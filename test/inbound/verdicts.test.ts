@@ -58,3 +58,13 @@ t.test('recipients: envelope, To, Cc; case-insensitive; display names and angle 
   t.notOk(ours(to('To: security@stacklok.com.evil.example')))
   t.notOk(ours(to('X-Original-To: security@stacklok.com')), 'only To and Cc count')
 })
+
+t.test('recipients: a +tag of an intake address is ours, a +tag of another mailbox is not', async (t) => {
+  const ours = recipientFilter(['security@stacklok.com'])
+  const to = (line: string) => Buffer.from(`From: a@b.example\r\n${line}\r\nSubject: x\r\n\r\nbody`)
+  t.ok(ours(to('To: sales@stacklok.com'), ['Security+bounty@stacklok.com']), 'envelope')
+  t.ok(ours(to('To: "Sec" <security+cve-2026@stacklok.com>')), 'header')
+  t.notOk(ours(to('To: sales+security@stacklok.com')))
+  t.notOk(ours(to('To: security+x@stacklok.com.evil.example')))
+  t.notOk(ours(to('To: sales@stacklok.com'), ['sales+security@stacklok.com']))
+})
