@@ -31,10 +31,24 @@ export interface PostmarkInbound {
   RawEmail?: string
 }
 
+// The fields read below, typed: a post whose fields have other types is a 400 from
+// Fastify's validation (after basic auth), never a TypeError deep in the rebuild (500).
+const str = { type: ['string', 'null'] }
+const address = { type: ['object', 'null'], properties: { Email: str, Name: str } }
+const list = (items: object) => ({ type: ['array', 'null'], items })
+const POSTMARK_BODY = {
+  type: 'object',
+  properties: {
+    From: str, FromFull: address, To: str, ToFull: list(address), Cc: str, CcFull: list(address), ReplyTo: str, OriginalRecipient: str,
+    Subject: str, Date: str, MessageID: str, TextBody: str, HtmlBody: str, RawEmail: str,
+    Headers: list({ type: ['object', 'null'], properties: { Name: str, Value: str } }),
+    Attachments: list({ type: 'object', properties: { Name: str, Content: str, ContentType: str, ContentID: str } })
+  }
+}
+
 export async function postmarkRoute (app: FastifyInstance, deps: DeliverDeps & { basicAuth: string, maxBytes: number }): Promise<void> {
-  app.post('/inbound/postmark', { bodyLimit: deps.maxBytes, preParsing: basicAuthHook(deps.basicAuth, 'postmark') }, async (req, reply) => {
-    const body = req.body as PostmarkInbound | undefined
-    if (body === null || typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body)) return await reply.code(400).send({ error: 'send the Postmark inbound JSON' })
+  app.post('/inbound/postmark', { bodyLimit: deps.maxBytes, preParsing: basicAuthHook(deps.basicAuth, 'postmark'), schema: { body: POSTMARK_BODY } }, async (req, reply) => {
+    const body = req.body as PostmarkInbound
     const rebuilt = typeof body.RawEmail !== 'string' || body.RawEmail === ''
     const raw = rebuilt ? await rebuildMessage(body) : Buffer.from(body.RawEmail as string, 'utf8')
     const to = [body.OriginalRecipient, ...(body.ToFull ?? []).map((a) => a?.Email), ...(body.CcFull ?? []).map((a) => a?.Email)].filter((a): a is string => typeof a === 'string' && a !== '')

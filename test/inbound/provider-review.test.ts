@@ -1,0 +1,44 @@
+// Regressions found in the review of the provider adapters (issue 4): each test here
+// failed before its fix.
+import t, { type Test } from 'tap'
+import { Redis } from 'ioredis'
+import { Queue } from 'bullmq'
+import { buildWeb } from '../../src/server.js'
+import { createLogger } from '../../src/log.js'
+import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
+import { QUEUE } from '../../src/queue/jobs.js'
+import { testConfig } from '../helpers/config.js'
+import { plainMessage } from '../helpers/messages.js'
+import { REDIS_URL, dropPrefix, uniquePrefix } from '../helpers/redis.js'
+import { BASIC, MAILGUN_KEY, TOPIC, postmarkJson, type Request, type SnsSigner } from '../helpers/providers.js'
+
+const seal = generateSealKeyPair()
+const log = createLogger({ level: process.env.TEST_LOG ?? 'silent', production: false })
+
+async function setup (t: Test, env: Record<string, string> = {}, signer?: SnsSigner) {
+  const prefix = uniquePrefix('provrev')
+  const config = testConfig({ QUEUE_PREFIX: prefix, REDIS_URL, MAILGUN_SIGNING_KEY: MAILGUN_KEY, INBOUND_BASIC_AUTH: BASIC, SES_TOPIC_ARN: TOPIC, ...env })
+  const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey), ...(signer ? { fetchText: signer.fetchText } : {}) })
+  const redis = new Redis(REDIS_URL)
+  const queue = new Queue(QUEUE, { connection: redis, prefix })
+  t.teardown(async () => { await web.close(); await queue.close(); redis.disconnect(); await dropPrefix(prefix) })
+  const post = (url: string, req: Request) => web.fastify.inject({ method: 'POST', url, headers: req.headers, payload: req.payload })
+  return { web, redis, queue, prefix, post }
+}
+
+t.test('Postmark: fields of the wrong type are a 400, never a 500', async (t) => {
+  const { post, queue } = await setup(t)
+  const raw = plainMessage({ messageId: 'pm-shape@example.org' })
+  for (const bad of [{ Headers: 'x' }, { ToFull: 'security@stacklok.com' }, { CcFull: {} }, { Attachments: {} }, { Attachments: [null] }, { Subject: {} }, { FromFull: 'x' }, { RawEmail: {} }]) {
+    const res = await post('/inbound/postmark', postmarkJson(undefined, bad))
+    t.equal(res.statusCode, 400, JSON.stringify(bad))
+  }
+  t.equal((await post('/inbound/postmark', postmarkJson(raw, { ToFull: 'x' }))).statusCode, 400, 'with RawEmail too')
+  t.equal(await queue.count(), 0)
+  // Nulls and scalars where a string is expected are taken, not crashed on.
+  for (const odd of [{ Headers: [null], ToFull: [null] }, { Attachments: [{ Content: 5 }] }, { Cc: null, ReplyTo: null }]) {
+    t.equal((await post('/inbound/postmark', postmarkJson(undefined, odd))).statusCode, 200, JSON.stringify(odd))
+  }
+  t.equal((await post('/inbound/postmark', postmarkJson(undefined, { From: 5 }))).statusCode, 400, 'no From address: not a message')
+  t.equal((await post('/inbound/postmark', postmarkJson(raw))).statusCode, 200, 'a well-formed post still passes')
+})
