@@ -76,8 +76,11 @@ export async function rebuildMessage (body: PostmarkInbound): Promise<Buffer> {
     .filter((h) => typeof h?.Name === 'string' && typeof h.Value === 'string' && /^[!-9;-~]{1,100}$/.test(h.Name) && !OWN_HEADERS.has(h.Name.toLowerCase()))
     .slice(0, 200)
     .map((h) => ({ key: h.Name as string, value: (h.Value as string).replace(/[\r\n]+/g, ' ') }))
+  // Same JSON, same bytes: the boundary and any id we must invent come from the content,
+  // not from chance (the composer would otherwise write a random Message-ID).
+  const digest = createHash('sha256').update(JSON.stringify(body)).digest('hex')
   const original = (body.Headers ?? []).find((h) => h?.Name?.toLowerCase() === 'message-id')?.Value
-  const messageId = original ?? (typeof body.MessageID === 'string' ? `<${body.MessageID}@inbound.postmarkapp.com>` : undefined)
+  const messageId = original ?? `<${typeof body.MessageID === 'string' && body.MessageID !== '' ? body.MessageID : digest.slice(0, 32)}@inbound.postmarkapp.com>`
   const date = body.Date !== undefined && !Number.isNaN(Date.parse(body.Date)) ? new Date(body.Date) : new Date(0)
   const composer = new MailComposer({
     from: body.From ?? body.FromFull?.Email ?? '',
@@ -86,7 +89,7 @@ export async function rebuildMessage (body: PostmarkInbound): Promise<Buffer> {
     ...(body.ReplyTo ? { replyTo: body.ReplyTo } : {}),
     subject: body.Subject ?? '',
     date,
-    ...(messageId !== undefined ? { messageId } : {}),
+    messageId,
     headers,
     ...(typeof body.TextBody === 'string' && body.TextBody !== '' ? { text: body.TextBody } : {}),
     ...(typeof body.HtmlBody === 'string' && body.HtmlBody !== '' ? { html: body.HtmlBody } : {}),
@@ -96,8 +99,7 @@ export async function rebuildMessage (body: PostmarkInbound): Promise<Buffer> {
       contentType: a.ContentType ?? 'application/octet-stream',
       ...(a.ContentID ? { cid: a.ContentID.replace(/^<|>$/g, '') } : {})
     })),
-    // Same JSON, same bytes: the boundary comes from the content, not from chance.
-    baseBoundary: createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16)
+    baseBoundary: digest.slice(0, 16)
   } as ConstructorParameters<typeof MailComposer>[0])
   return await composer.compile().build()
 }

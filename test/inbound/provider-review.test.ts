@@ -42,3 +42,12 @@ t.test('Postmark: fields of the wrong type are a 400, never a 500', async (t) =>
   t.equal((await post('/inbound/postmark', postmarkJson(undefined, { From: 5 }))).statusCode, 400, 'no From address: not a message')
   t.equal((await post('/inbound/postmark', postmarkJson(raw))).statusCode, 200, 'a well-formed post still passes')
 })
+
+t.test('Postmark rebuild without any Message-ID is still deterministic: a redelivery is one intake', async (t) => {
+  const { post, queue } = await setup(t)
+  const parsed = postmarkJson(undefined, { MessageID: undefined, Headers: [{ Name: 'X-Spam-Status', Value: 'No' }] })
+  const first = await post('/inbound/postmark', parsed)
+  t.equal(first.statusCode, 200, first.body)
+  t.equal((await post('/inbound/postmark', parsed)).json().id, first.json().id)
+  t.equal(await queue.count(), 1)
+})
