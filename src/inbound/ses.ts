@@ -32,8 +32,13 @@ interface SesNotification {
   content?: string
 }
 
+// SNS messages are at most 256 KB; with the JSON escaping of `Message` a post stays well
+// under 1 MiB. The body is read before its signature can be checked, so an anonymous
+// client must not get to make us buffer and parse INBOUND_MAX_MB of JSON.
+const SNS_MAX_POST_BYTES = 1024 * 1024
+
 export async function sesRoute (app: FastifyInstance, deps: SesDeps): Promise<void> {
-  app.post('/inbound/ses', { bodyLimit: deps.maxBytes }, async (req, reply) => {
+  app.post('/inbound/ses', { bodyLimit: Math.min(deps.maxBytes, SNS_MAX_POST_BYTES) }, async (req, reply) => {
     const m = asSnsMessage(parseJson(req.body))
     if (m === undefined) return await reply.code(400).send({ error: 'not an SNS message' })
     if (!deps.topicArns.includes(m.TopicArn)) {

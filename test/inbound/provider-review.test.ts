@@ -51,3 +51,9 @@ t.test('Postmark rebuild without any Message-ID is still deterministic: a redeli
   t.equal((await post('/inbound/postmark', parsed)).json().id, first.json().id)
   t.equal(await queue.count(), 1)
 })
+
+t.test('SES: an unauthenticated post cannot make us buffer INBOUND_MAX_MB of JSON (SNS messages are at most 256 KB)', async (t) => {
+  const { post } = await setup(t)
+  const big = { payload: Buffer.from(JSON.stringify({ Type: 'Notification', Message: 'x'.repeat(2 * 1024 * 1024) })), headers: { 'content-type': 'text/plain; charset=UTF-8' } }
+  t.equal((await post('/inbound/ses', big)).statusCode, 413)
+})
