@@ -8,7 +8,6 @@
 import { createHash, createHmac } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { safeEqual } from './hmac.js'
-import { deliveryHash } from './intake.js'
 import { deliver, type DeliverDeps } from './deliver.js'
 import { parseUrlencoded, readMultipart, text, type FormFields } from './forms.js'
 import { unauthorized } from './basic-auth.js'
@@ -57,7 +56,10 @@ async function readForm (req: FastifyRequest, maxBytes: number): Promise<FormFie
 async function onceForToken (req: FastifyRequest, reply: FastifyReply, deps: DeliverDeps, token: string, raw: Buffer, run: () => Promise<unknown>) {
   if (deps.redis.status !== 'ready') return await reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to queue the message' })
   const key = `${deps.prefix}:gw:mailgun-token:${createHash('sha256').update(token).digest('hex')}`
-  const hash = deliveryHash(raw)
+  // The exact bytes, not the delivery hash (Message-ID + body): that one ignores the
+  // header block, where Mailgun writes its spam verdict, so a replayed token could carry
+  // the same message with X-Mailgun-Sflag taken out.
+  const hash = createHash('sha256').update(raw).digest('hex')
   try {
     // The token is bound to the first message it came with, for good: a retry of that
     // message (after a 503 or a lost answer) passes and is deduplicated; any other body is refused.

@@ -10,7 +10,7 @@ import { QUEUE } from '../../src/queue/jobs.js'
 import { testConfig } from '../helpers/config.js'
 import { plainMessage } from '../helpers/messages.js'
 import { REDIS_URL, dropPrefix, uniquePrefix } from '../helpers/redis.js'
-import { BASIC, MAILGUN_KEY, TOPIC, postmarkJson, type Request, type SnsSigner } from '../helpers/providers.js'
+import { BASIC, MAILGUN_KEY, TOPIC, mailgunFields, postmarkJson, urlencodedForm, type Request, type SnsSigner } from '../helpers/providers.js'
 
 const seal = generateSealKeyPair()
 const log = createLogger({ level: process.env.TEST_LOG ?? 'silent', production: false })
@@ -56,4 +56,29 @@ t.test('SES: an unauthenticated post cannot make us buffer INBOUND_MAX_MB of JSO
   const { post } = await setup(t)
   const big = { payload: Buffer.from(JSON.stringify({ Type: 'Notification', Message: 'x'.repeat(2 * 1024 * 1024) })), headers: { 'content-type': 'text/plain; charset=UTF-8' } }
   t.equal((await post('/inbound/ses', big)).statusCode, 413)
+})
+
+t.test('Mailgun: a replayed token is bound to the exact bytes, not only to Message-ID and body (the verdict headers are not covered)', async (t) => {
+  const Fastify = (await import('fastify')).default
+  const { app } = await import('../../src/app.js')
+  const prefix = uniquePrefix('mgbytes')
+  const redis = new Redis(REDIS_URL)
+  await new Promise((r) => redis.once('ready', r))
+  const accepted: Buffer[] = []
+  // The first queue write fails (503): the signed request is still replayable for 5 minutes.
+  const accept = async (raw: Buffer) => { accepted.push(raw); if (accepted.length === 1) throw new Error('queue write failed'); return { id: 'b'.repeat(24), duplicate: false } }
+  const fastify = Fastify()
+  await fastify.register(app, { config: testConfig({ QUEUE_PREFIX: prefix, REDIS_URL, MAILGUN_SIGNING_KEY: MAILGUN_KEY }), redis, accept })
+  t.teardown(async () => { await fastify.close(); redis.disconnect(); await dropPrefix(prefix) })
+  const spam = Buffer.from('X-Mailgun-Sflag: Yes\r\n' + plainMessage({ messageId: 'mg-spam@example.org' }).toString())
+  const fields = mailgunFields(spam, { token: 'tok-bytes' })
+  const send = async (raw: Buffer) => {
+    const req = urlencodedForm(fields.map((f) => f.name === 'body-mime' ? { ...f, value: raw } : f))
+    return await fastify.inject({ method: 'POST', url: '/inbound/mailgun/mime', headers: req.headers, payload: req.payload })
+  }
+  t.equal((await send(spam)).statusCode, 503)
+  const stripped = Buffer.from(spam.toString().replace('X-Mailgun-Sflag: Yes\r\n', ''))
+  t.equal((await send(stripped)).statusCode, 401, 'the same message without the spam flag is another message for the token')
+  t.equal((await send(spam)).statusCode, 200, 'Mailgun\'s own retry passes')
+  t.same(accepted.map((r) => r.equals(spam)), [true, true], 'only the bytes first delivered with the token were ever taken')
 })
