@@ -29,7 +29,7 @@ export function verifyMailgun (signingKey: string, fields: { timestamp?: string 
 
 export async function mailgunRoute (app: FastifyInstance, deps: DeliverDeps & { signingKey: string, maxBytes: number }): Promise<void> {
   app.post('/inbound/mailgun/mime', { bodyLimit: deps.maxBytes }, async (req, reply) => {
-    const fields = await readForm(req, deps.maxBytes)
+    const fields = await readForm(req, reply, deps.maxBytes)
     if (fields === undefined) return await reply.code(415).send({ error: 'send application/x-www-form-urlencoded or multipart/form-data' })
     const auth = { timestamp: text(fields, 'timestamp'), token: text(fields, 'token'), signature: text(fields, 'signature') }
     if (!verifyMailgun(deps.signingKey, auth)) {
@@ -47,9 +47,9 @@ export async function mailgunRoute (app: FastifyInstance, deps: DeliverDeps & { 
   })
 }
 
-async function readForm (req: FastifyRequest, maxBytes: number): Promise<FormFields | undefined> {
+async function readForm (req: FastifyRequest, reply: FastifyReply, maxBytes: number): Promise<FormFields | undefined> {
   if (Buffer.isBuffer(req.body)) return parseUrlencoded(req.body)
-  if (req.isMultipart()) return await readMultipart(req, ['body-mime'], maxBytes)
+  if (req.isMultipart()) return await readMultipart(req, reply, ['body-mime'], maxBytes)
   return undefined
 }
 
