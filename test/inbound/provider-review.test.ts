@@ -82,3 +82,18 @@ t.test('Mailgun: a replayed token is bound to the exact bytes, not only to Messa
   t.equal((await send(spam)).statusCode, 200, 'Mailgun\'s own retry passes')
   t.same(accepted.map((r) => r.equals(spam)), [true, true], 'only the bytes first delivered with the token were ever taken')
 })
+
+t.test('SNS certificate fetch reads at most 16 KiB, whatever the server streams', async (t) => {
+  const { createServer } = await import('node:http')
+  const { defaultFetchText } = await import('../../src/inbound/sns-verify.js')
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-pem-file' })
+    const more = () => { while (res.write(Buffer.alloc(4096, 'A'))); }
+    res.on('drain', more)
+    more() // never ends
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const { port } = server.address() as { port: number }
+  await t.rejects(defaultFetchText(10000)(`http://127.0.0.1:${port}/cert.pem`), /certificate too large/)
+})
