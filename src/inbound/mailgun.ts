@@ -11,6 +11,7 @@ import { safeEqual } from './hmac.js'
 import { deliver, type DeliverDeps } from './deliver.js'
 import { parseUrlencoded, readMultipart, text, type FormFields } from './forms.js'
 import { unauthorized } from './basic-auth.js'
+import { unavailable } from './respond.js'
 
 export const MAILGUN_MAX_AGE_SECONDS = 300
 const TOKEN_TTL_SECONDS = 2 * MAILGUN_MAX_AGE_SECONDS + 60 // outlives any timestamp still accepted
@@ -54,7 +55,7 @@ async function readForm (req: FastifyRequest, reply: FastifyReply, maxBytes: num
 }
 
 async function onceForToken (req: FastifyRequest, reply: FastifyReply, deps: DeliverDeps, token: string, raw: Buffer, run: () => Promise<unknown>) {
-  if (deps.redis.status !== 'ready') return await reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to queue the message' })
+  if (deps.redis.status !== 'ready') return await unavailable(reply)
   const key = `${deps.prefix}:gw:mailgun-token:${createHash('sha256').update(token).digest('hex')}`
   // The exact bytes, not the delivery hash (Message-ID + body): that one ignores the
   // header block, where Mailgun writes its spam verdict, so a replayed token could carry
@@ -69,7 +70,7 @@ async function onceForToken (req: FastifyRequest, reply: FastifyReply, deps: Del
       return await unauthorized(reply)
     }
   } catch {
-    return await reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to queue the message' })
+    return await unavailable(reply)
   }
   await run()
   return reply

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { unauthorized } from './basic-auth.js'
 import { deliver, type DeliverDeps } from './deliver.js'
+import { unavailable } from './respond.js'
 import type { Verdicts } from './message.js'
 import { SnsCertificateUnavailable, asSnsMessage, snsUrlRegion, topicRegion, type FetchText, type SnsMessage, type SnsVerify } from './sns-verify.js'
 
@@ -53,7 +54,7 @@ export async function sesRoute (app: FastifyInstance, deps: SesDeps): Promise<vo
     } catch (err) {
       if (!(err instanceof SnsCertificateUnavailable)) throw err
       req.log.error({ err: { message: err.message } }, 'inbound ses: cannot check the signature now, answering 503')
-      return await reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to verify the message' })
+      return await unavailable(reply, 'verify')
     }
     if (m.Type === 'SubscriptionConfirmation') return await subscription(req, reply, deps, m)
     if (m.Type === 'UnsubscribeConfirmation') {
