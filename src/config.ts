@@ -126,7 +126,13 @@ export const settings = [
   { env: 'INBOUND_RATE_LIMIT_EXEMPT', default: '127.0.0.1,::1,::ffff:127.0.0.1', doc: 'client IPs the per-IP limit does not apply to (comma-separated; a relay on this host). Behind a reverse proxy that does not set `X-Forwarded-For` every client looks like the proxy: remove its address here', parse: (v: string) => ({ value: v.split(',').map((x) => x.trim()).filter((x) => x !== '') }) },
   { env: 'SPAM_SCORE_THRESHOLD', default: '5', doc: 'a provider spam score above this quarantines the message (no advisory, no acknowledgement)', parse: (v: string) => Number.isFinite(Number(v)) && v.trim() !== '' ? { value: Number(v) } : { error: 'must be a number' } },
   { env: 'SENDER_RATE_LIMIT', default: '20/3600', doc: 'reports per sender address as `count/seconds`; above it they are quarantined (senders are counted by a keyed hash, never by address)', parse: rate },
-  { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`', parse: userPass, secret: true },
+  { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`; unset = those routes disabled in production, open on loopback only in development', parse: userPass, secret: true },
+  { env: 'METRICS_PORT', doc: 'a second listener for `/metrics`, `/healthz`, `/readyz` (how a worker-only process exposes its metrics; same `ADMIN_BASIC_AUTH`)', parse: port },
+  { env: 'METRICS_PORT_OPEN', default: 'false', doc: '`true` serves `/metrics` on `METRICS_PORT` without authentication, for a scraper on a private network (Fly\'s `[metrics]`); never for a published port', parse: oneOf('true', 'false') },
+  { env: 'DASHBOARD_READ_ONLY', default: 'true', doc: '`false` lets `/admin/queues` retry, promote and remove jobs', parse: oneOf('true', 'false') },
+  { env: 'SHUTDOWN_TIMEOUT_MS', default: '20000', doc: 'on SIGTERM, how long running jobs may take to finish before they go back to the queue', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
+  { env: 'MAX_EVENT_LOOP_DELAY_MS', default: '1000', doc: 'event-loop delay above which HTTP requests are shed with 503 + Retry-After (`@fastify/under-pressure`)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
+  { env: 'GITHUB_WRITE_INTERVAL_MS', default: '1000', doc: 'least time between two advisory writes to GitHub (its guidance: about one content-creating request per second)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
   { env: 'GITHUB_WEBHOOK_SECRET', doc: 'enables `POST /github/webhook`', parse: nonEmpty, secret: true },
   { env: 'ROUTING_FILE', doc: 'repositories, aliases and package names used to route reports', parse: nonEmpty },
   { env: 'DISCORD_WEBHOOK_URL', doc: 'release announcements, posted only after an advisory is published', parse: url(['https:', 'http:']), secret: true },
@@ -194,6 +200,12 @@ export interface Config {
   jobBackoffMs: number
   sealedTtlDays: number
   logLevel: string
+  metricsPort?: number
+  dashboardReadOnly: boolean
+  shutdownTimeoutMs: number
+  maxEventLoopDelayMs: number
+  githubWriteIntervalMs: number
+  metricsPortOpen: boolean
 }
 
 export class ConfigError extends Error {
@@ -311,6 +323,11 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     trustProxy: get<number>('TRUST_PROXY') as number,
     spamScoreThreshold: get<number>('SPAM_SCORE_THRESHOLD') as number,
     senderRateLimit: get<Config['senderRateLimit']>('SENDER_RATE_LIMIT') as Config['senderRateLimit'],
+    dashboardReadOnly: get('DASHBOARD_READ_ONLY') !== 'false',
+    shutdownTimeoutMs: get<number>('SHUTDOWN_TIMEOUT_MS') as number,
+    maxEventLoopDelayMs: get<number>('MAX_EVENT_LOOP_DELAY_MS') as number,
+    githubWriteIntervalMs: get<number>('GITHUB_WRITE_INTERVAL_MS') as number,
+    metricsPortOpen: get('METRICS_PORT_OPEN') === 'true',
     ...(omitUndefined({
       smtpUrl: get('SMTP_URL'),
       teamNotifyEmail: get('TEAM_NOTIFY_EMAIL'),
@@ -327,7 +344,8 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       sesTopicArns: get<string[]>('SES_TOPIC_ARN'),
       routingFile: get('ROUTING_FILE'),
       discordWebhookUrl: get('DISCORD_WEBHOOK_URL'),
-      notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL')
+      notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL'),
+      metricsPort: get<number>('METRICS_PORT')
     }) as Partial<Config>)
   }
   return deepFreeze(config)

@@ -6,6 +6,7 @@ import { Octokit } from '@octokit/rest'
 import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
 import { createAppAuth } from '@octokit/auth-app'
+import Bottleneck from 'bottleneck'
 
 /** A token, or a GitHub App installation (its tokens are minted and renewed by auth-app). */
 export type GithubAuth = string | { appId: string, privateKey: string, installationId: string }
@@ -30,6 +31,16 @@ export interface GithubClientOptions {
    * is retried later rather than holding a worker slot (default 120) */
   maxRateLimitWaitSeconds?: number
   userAgent?: string
+  /** least time between two content-creating requests (plugin-throttling's default, 1000,
+   * follows GitHub's guidance of about one per second) */
+  writeIntervalMs?: number
+  /** Told of every attempt and every rate limit (metrics); route is the URL template. */
+  observe?: GithubObserver
+}
+
+export interface GithubObserver {
+  request: (info: { method: string, route: string, status: number | 'error' }) => void
+  rateLimit: (info: { kind: 'primary' | 'secondary', retried: boolean }) => void
 }
 
 export function createOctokit (opts: GithubClientOptions): Octokit {
@@ -38,10 +49,11 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
   const maxWait = opts.maxRateLimitWaitSeconds ?? 120
   const retries = opts.retries ?? 3
   // requestLogging goes first so its wrap sits inside retry/throttling: one line per attempt.
-  const GithubOctokit = Octokit.plugin(requestLogging(log), retry, throttling)
+  const GithubOctokit = Octokit.plugin(requestLogging(log, opts.observe), retry, throttling)
 
-  const onLimit = (kind: string) => (retryAfter: number, options: { method: string, url: string }, _octokit: unknown, retryCount: number) => {
+  const onLimit = (kind: 'primary' | 'secondary') => (retryAfter: number, options: { method: string, url: string }, _octokit: unknown, retryCount: number) => {
     const willRetry = retryCount < rateLimitRetries && retryAfter <= maxWait
+    opts.observe?.rateLimit({ kind, retried: willRetry })
     log.warn({ method: options.method, route: options.url, retryAfter, retryCount, willRetry }, `github ${kind} rate limit`)
     return willRetry
   }
@@ -57,11 +69,15 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
     retry: { enabled: retries > 0, retries, retryAfterBaseValue: opts.retryBaseMs ?? 1000 },
     throttle: opts.throttle === false
       ? { enabled: false }
-      : { onRateLimit: onLimit('primary'), onSecondaryRateLimit: onLimit('secondary') }
+      : {
+          onRateLimit: onLimit('primary'),
+          onSecondaryRateLimit: onLimit('secondary'),
+          ...(opts.writeIntervalMs !== undefined ? { write: new Bottleneck.Group({ id: 'octokit-write', maxConcurrent: 1, minTime: opts.writeIntervalMs }) } : {})
+        }
   })
 }
 
-function requestLogging (log: Log) {
+function requestLogging (log: Log, observe: GithubObserver | undefined) {
   return (octokit: Pick<Octokit, 'hook'>) => {
     octokit.hook.wrap('request', async (request, options) => {
       const start = performance.now()
@@ -69,10 +85,12 @@ function requestLogging (log: Log) {
       try {
         const res = await request(options)
         log.debug({ ...entry, status: res.status, ms: Math.round(performance.now() - start) }, 'github request')
+        observe?.request({ ...entry, status: res.status })
         return res
       } catch (err) {
         const status = (err as { status?: unknown }).status
         log.debug({ ...entry, status, ms: Math.round(performance.now() - start) }, 'github request failed')
+        observe?.request({ ...entry, status: typeof status === 'number' ? status : 'error' })
         throw err
       }
     })

@@ -62,6 +62,8 @@ export interface ProcessJob {
 export interface ProcessOutcome {
   outcome: 'advisory' | 'quarantined' | 'key-request'
   ghsaId?: string
+  /** The report arrived encrypted (and was decrypted). */
+  encrypted?: boolean
 }
 
 export async function processReport (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
@@ -121,7 +123,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
   if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
   deps.log.info({ intakeId, ghsaId: advisory.ghsaId, encrypted: report.encrypted, signature: report.signature.state }, 'report processed')
-  return { outcome: 'advisory', ghsaId: advisory.ghsaId }
+  return { outcome: 'advisory', ghsaId: advisory.ghsaId, encrypted: report.encrypted }
 }
 
 async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buffer, meta?: InboundMeta }> {

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
 import { createLogger } from '../../src/log.js'
 import { buildWeb, type Web } from '../../src/server.js'
-import { startWorker } from '../../src/worker.js'
+import { startWorker, type RunningWorker } from '../../src/worker.js'
 import { signRaw } from '../../src/inbound/hmac.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
 import { QUEUE } from '../../src/queue/jobs.js'
@@ -34,6 +34,8 @@ export interface Gateway {
   inject: (opts: { method: 'GET' | 'POST', url: string, headers?: Record<string, string>, payload?: string | Buffer }) => Promise<{ statusCode: number, body: string }>
   waitFor: <T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number) => Promise<T>
   restartWorker: (env?: Record<string, string>) => Promise<void>
+  /** The current worker (metrics, readiness checks, close). */
+  worker: () => RunningWorker
   /** The configuration the gateway runs with (for CLI commands in tests). */
   config: () => Config
   /** Finished files in outbox/advisories or outbox/mail (writers use dot-temp files, then rename). */
@@ -53,7 +55,7 @@ export async function startGateway (t: Test, env: Record<string, string>, opts: 
   }
   let config = testConfig({ ...baseEnv, ...env })
   const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey), inboundSecret: INBOUND_SECRET, ...(opts.fetchText !== undefined ? { fetchText: opts.fetchText } : {}) })
-  let worker = await startWorker({ config, log })
+  let worker = await startWorker({ config, log, metrics: web.metrics })
   const redis = new Redis(REDIS_URL)
   const queue = new Queue(QUEUE, { connection: redis, prefix })
 
@@ -92,6 +94,7 @@ export async function startGateway (t: Test, env: Record<string, string>, opts: 
         await new Promise((r) => setTimeout(r, 25))
       }
     },
+    worker: () => worker,
     async inject (opts) {
       const res = await web.fastify.inject(opts)
       return { statusCode: res.statusCode, body: res.body }
@@ -107,7 +110,7 @@ export async function startGateway (t: Test, env: Record<string, string>, opts: 
     async restartWorker (more = {}) {
       await worker.close()
       config = testConfig({ ...baseEnv, ...env, ...more })
-      worker = await startWorker({ config, log })
+      worker = await startWorker({ config, log, metrics: web.metrics })
     }
   }
 }

@@ -344,7 +344,9 @@ t.test('Mailgun: after a 503 the retry with the same token and message passes; t
   // The queue write fails once (as when Redis drops mid-request), then works.
   const accept = async () => { calls++; if (calls === 1) throw new Error('queue write failed'); return { id: 'a'.repeat(24), duplicate: false } }
   const fastify = Fastify()
-  await fastify.register(app, { config, redis, accept })
+  const { createMetrics } = await import('../../src/ops/metrics.js')
+  const ops = { metrics: createMetrics({ defaultMetrics: false }), readiness: async () => ({ ok: true, checks: {} }), queues: [], production: false, dashboardReadOnly: true, maxEventLoopDelayMs: 1000 }
+  await fastify.register(app, { config, redis, accept, ops })
   t.teardown(async () => { await fastify.close(); redis.disconnect(); await dropPrefix(prefix) })
   const req = urlencodedForm(mailgunFields(plainMessage({ messageId: 'retry@example.org' }), { token: 'tok-retry' }))
   const first = await fastify.inject({ method: 'POST', url: '/inbound/mailgun/mime', headers: req.headers, payload: req.payload })
