@@ -67,8 +67,10 @@ t.test('Mailgun: a replayed token is bound to the exact bytes, not only to Messa
   const accepted: Buffer[] = []
   // The first queue write fails (503): the signed request is still replayable for 5 minutes.
   const accept = async (raw: Buffer) => { accepted.push(raw); if (accepted.length === 1) throw new Error('queue write failed'); return { id: 'b'.repeat(24), duplicate: false } }
+  const { createMetrics } = await import('../../src/ops/metrics.js')
+  const ops = { metrics: createMetrics({ defaultMetrics: false }), readiness: async () => ({ ok: true, checks: {} }), queues: [], production: false, dashboardReadOnly: true, maxEventLoopDelayMs: 1000 }
   const fastify = Fastify()
-  await fastify.register(app, { config: testConfig({ QUEUE_PREFIX: prefix, REDIS_URL, MAILGUN_SIGNING_KEY: MAILGUN_KEY }), redis, accept })
+  await fastify.register(app, { config: testConfig({ QUEUE_PREFIX: prefix, REDIS_URL, MAILGUN_SIGNING_KEY: MAILGUN_KEY }), redis, accept, ops })
   t.teardown(async () => { await fastify.close(); redis.disconnect(); await dropPrefix(prefix) })
   const spam = Buffer.from('X-Mailgun-Sflag: Yes\r\n' + plainMessage({ messageId: 'mg-spam@example.org' }).toString())
   const fields = mailgunFields(spam, { token: 'tok-bytes' })
