@@ -3,7 +3,7 @@
 // (URLSearchParams, busboy's field decoder) turns them into U+FFFD for good. So the
 // urlencoded decoder here works on bytes, and in multipart posts the message field is
 // read as a *file* part (raw bytes, busboy never decodes those).
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 
 export type FormFields = Map<string, Buffer>
 
@@ -64,10 +64,13 @@ function hexVal (c: number): number {
  * `maxBytes` bounds the sum of everything read (the multipart parser does not apply
  * Fastify's bodyLimit), and a part cut short by a limit is a 413, never a truncated message.
  */
-export async function readMultipart (req: FastifyRequest, messageFields: string[], maxBytes: number): Promise<FormFields> {
+export async function readMultipart (req: FastifyRequest, reply: FastifyReply, messageFields: string[], maxBytes: number): Promise<FormFields> {
   try {
     return await collectParts(req, messageFields, maxBytes)
   } catch (err) {
+    // The rest of the body is left unread: close the connection after the answer (as
+    // Fastify does for its bodyLimit), or the next request on it would wait behind it.
+    reply.header('connection', 'close')
     // The parser's own limit errors carry their 413; anything else it throws is a body
     // that is not well-formed multipart (cut short, bad boundary): the sender's fault.
     if (typeof (err as { statusCode?: unknown }).statusCode === 'number') throw err
@@ -82,17 +85,27 @@ async function collectParts (req: FastifyRequest, messageFields: string[], maxBy
     limits: { fieldSize: MAX_SMALL_FIELD, fields: MAX_FIELDS, files: 10, parts: MAX_FIELDS + 10, fileSize: maxBytes, headerPairs: 50, fieldNameSize: 200 },
     isPartAFile: (name: string, _type: string, filename: string | undefined) => filename !== undefined || messageFields.includes(name)
   } as Parameters<FastifyRequest['parts']>[0])
+  const count = (n: number) => {
+    total += n
+    if (total > maxBytes) throw new FormError(413, 'request too large')
+  }
   for await (const part of parts) {
     let value: Buffer
     if (part.type === 'file') {
-      value = await part.toBuffer() // throws a 413 when the part exceeds fileSize
+      // Counted chunk by chunk: the sum is refused as soon as it passes the limit,
+      // not after a whole part (up to fileSize) has been buffered or waited for.
+      const chunks: Buffer[] = []
+      for await (const chunk of part.file) {
+        count((chunk as Buffer).length)
+        chunks.push(chunk as Buffer)
+      }
       if (part.file.truncated) throw new FormError(413, `form part ${part.fieldname} too large`)
+      value = Buffer.concat(chunks)
     } else {
       if (part.valueTruncated || part.fieldnameTruncated) throw new FormError(413, `form field ${part.fieldname} too large`)
       value = Buffer.from(String(part.value), 'utf8')
+      count(value.length)
     }
-    total += value.length
-    if (total > maxBytes) throw new FormError(413, 'request too large')
     if (!fields.has(part.fieldname)) fields.set(part.fieldname, value)
   }
   return fields

@@ -8,10 +8,10 @@
 import { createHash, createHmac } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { safeEqual } from './hmac.js'
-import { deliveryHash } from './intake.js'
 import { deliver, type DeliverDeps } from './deliver.js'
 import { parseUrlencoded, readMultipart, text, type FormFields } from './forms.js'
 import { unauthorized } from './basic-auth.js'
+import { unavailable } from './respond.js'
 
 export const MAILGUN_MAX_AGE_SECONDS = 300
 const TOKEN_TTL_SECONDS = 2 * MAILGUN_MAX_AGE_SECONDS + 60 // outlives any timestamp still accepted
@@ -30,7 +30,7 @@ export function verifyMailgun (signingKey: string, fields: { timestamp?: string 
 
 export async function mailgunRoute (app: FastifyInstance, deps: DeliverDeps & { signingKey: string, maxBytes: number }): Promise<void> {
   app.post('/inbound/mailgun/mime', { bodyLimit: deps.maxBytes }, async (req, reply) => {
-    const fields = await readForm(req, deps.maxBytes)
+    const fields = await readForm(req, reply, deps.maxBytes)
     if (fields === undefined) return await reply.code(415).send({ error: 'send application/x-www-form-urlencoded or multipart/form-data' })
     const auth = { timestamp: text(fields, 'timestamp'), token: text(fields, 'token'), signature: text(fields, 'signature') }
     if (!verifyMailgun(deps.signingKey, auth)) {
@@ -48,16 +48,19 @@ export async function mailgunRoute (app: FastifyInstance, deps: DeliverDeps & { 
   })
 }
 
-async function readForm (req: FastifyRequest, maxBytes: number): Promise<FormFields | undefined> {
+async function readForm (req: FastifyRequest, reply: FastifyReply, maxBytes: number): Promise<FormFields | undefined> {
   if (Buffer.isBuffer(req.body)) return parseUrlencoded(req.body)
-  if (req.isMultipart()) return await readMultipart(req, ['body-mime'], maxBytes)
+  if (req.isMultipart()) return await readMultipart(req, reply, ['body-mime'], maxBytes)
   return undefined
 }
 
 async function onceForToken (req: FastifyRequest, reply: FastifyReply, deps: DeliverDeps, token: string, raw: Buffer, run: () => Promise<unknown>) {
-  if (deps.redis.status !== 'ready') return await reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to queue the message' })
+  if (deps.redis.status !== 'ready') return await unavailable(reply)
   const key = `${deps.prefix}:gw:mailgun-token:${createHash('sha256').update(token).digest('hex')}`
-  const hash = deliveryHash(raw)
+  // The exact bytes, not the delivery hash (Message-ID + body): that one ignores the
+  // header block, where Mailgun writes its spam verdict, so a replayed token could carry
+  // the same message with X-Mailgun-Sflag taken out.
+  const hash = createHash('sha256').update(raw).digest('hex')
   try {
     // The token is bound to the first message it came with, for good: a retry of that
     // message (after a 503 or a lost answer) passes and is deduplicated; any other body is refused.
@@ -67,7 +70,7 @@ async function onceForToken (req: FastifyRequest, reply: FastifyReply, deps: Del
       return await unauthorized(reply)
     }
   } catch {
-    return await reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to queue the message' })
+    return await unavailable(reply)
   }
   await run()
   return reply

@@ -31,10 +31,24 @@ export interface PostmarkInbound {
   RawEmail?: string
 }
 
+// The fields read below, typed: a post whose fields have other types is a 400 from
+// Fastify's validation (after basic auth), never a TypeError deep in the rebuild (500).
+const str = { type: ['string', 'null'] }
+const address = { type: ['object', 'null'], properties: { Email: str, Name: str } }
+const list = (items: object) => ({ type: ['array', 'null'], items })
+const POSTMARK_BODY = {
+  type: 'object',
+  properties: {
+    From: str, FromFull: address, To: str, ToFull: list(address), Cc: str, CcFull: list(address), ReplyTo: str, OriginalRecipient: str,
+    Subject: str, Date: str, MessageID: str, TextBody: str, HtmlBody: str, RawEmail: str,
+    Headers: list({ type: ['object', 'null'], properties: { Name: str, Value: str } }),
+    Attachments: list({ type: 'object', properties: { Name: str, Content: str, ContentType: str, ContentID: str } })
+  }
+}
+
 export async function postmarkRoute (app: FastifyInstance, deps: DeliverDeps & { basicAuth: string, maxBytes: number }): Promise<void> {
-  app.post('/inbound/postmark', { bodyLimit: deps.maxBytes, preParsing: basicAuthHook(deps.basicAuth, 'postmark') }, async (req, reply) => {
-    const body = req.body as PostmarkInbound | undefined
-    if (body === null || typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body)) return await reply.code(400).send({ error: 'send the Postmark inbound JSON' })
+  app.post('/inbound/postmark', { bodyLimit: deps.maxBytes, preParsing: basicAuthHook(deps.basicAuth, 'postmark'), schema: { body: POSTMARK_BODY } }, async (req, reply) => {
+    const body = req.body as PostmarkInbound
     const rebuilt = typeof body.RawEmail !== 'string' || body.RawEmail === ''
     const raw = rebuilt ? await rebuildMessage(body) : Buffer.from(body.RawEmail as string, 'utf8')
     const to = [body.OriginalRecipient, ...(body.ToFull ?? []).map((a) => a?.Email), ...(body.CcFull ?? []).map((a) => a?.Email)].filter((a): a is string => typeof a === 'string' && a !== '')
@@ -62,8 +76,11 @@ export async function rebuildMessage (body: PostmarkInbound): Promise<Buffer> {
     .filter((h) => typeof h?.Name === 'string' && typeof h.Value === 'string' && /^[!-9;-~]{1,100}$/.test(h.Name) && !OWN_HEADERS.has(h.Name.toLowerCase()))
     .slice(0, 200)
     .map((h) => ({ key: h.Name as string, value: (h.Value as string).replace(/[\r\n]+/g, ' ') }))
+  // Same JSON, same bytes: the boundary and any id we must invent come from the content,
+  // not from chance (the composer would otherwise write a random Message-ID).
+  const digest = createHash('sha256').update(JSON.stringify(body)).digest('hex')
   const original = (body.Headers ?? []).find((h) => h?.Name?.toLowerCase() === 'message-id')?.Value
-  const messageId = original ?? (typeof body.MessageID === 'string' ? `<${body.MessageID}@inbound.postmarkapp.com>` : undefined)
+  const messageId = original ?? `<${typeof body.MessageID === 'string' && body.MessageID !== '' ? body.MessageID : digest.slice(0, 32)}@inbound.postmarkapp.com>`
   const date = body.Date !== undefined && !Number.isNaN(Date.parse(body.Date)) ? new Date(body.Date) : new Date(0)
   const composer = new MailComposer({
     from: body.From ?? body.FromFull?.Email ?? '',
@@ -72,7 +89,7 @@ export async function rebuildMessage (body: PostmarkInbound): Promise<Buffer> {
     ...(body.ReplyTo ? { replyTo: body.ReplyTo } : {}),
     subject: body.Subject ?? '',
     date,
-    ...(messageId !== undefined ? { messageId } : {}),
+    messageId,
     headers,
     ...(typeof body.TextBody === 'string' && body.TextBody !== '' ? { text: body.TextBody } : {}),
     ...(typeof body.HtmlBody === 'string' && body.HtmlBody !== '' ? { html: body.HtmlBody } : {}),
@@ -82,8 +99,7 @@ export async function rebuildMessage (body: PostmarkInbound): Promise<Buffer> {
       contentType: a.ContentType ?? 'application/octet-stream',
       ...(a.ContentID ? { cid: a.ContentID.replace(/^<|>$/g, '') } : {})
     })),
-    // Same JSON, same bytes: the boundary comes from the content, not from chance.
-    baseBoundary: createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16)
+    baseBoundary: digest.slice(0, 16)
   } as ConstructorParameters<typeof MailComposer>[0])
   return await composer.compile().build()
 }

@@ -16,7 +16,7 @@ export interface InboundDeps {
 export async function replyAccepted (req: FastifyRequest, reply: FastifyReply, deps: InboundDeps, raw: Buffer, source: string, meta?: InboundMeta) {
   if (deps.redis.status !== 'ready') {
     req.log.error({ redis: deps.redis.status }, 'inbound: redis unavailable, answering 503')
-    return reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to queue the message' })
+    return unavailable(reply)
   }
   try {
     const { id, duplicate } = await withTimeout(deps.accept(raw, source, meta), ACCEPT_TIMEOUT_MS)
@@ -24,8 +24,13 @@ export async function replyAccepted (req: FastifyRequest, reply: FastifyReply, d
     return reply.code(200).send({ id })
   } catch (err) {
     req.log.error({ err: { message: (err as Error).message, name: (err as Error).name } }, 'inbound: could not queue, answering 503')
-    return reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to queue the message' })
+    return unavailable(reply)
   }
+}
+
+/** 503: every provider retries it later (the message stays with the provider meanwhile). */
+export function unavailable (reply: FastifyReply, what = 'queue') {
+  return reply.code(503).header('retry-after', '60').send({ error: `temporarily unable to ${what} the message` })
 }
 
 function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {

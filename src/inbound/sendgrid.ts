@@ -11,7 +11,7 @@ import type { Verdicts } from './message.js'
 export async function sendgridRoute (app: FastifyInstance, deps: DeliverDeps & { basicAuth: string, maxBytes: number }): Promise<void> {
   app.post('/inbound/sendgrid', { bodyLimit: deps.maxBytes, preParsing: basicAuthHook(deps.basicAuth, 'sendgrid') }, async (req, reply) => {
     if (!req.isMultipart()) return await reply.code(415).send({ error: 'send multipart/form-data (Inbound Parse)' })
-    const fields = await readMultipart(req, ['email'], deps.maxBytes)
+    const fields = await readMultipart(req, reply, ['email'], deps.maxBytes)
     const raw = fields.get('email')
     if (raw === undefined || raw.length === 0) return await reply.code(400).send({ error: 'no email field (enable "POST the raw, full MIME message")' })
     const envelope = parseEnvelope(text(fields, 'envelope'))

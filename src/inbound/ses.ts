@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { unauthorized } from './basic-auth.js'
 import { deliver, type DeliverDeps } from './deliver.js'
+import { unavailable } from './respond.js'
 import type { Verdicts } from './message.js'
 import { SnsCertificateUnavailable, asSnsMessage, snsUrlRegion, topicRegion, type FetchText, type SnsMessage, type SnsVerify } from './sns-verify.js'
 
@@ -32,8 +33,13 @@ interface SesNotification {
   content?: string
 }
 
+// SNS messages are at most 256 KB; with the JSON escaping of `Message` a post stays well
+// under 1 MiB. The body is read before its signature can be checked, so an anonymous
+// client must not get to make us buffer and parse INBOUND_MAX_MB of JSON.
+const SNS_MAX_POST_BYTES = 1024 * 1024
+
 export async function sesRoute (app: FastifyInstance, deps: SesDeps): Promise<void> {
-  app.post('/inbound/ses', { bodyLimit: deps.maxBytes }, async (req, reply) => {
+  app.post('/inbound/ses', { bodyLimit: Math.min(deps.maxBytes, SNS_MAX_POST_BYTES) }, async (req, reply) => {
     const m = asSnsMessage(parseJson(req.body))
     if (m === undefined) return await reply.code(400).send({ error: 'not an SNS message' })
     if (!deps.topicArns.includes(m.TopicArn)) {
@@ -48,7 +54,7 @@ export async function sesRoute (app: FastifyInstance, deps: SesDeps): Promise<vo
     } catch (err) {
       if (!(err instanceof SnsCertificateUnavailable)) throw err
       req.log.error({ err: { message: err.message } }, 'inbound ses: cannot check the signature now, answering 503')
-      return await reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to verify the message' })
+      return await unavailable(reply, 'verify')
     }
     if (m.Type === 'SubscriptionConfirmation') return await subscription(req, reply, deps, m)
     if (m.Type === 'UnsubscribeConfirmation') {

@@ -77,9 +77,15 @@ export function defaultFetchText (timeoutMs = 5000): FetchText {
   return async (url) => {
     const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(timeoutMs) })
     if (!res.ok) throw new Error(`GET ${new URL(url).host} answered ${res.status}`)
-    const body = await res.text()
-    if (body.length > MAX_CERT_BYTES) throw new Error('certificate too large')
-    return body
+    // Read at most MAX_CERT_BYTES: res.text() would buffer whatever the server sends.
+    const chunks: Uint8Array[] = []
+    let size = 0
+    for await (const chunk of res.body ?? []) {
+      size += chunk.length
+      if (size > MAX_CERT_BYTES) throw new Error('certificate too large') // leaving the loop cancels the body
+      chunks.push(chunk)
+    }
+    return Buffer.concat(chunks).toString('utf8')
   }
 }
 

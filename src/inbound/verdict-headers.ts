@@ -28,9 +28,13 @@ export function verdictsFromFields (fields: Array<[string, string]>): Verdicts {
     } else if (name === 'x-mailgun-dkim-check-result') {
       v.dkim = worst(v.dkim, lower.split(/\s/)[0] ?? '')
     } else if (name === 'authentication-results') {
+      // Every "method=result" in the line, not just the first: the line quotes
+      // sender-chosen text (smtp.mailfrom=dmarc=pass@evil.example, header.i=...) that
+      // could otherwise stand in front of the provider's own dmarc=fail.
       for (const method of ['spf', 'dkim', 'dmarc'] as const) {
-        const m = new RegExp(`\\b${method}=([a-z]+)`).exec(lower)
-        if (m?.[1] !== undefined) v[method] = worst(v[method], m[1])
+        for (const m of lower.matchAll(new RegExp(`\\b${method}=([a-z]+)`, 'g'))) {
+          if (m[1] !== undefined) v[method] = worst(v[method], m[1])
+        }
       }
     }
   }

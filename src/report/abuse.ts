@@ -4,12 +4,14 @@
 // acknowledgement is sent: answering spam would make us a backscatter source.
 //
 // Senders are counted under a keyed hash of the address (key derived from the worker's
-// seal key, which Redis never sees), so the counters do not list who wrote to us.
+// seal key, which Redis never sees), so the counters do not list who wrote to us. One
+// mailbox is one sender whatever its case or +tag (x+1@, x+2@ share one budget).
 import { createHmac, type KeyObject } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { InboundMeta } from '../inbound/message.js'
 import { headerValue, readHeaderLines } from '../inbound/message-head.js'
 import { addressOf } from '../mail/messages.js'
+import { mailboxKey } from '../mail/reply-window.js'
 
 export interface AbusePolicy {
   spamScoreThreshold: number
@@ -23,7 +25,7 @@ export interface Held {
 
 export function abuseCheck (redis: Redis, prefix: string, sealKey: KeyObject, policy: AbusePolicy) {
   const hashKey = createHmac('sha256', Buffer.from(String(sealKey.export({ format: 'jwk' }).d), 'base64url')).update('intake/sender-rate/v1').digest()
-  const senderKey = (address: string) => `${prefix}:gw:sender-rate:${createHmac('sha256', hashKey).update(address.toLowerCase()).digest('hex').slice(0, 32)}`
+  const senderKey = (address: string) => `${prefix}:gw:sender-rate:${createHmac('sha256', hashKey).update(mailboxKey(address)).digest('hex').slice(0, 32)}`
 
   return async function check (intakeId: string, raw: Buffer, meta: InboundMeta | undefined): Promise<Held | undefined> {
     const v = meta?.verdicts ?? {}

@@ -51,3 +51,29 @@ t.test('413 and 400 over HTTP, chunked or not, and the server still answers', as
   const res = await fetch(`http://127.0.0.1:${port}/healthz`)
   t.equal(res.status, 200, 'still serving')
 })
+
+t.test('multipart: the sum of the parts is refused as soon as it passes INBOUND_MAX_MB, not after the last part is buffered', async (t) => {
+  const prefix = uniquePrefix('httplim2')
+  const config = testConfig({ QUEUE_PREFIX: prefix, REDIS_URL, INBOUND_MAX_MB: '2', INBOUND_BASIC_AUTH: BASIC, HOST: '127.0.0.1', PORT: '0' })
+  const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(generateSealKeyPair().publicKey) })
+  t.teardown(async () => { await web.close(); await dropPrefix(prefix) })
+  await web.fastify.listen({ host: '127.0.0.1', port: 0 })
+  const port = (web.fastify.server.address() as AddressInfo).port
+  // Two parts each under the per-part limit; the second is never finished. The answer
+  // must come once the sum passes the limit (before: only at the end of the part, never).
+  const head = (name: string, filename: string) => Buffer.from(`--xYzZY\r\nContent-Disposition: form-data; name="${name}"; filename="${filename}"\r\n\r\n`)
+  const body = Buffer.concat([head('email', 'm.eml'), plainMessage({ messageId: 'sum@example.org' }), Buffer.alloc(1536 * 1024, 'a'), Buffer.from('\r\n'), head('attachment1', 'a.bin'), Buffer.alloc(1536 * 1024, 'b')])
+  const status = await new Promise<number>((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/inbound/sendgrid', method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=xYzZY', authorization: basicHeader() } }, (res) => {
+      resolve(res.statusCode ?? 0)
+      res.resume()
+      req.destroy()
+    })
+    req.on('error', () => resolve(-1))
+    // A guard, not a timing assertion: without an answer the test would hang forever.
+    const guard = setTimeout(() => { resolve(-2); req.destroy() }, 15000)
+    req.on('close', () => clearTimeout(guard))
+    req.write(body) // and the request is never ended
+  })
+  t.equal(status, 413)
+})

@@ -20,6 +20,12 @@ t.test('a sender cannot talk a verdict down', async (t) => {
   t.same(mergeVerdicts({ dmarc: 'fail' }, { dmarc: 'pass' }), { dmarc: 'fail' })
 })
 
+t.test('a sender-chosen address quoted in the provider\'s Authentication-Results does not hide its dmarc=fail', async (t) => {
+  // "dmarc=pass" is a valid local part; the provider quotes MAIL FROM before its DMARC result.
+  const raw = plainMessage({ headers: { 'Authentication-Results': 'mx.provider.example; spf=pass smtp.mailfrom=dmarc=pass@evil.example; dkim=none; dmarc=fail (p=reject) header.from=bank.example' } })
+  t.equal(verdictsFromHeaders(raw).dmarc, 'fail')
+})
+
 t.test('SendGrid fields', async (t) => {
   t.same(sendgridVerdicts('pass', '{@example.com : pass, @list.example : fail}', '3.1'), { spf: 'pass', dkim: 'pass', spamScore: 3.1 })
   t.same(sendgridVerdicts(undefined, '{@example.com : fail}', 'x'), { dkim: 'fail' })
@@ -51,4 +57,14 @@ t.test('recipients: envelope, To, Cc; case-insensitive; display names and angle 
   t.notOk(ours(to('To: sales@stacklok.com'), ['sales@stacklok.com']))
   t.notOk(ours(to('To: security@stacklok.com.evil.example')))
   t.notOk(ours(to('X-Original-To: security@stacklok.com')), 'only To and Cc count')
+})
+
+t.test('recipients: a +tag of an intake address is ours, a +tag of another mailbox is not', async (t) => {
+  const ours = recipientFilter(['security@stacklok.com'])
+  const to = (line: string) => Buffer.from(`From: a@b.example\r\n${line}\r\nSubject: x\r\n\r\nbody`)
+  t.ok(ours(to('To: sales@stacklok.com'), ['Security+bounty@stacklok.com']), 'envelope')
+  t.ok(ours(to('To: "Sec" <security+cve-2026@stacklok.com>')), 'header')
+  t.notOk(ours(to('To: sales+security@stacklok.com')))
+  t.notOk(ours(to('To: security+x@stacklok.com.evil.example')))
+  t.notOk(ours(to('To: sales@stacklok.com'), ['sales+security@stacklok.com']))
 })
