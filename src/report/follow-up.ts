@@ -116,22 +116,33 @@ export function senderHash (sealKey: KeyObject, address: string | undefined): st
   return createHmac('sha256', key).update(`sender\0${address.trim().toLowerCase()}`).digest('hex')
 }
 
-/** Appends the follow-up's section once; returns false when there was no room left. */
-export async function appendFollowUp (intakeId: string, receivedAt: Date, report: OpenedReport, root: ThreadRoot, deps: FollowUpDeps): Promise<boolean> {
+export type AppendOutcome = 'appended' | 'no room' | 'not a draft'
+
+/**
+ * Appends the follow-up's section once. Only to a draft: a published advisory's
+ * description is public, and its GHSA id (which threads a reply) is known to anyone,
+ * so appending there would publish a private follow-up or let a stranger write into
+ * the public advisory. The team notice still tells the team.
+ */
+export async function appendFollowUp (intakeId: string, receivedAt: Date, report: OpenedReport, root: ThreadRoot, deps: FollowUpDeps): Promise<AppendOutcome> {
   const where = { owner: root.owner, repo: root.repo, ghsaId: root.ghsaId }
   return await withAdvisoryLock(deps.redis, `${deps.prefix}:gw:advlock:${root.ghsaId}`, async () => {
-    const current = await deps.sink.description(where)
-    if (current.includes(followUpMarker(intakeId))) return true
+    const { description: current, state } = await deps.sink.read(where)
+    if (current.includes(followUpMarker(intakeId))) return 'appended'
+    if (state !== 'draft') {
+      deps.log.warn({ intakeId, ghsaId: root.ghsaId, state }, 'follow-up not appended: the advisory is no longer a draft')
+      return 'not a draft'
+    }
     const mine = senderHash(deps.sealKey, report.from?.address)
     const d = findDisclosure(`${report.subject}\n${report.text}`)
     const disclosure = d.publiclyDisclosed ? `${d.exploited ? 'exploited / 0-day' : 'publicly disclosed'} (${d.reasons.join(', ')})` : undefined
     const section = followUpSection(report, { intakeId, receivedAt, sameSender: mine !== undefined && mine === root.senderHash, ...(disclosure === undefined ? {} : { disclosure }) }, current)
     if (section === undefined) {
       deps.log.warn({ intakeId, ghsaId: root.ghsaId }, 'follow-up not appended: the advisory description is at GitHub\'s limit')
-      return false
+      return 'no room'
     }
     await deps.sink.update(where, { description: current + section })
-    return true
+    return 'appended'
   })
 }
 

@@ -273,7 +273,7 @@ async function processFollowUp (intakeId: string, job: ProcessJob, report: Opene
   const advisory = { ghsaId: root.ghsaId, htmlUrl: root.htmlUrl }
   if (progress.state.ghsaId === undefined) {
     const appended = await appendFollowUp(intakeId, new Date(job.data.receivedAt), report, root, followUpDeps(deps))
-    await progress.record({ ghsaId: root.ghsaId, advisoryUrl: root.htmlUrl, followUp: appended ? 'appended' : 'no room' })
+    await progress.record({ ghsaId: root.ghsaId, advisoryUrl: root.htmlUrl, followUp: appended })
   }
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates

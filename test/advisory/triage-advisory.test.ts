@@ -130,9 +130,9 @@ t.test('outbox sink: description and update for follow-ups and collaborators', a
   const sink = outboxSink(dir)
   const ref = await sink.create({ owner: 'o', repo: 'r', intakeId: 'abc', body: { summary: 's', description: 'first', vulnerabilities: [{ package: { ecosystem: 'other' } }] } })
   const where = { owner: 'o', repo: 'r', ghsaId: ref.ghsaId }
-  t.equal(await sink.description(where), 'first')
+  t.same(await sink.read(where), { description: 'first', state: 'draft' })
   await sink.update(where, { description: 'first+second', collaborating_users: ['u'] })
   const body = JSON.parse(readFileSync(join(dir, 'advisories', 'abc.json'), 'utf8'))
   t.same([body.description, body.collaborating_users], ['first+second', ['u']])
-  await t.rejects(sink.description({ ...where, ghsaId: 'GHSA-../../x' }), /not an outbox advisory/)
+  await t.rejects(sink.read({ ...where, ghsaId: 'GHSA-../../x' }), /not an outbox advisory/)
 })
