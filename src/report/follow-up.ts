@@ -9,13 +9,14 @@
 //
 // Appending: one writer per advisory at a time (a Redis lock), the description re-read
 // inside the lock, and a marker per follow-up intake id so a retried append is a no-op.
-import { createHmac, randomUUID, type KeyObject } from 'node:crypto'
+import { createHmac, type KeyObject } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { followUpMarker, followUpSection } from '../advisory/follow-up-section.js'
 import type { AdvisorySink } from '../advisory/sink.js'
 import { threadRefs } from '../triage/thread.js'
 import { findDisclosure } from '../triage/disclosure.js'
 import type { ThreadIndex } from './thread-index.js'
+import { withWaitingLock } from './lock.js'
 import type { Logger } from '../log.js'
 import type { ProgressStore } from './state.js'
 import { gatewayKeys } from '../queue/jobs.js'
@@ -126,7 +127,8 @@ export type AppendOutcome = 'appended' | 'no room' | 'not a draft'
  */
 export async function appendFollowUp (intakeId: string, receivedAt: Date, report: OpenedReport, root: ThreadRoot, deps: FollowUpDeps): Promise<AppendOutcome> {
   const where = { owner: root.owner, repo: root.repo, ghsaId: root.ghsaId }
-  return await withAdvisoryLock(deps.redis, `${deps.prefix}:gw:advlock:${root.ghsaId}`, async () => {
+  const lock = { lockMs: LOCK_MS, waitMs: WAIT_MS, busy: () => new ThreadPendingError('another follow-up to the same advisory') }
+  return await withWaitingLock(deps.redis, `${deps.prefix}:gw:advlock:${root.ghsaId}`, lock, async () => {
     const { description: current, state } = await deps.sink.read(where)
     if (current.includes(followUpMarker(intakeId))) return 'appended'
     if (state !== 'draft') {
@@ -144,23 +146,6 @@ export async function appendFollowUp (intakeId: string, receivedAt: Date, report
     await deps.sink.update(where, { description: current + section })
     return 'appended'
   })
-}
-
-const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-
-// Waits its turn (follow-ups are short), unlike the per-report lock which fails fast.
-async function withAdvisoryLock<T> (redis: Redis, key: string, fn: () => Promise<T>): Promise<T> {
-  const token = randomUUID()
-  const until = Date.now() + WAIT_MS
-  while (await redis.set(key, token, 'PX', LOCK_MS, 'NX') === null) {
-    if (Date.now() > until) throw new ThreadPendingError('another follow-up to the same advisory')
-    await new Promise((resolve) => setTimeout(resolve, 50 + Math.floor(Math.random() * 50)))
-  }
-  try {
-    return await fn()
-  } finally {
-    await redis.eval(RELEASE, 1, key, token).catch(() => {})
-  }
 }
 
 function optional<K extends string, V> (key: K, value: V | undefined): { [P in K]?: V } {
