@@ -55,6 +55,7 @@ export const settings = [
   { env: 'GITHUB_APP_ID', doc: 'GitHub App auth (with the two below), instead of a token', parse: nonEmpty },
   { env: 'GITHUB_APP_PRIVATE_KEY', doc: 'GitHub App private key (PEM)', parse: nonEmpty, secret: true },
   { env: 'GITHUB_APP_INSTALLATION_ID', doc: 'GitHub App installation id', parse: nonEmpty },
+  { env: 'GITHUB_WRITE_INTERVAL_MS', default: '1000', doc: 'spacing of advisory-creating requests; GitHub asks for at least 1 s (0 only against local stubs, for benchmarks)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 && n <= 60_000 ? { value: n } : { error: 'must be an integer 0-60000' } } },
   { env: 'GITHUB_OWNER', doc: 'organisation that owns the repositories', parse: nonEmpty },
   { env: 'GITHUB_DEFAULT_REPO', doc: 'repository for reports that name no known repository', parse: nonEmpty },
   { env: 'SMTP_URL', doc: 'e.g. `smtp://user:pass@host:587`; unset = write .eml files to the outbox', parse: url(['smtp:', 'smtps:']), secret: true },
@@ -97,6 +98,7 @@ export interface Config {
     app?: { appId: string, privateKey: string, installationId: string }
     owner?: string
     defaultRepo?: string
+    writeIntervalMs: number
   }
   smtpUrl?: string
   mailFrom: string
@@ -199,7 +201,8 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
         ? { appId: get('GITHUB_APP_ID') as string, privateKey: get('GITHUB_APP_PRIVATE_KEY') as string, installationId: get('GITHUB_APP_INSTALLATION_ID') as string }
         : undefined,
       owner: get('GITHUB_OWNER'),
-      defaultRepo: get('GITHUB_DEFAULT_REPO')
+      defaultRepo: get('GITHUB_DEFAULT_REPO'),
+      writeIntervalMs: get<number>('GITHUB_WRITE_INTERVAL_MS')
     }),
     mailFrom: get('MAIL_FROM') ?? securityEmail,
     outboxDir: get('OUTBOX_DIR') as string,

@@ -70,7 +70,7 @@ function advisorySink (config: Config, log: Logger): AdvisorySink {
   if (!hasGithub(config)) return outboxSink(config.outboxDir)
   const auth = config.github.token ?? config.github.app
   if (auth === undefined) throw new Error('no GitHub credentials')
-  return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth, log }), log)
+  return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth, log, writeIntervalMs: config.github.writeIntervalMs }), log)
 }
 
 /**

@@ -6,6 +6,7 @@ import { Octokit } from '@octokit/rest'
 import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
 import { createAppAuth } from '@octokit/auth-app'
+import Bottleneck from 'bottleneck'
 
 /** A token, or a GitHub App installation (its tokens are minted and renewed by auth-app). */
 export type GithubAuth = string | { appId: string, privateKey: string, installationId: string }
@@ -30,6 +31,9 @@ export interface GithubClientOptions {
    * is retried later rather than holding a worker slot (default 120) */
   maxRateLimitWaitSeconds?: number
   userAgent?: string
+  /** spacing of content-creating requests (POST/PATCH/PUT/DELETE); GitHub asks for 1 s
+   * (default 1000). 0 only for local stubs and benchmarks. */
+  writeIntervalMs?: number
 }
 
 export function createOctokit (opts: GithubClientOptions): Octokit {
@@ -38,7 +42,12 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
   const maxWait = opts.maxRateLimitWaitSeconds ?? 120
   const retries = opts.retries ?? 3
   // requestLogging goes first so its wrap sits inside retry/throttling: one line per attempt.
-  const GithubOctokit = Octokit.plugin(requestLogging(log), retry, throttling)
+  // The wait gate sits innermost too, so every attempt (plugin-retry's, throttling's,
+  // a later job's) passes it.
+  const throttled = opts.throttle !== false
+  const GithubOctokit = throttled
+    ? Octokit.plugin(requestLogging(log), waitGate(maxWait), retry, throttling)
+    : Octokit.plugin(requestLogging(log), retry, throttling)
 
   const onLimit = (kind: string) => (retryAfter: number, options: { method: string, url: string }, _octokit: unknown, retryCount: number) => {
     const willRetry = retryCount < rateLimitRetries && retryAfter <= maxWait
@@ -55,10 +64,62 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
     log: octokitLog(log),
     request: opts.fetch === undefined ? {} : { fetch: opts.fetch },
     retry: { enabled: retries > 0, retries, retryAfterBaseValue: opts.retryBaseMs ?? 1000 },
-    throttle: opts.throttle === false
+    throttle: !throttled
       ? { enabled: false }
-      : { onRateLimit: onLimit('primary'), onSecondaryRateLimit: onLimit('secondary') }
+      : {
+          onRateLimit: onLimit('primary'),
+          onSecondaryRateLimit: onLimit('secondary'),
+          // The plugin's own write group is process-global and fixed at 1 s; ours is per client.
+          write: new Bottleneck.Group({ maxConcurrent: 1, minTime: opts.writeIntervalMs ?? 1000 })
+        }
   })
+}
+
+/**
+ * When GitHub says wait (403/429 with retry-after, or a primary quota at 0), no request
+ * of this client goes out until the wait is over. plugin-throttling only delays the one
+ * request that was refused (its queue keeps sending the others), and plugin-retry retries
+ * a 429 after 1 s whatever retry-after says: GitHub counts requests during the wait
+ * against the integration, so the gate holds all of them.
+ */
+function waitGate (maxWaitSeconds: number) {
+  let blockedUntil = 0
+  return (octokit: Pick<Octokit, 'hook'>) => {
+    octokit.hook.wrap('request', async (request, options) => {
+      for (let wait = blockedUntil - Date.now(); wait > 0; wait = blockedUntil - Date.now()) {
+        // A long wait (a primary quota resetting in 40 min) fails the job for a later
+        // retry, as the throttling handler does, instead of holding a worker slot.
+        if (wait > maxWaitSeconds * 1000) throw stillLimited(Math.ceil(wait / 1000))
+        await new Promise((resolve) => setTimeout(resolve, wait))
+      }
+      try {
+        return await request(options)
+      } catch (err) {
+        const until = waitUntil(err)
+        if (until !== undefined) blockedUntil = Math.max(blockedUntil, until)
+        throw err
+      }
+    })
+  }
+}
+
+/** Shaped like GitHub's answer, so callers classify it as the rate limit it is. */
+function stillLimited (retryAfter: number): Error {
+  return Object.assign(new Error('GitHub rate limit: still waiting'), {
+    status: 403,
+    response: { status: 403, headers: { 'retry-after': String(retryAfter) }, data: { message: 'rate limit wait in progress (client side)' } }
+  })
+}
+
+function waitUntil (err: unknown): number | undefined {
+  const e = err as { status?: unknown, response?: { headers?: Record<string, string | undefined> } }
+  if (e.status !== 403 && e.status !== 429) return undefined
+  const headers = e.response?.headers ?? {}
+  const after = Number(headers['retry-after'])
+  if (after > 0) return Date.now() + after * 1000
+  const reset = Number(headers['x-ratelimit-reset'])
+  if (headers['x-ratelimit-remaining'] === '0' && reset > 0) return reset * 1000
+  return undefined
 }
 
 function requestLogging (log: Log) {
