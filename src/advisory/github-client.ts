@@ -76,28 +76,39 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
 }
 
 /**
- * When GitHub says wait (403/429 with retry-after, or a primary quota at 0), no request
- * of this client goes out until the wait is over. plugin-throttling only delays the one
- * request that was refused (its queue keeps sending the others), and plugin-retry retries
- * a 429 after 1 s whatever retry-after says: GitHub counts requests during the wait
- * against the integration, so the gate holds all of them.
+ * GitHub asks integrations to make requests serially, and when it says wait (403/429
+ * with retry-after, or a primary quota at 0) no request may go out until the wait is
+ * over. plugin-throttling spaces the *starts* of writes but lets them overlap, delays
+ * only the one request that was refused (its queue keeps sending the others), and
+ * plugin-retry retries a 429 after 1 s whatever retry-after says. This gate runs this
+ * client's requests one at a time, so the next one starts only after the previous answer
+ * was seen, and holds them all while a wait lasts.
  */
 function waitGate (maxWaitSeconds: number) {
   let blockedUntil = 0
+  let tail: Promise<unknown> = Promise.resolve()
   return (octokit: Pick<Octokit, 'hook'>) => {
     octokit.hook.wrap('request', async (request, options) => {
-      for (let wait = blockedUntil - Date.now(); wait > 0; wait = blockedUntil - Date.now()) {
-        // A long wait (a primary quota resetting in 40 min) fails the job for a later
-        // retry, as the throttling handler does, instead of holding a worker slot.
-        if (wait > maxWaitSeconds * 1000) throw stillLimited(Math.ceil(wait / 1000))
-        await new Promise((resolve) => setTimeout(resolve, wait))
-      }
+      // GitHub App token requests are made from inside a gated request (auth-app's hook).
+      if (/^\/app\//.test(String(options.url))) return await request(options)
+      const previous = tail
+      let release = () => {}
+      tail = new Promise<void>((resolve) => { release = resolve })
       try {
+        await previous
+        for (let wait = blockedUntil - Date.now(); wait > 0; wait = blockedUntil - Date.now()) {
+          // A long wait (a primary quota resetting in 40 min) fails the job for a later
+          // retry, as the throttling handler does, instead of holding a worker slot.
+          if (wait > maxWaitSeconds * 1000) throw stillLimited(Math.ceil(wait / 1000))
+          await new Promise((resolve) => setTimeout(resolve, wait))
+        }
         return await request(options)
       } catch (err) {
         const until = waitUntil(err)
         if (until !== undefined) blockedUntil = Math.max(blockedUntil, until)
         throw err
+      } finally {
+        release()
       }
     })
   }

@@ -52,3 +52,13 @@ t.test('a wait longer than maxRateLimitWaitSeconds fails at once as a transient 
   t.equal(stub.requests.filter((r) => r.method === 'POST').length, 1)
   t.same(stub.violations, [])
 })
+
+t.test('requests go out one at a time, so none is in flight when a refusal arrives', async (t) => {
+  const { stub, create } = await setup(t)
+  stub.failNext(429, 1, { 'retry-after': '1' }, { method: 'POST' })
+  const results = await Promise.allSettled(['gate-6', 'gate-7', 'gate-8', 'gate-9'].map(create))
+  t.same(stub.violations, [], 'nothing reached GitHub after it said wait')
+  t.equal(results.filter((r) => r.status === 'rejected').length, 1, 'only the refused one failed (its job retries)')
+  const posts = stub.requests.filter((r) => r.method === 'POST')
+  t.ok(posts.slice(1).every((p) => p.at - posts[0]!.at >= 1000))
+})
