@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Role } from '../../src/config.js'
+import { freePort } from './redis-server.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -18,35 +19,48 @@ export interface ChildRole {
   kill: (signal?: NodeJS.Signals) => Promise<void>
 }
 
+export interface ChildRoleOptions {
+  /** 'dist' runs the built `node dist/main.js` (benchmarks: no tsx in the numbers); default 'tsx' */
+  entry?: 'tsx' | 'dist'
+}
+
 /** Starts `node --import tsx src/main.ts <role>` and resolves once it has started. */
-export async function startChildRole (role: Role, env: Record<string, string>, logs: string[] = []): Promise<ChildRole> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
+export async function startChildRole (role: Role, env: Record<string, string>, logs: string[] = [], opts: ChildRoleOptions = {}): Promise<ChildRole> {
+  const port = env.PORT ?? String(await freePort())
+  const args = opts.entry === 'dist' ? ['dist/main.js', role] : ['--import', 'tsx', 'src/main.ts', role]
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     // Only what it is given: no developer .env or REDIS_URL leaks in.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  let url = ''
+  const url = `http://127.0.0.1:${port}`
+  // Ready: the worker says so (at info level); the web role answers on its port (it may
+  // run at LOG_LEVEL=warn, where Fastify does not log that it listens).
+  let worker = role === 'web'
+  let web = role === 'worker'
   const started = new Promise<void>((resolve, reject) => {
-    let web = role === 'worker'
-    let worker = role === 'web'
     const onLine = (line: string) => {
       logs.push(line)
-      const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1]
-      if (listening !== undefined) { url = listening; web = true }
       if (line.includes('"worker started"')) worker = true
-      if (web && worker) resolve()
     }
     lines(child.stdout, onLine)
     lines(child.stderr, onLine)
     void exited.then((code) => reject(new Error(`${role} exited with ${code} before starting:\n${logs.slice(-20).join('\n')}`)))
+    const poll = setInterval(() => {
+      if (child.exitCode !== null) { clearInterval(poll); return }
+      void (async () => {
+        if (!web) web = await portAnswers(Number(port))
+        if (web && worker) { clearInterval(poll); resolve() }
+      })()
+    }, 50)
   })
   await started
   return {
     role,
     child,
-    get url () { return url },
+    url,
     logs,
     exited,
     async kill (signal = 'SIGTERM') {
@@ -54,6 +68,10 @@ export async function startChildRole (role: Role, env: Record<string, string>, l
       await exited
     }
   }
+}
+
+function portAnswers (port: number): Promise<boolean> {
+  return fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) }).then(() => true, () => false)
 }
 
 function lines (stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {

@@ -17,12 +17,14 @@ export interface RedisServer {
   close: () => Promise<void>
 }
 
-export async function startRedisServer (): Promise<RedisServer> {
+/** `persistent: false` (benchmarks): no AOF, nothing written to disk. */
+export async function startRedisServer (opts: { persistent?: boolean } = {}): Promise<RedisServer> {
+  const persistence = opts.persistent === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always']
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'intake-redis-'))
   let child: ChildProcess | undefined
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' })
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence], { stdio: 'ignore' })
     for (let i = 0; i < 100; i++) {
       if (await redisAnswers('127.0.0.1', port)) return
       await new Promise((resolve) => setTimeout(resolve, 50))
