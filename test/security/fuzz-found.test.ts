@@ -1,4 +1,4 @@
-// Inputs the fast-check suites (fuzz-*.test.ts) found to break an invariant, kept as
+// Inputs the fast-check suites (test/fuzz, `npm run test:fuzz`) found to break an invariant, kept as
 // fixed regression tests. Each names what was wrong and what the fix was.
 import t from 'tap'
 import * as openpgp from 'openpgp'
@@ -6,7 +6,7 @@ import { openReport } from '../../src/mail/open-report.js'
 import { inlineBody, message } from '../helpers/gpg.js'
 import { teamKey } from '../helpers/team-key.js'
 
-// Found by fuzz-pgp: a `gpg --rfc2440` message whose first byte had 4 bits flipped
+// Found by test/fuzz/pgp.fuzz.ts: a `gpg --rfc2440` message whose first byte had 4 bits flipped
 // (0x84 -> 0x8b) became one Signature packet of indeterminate length under a PGP MESSAGE
 // armor: a "signed message" with no literal data at all. openpgp.js' verify() throws
 // ("Can only verify message with one literal data packet") instead of reporting a bad

@@ -2,7 +2,7 @@
 // charsets and transfer encodings, folded headers, encoded words, truncation and byte
 // flips. Every input must end processed or quarantined with a reason (a ReportError
 // with a known code), in bounded time, and the process must survive. Runs the pure
-// open path in-process; test/security/fuzz-queue.test.ts sends a sample through the queue.
+// open path in-process; test/fuzz/queue.fuzz.ts sends a sample through the queue.
 import t from 'tap'
 import fc from 'fast-check'
 import { openReport } from '../../src/mail/open-report.js'
