@@ -5,6 +5,9 @@ import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
 import type { Accept } from './inbound/intake.js'
 import { rawRoute } from './inbound/raw-route.js'
+import type { Queue } from 'bullmq'
+import { githubWebhookRoute } from './timeline/webhook-route.js'
+import { keyRoutes } from './keys/routes.js'
 
 export interface AppDeps {
   config: Config
@@ -12,6 +15,8 @@ export interface AppDeps {
   accept: Accept
   /** The raw endpoint's secret (config or the development secret). */
   inboundSecret?: string
+  /** The timeline queue, for GitHub webhooks (present when GITHUB_WEBHOOK_SECRET is set). */
+  timelineQueue?: Queue
 }
 
 export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -30,8 +35,21 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
     return reply.code(redisOk ? 200 : 503).send({ ok: redisOk, redis: deps.redis.status })
   })
 
+  // The team's public key by every route reporters look: /pgp-key.asc, WKD, HKP, security.txt, /.
+  await fastify.register(keyRoutes, {
+    keysDir: deps.config.keysDir,
+    production: deps.config.production,
+    securityEmail: deps.config.securityEmail,
+    publicUrl: deps.config.publicUrl,
+    redis: deps.redis,
+    queuePrefix: deps.config.queuePrefix
+  })
+
   // An inbound endpoint whose secret is unset is not registered at all (404), never open.
   if (deps.inboundSecret !== undefined) {
     await rawRoute(fastify, { accept: deps.accept, redis: deps.redis, secret: deps.inboundSecret })
+  }
+  if (deps.config.githubWebhookSecret !== undefined && deps.timelineQueue !== undefined) {
+    await githubWebhookRoute(fastify, { secret: deps.config.githubWebhookSecret, queue: deps.timelineQueue })
   }
 }

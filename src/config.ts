@@ -33,6 +33,22 @@ const userPass = (value: string) =>
 const nonEmpty = (value: string) => value.trim() !== '' ? { value } : { error: 'must not be empty' }
 const oneOf = (...allowed: string[]) => (value: string) =>
   allowed.includes(value) ? { value } : { error: `must be one of ${allowed.join(', ')}` }
+/** `500ms`, `30s`, `15m`, `24h`, `7d` -> milliseconds. */
+export function parseDuration (value: string): number | undefined {
+  const m = /^(\d{1,9})(ms|s|m|h|d)$/.exec(value.trim())
+  if (m === null) return undefined
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd']
+  return Number(m[1]) * unit
+}
+const duration = (value: string) => {
+  const ms = parseDuration(value)
+  return ms === undefined || ms <= 0 ? { error: 'must be a duration such as 30s, 24h or 7d' } : { value: ms }
+}
+const durations = (count: number) => (value: string) => {
+  const list = value.split(',').map((v) => parseDuration(v))
+  if (list.length !== count || list.some((ms) => ms === undefined || ms <= 0)) return { error: `must be ${count} comma-separated durations such as 24h,7d,21d` }
+  return { value: list as number[] }
+}
 const prefix = (value: string) =>
   /^[A-Za-z0-9_-]+$/.test(value) ? { value } : { error: 'letters, digits, _ and - only (no ":")' }
 
@@ -48,6 +64,10 @@ export const settings = [
   { env: 'PGP_PRIVATE_KEY', doc: 'armored secret key(s) inline, instead of the file', parse: nonEmpty, secret: true },
   { env: 'PGP_PASSPHRASE', doc: 'passphrase for the secret key(s)', secret: true },
   { env: 'KEYS_DIR', default: 'keys', doc: 'public keys to publish (and the dev key, if generated)', parse: nonEmpty },
+  { env: 'SECURITY_POLICY_URL', doc: '`Policy:` of security.txt: the disclosure policy (SECURITY.md) URL; unset = no Policy line', parse: url(['https:', 'http:']) },
+  { env: 'SECURITY_ACKNOWLEDGMENTS_URL', doc: '`Acknowledgments:` of security.txt (hall of fame URL); unset = none', parse: url(['https:', 'http:']) },
+  { env: 'SECURITY_PREFERRED_LANGUAGES', default: 'en', doc: '`Preferred-Languages:` of security.txt (comma-separated language tags)', parse: (v: string) => /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*(\s*,\s*[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*)*$/.test(v) ? { value: v.replace(/\s+/g, '').split(',').join(', ') } : { error: 'must be comma-separated language tags (en, de, fr)' } },
+  { env: 'SECURITY_TXT_EXPIRES_DAYS', default: '90', doc: 'days ahead of security.txt\'s `Expires` (re-signed hourly by the worker; never past the key\'s expiry)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 1 && n <= 365 ? { value: n } : { error: 'must be an integer 1-365' } } },
   { env: 'SEAL_PUBLIC_KEY', doc: 'X25519 public key (base64url) the web role seals raw messages to before they enter Redis; derived from `SEAL_PRIVATE_KEY` when only that is set', parse: nonEmpty },
   { env: 'SEAL_PRIVATE_KEY', doc: 'X25519 private key (base64url) the worker opens sealed messages with; `npm run intake -- seal-keygen` makes a pair', parse: nonEmpty, secret: true },
   { env: 'GITHUB_API_URL', default: 'https://api.github.com', doc: 'API base (GitHub Enterprise, tests)', parse: url(['http:', 'https:']) },
@@ -61,6 +81,17 @@ export const settings = [
   { env: 'SMTP_URL', doc: 'e.g. `smtp://user:pass@host:587`; unset = write .eml files to the outbox', parse: url(['smtp:', 'smtps:']), secret: true },
   { env: 'MAIL_FROM', doc: 'From of acknowledgements (default `SECURITY_EMAIL`)', parse: nonEmpty },
   { env: 'TEAM_NOTIFY_EMAIL', doc: 'where the team is told that a report arrived (no report content in it)', parse: email },
+  { env: 'TEAM_NOTIFY_KEYS_FILE', doc: 'armored public keys of the team members: team mail is then PGP/MIME-encrypted to them (and signed with the team key)', parse: nonEmpty },
+  { env: 'TEMPLATES_DIR', doc: 'directory of message templates (`acknowledgement.txt`, ...) overriding the built-in `templates/`; files missing there fall back to the built-in ones', parse: nonEmpty },
+  { env: 'DKIM_PRIVATE_KEY', doc: 'PEM private key (inline, or a path to a file): outgoing mail is DKIM-signed when this and `DKIM_SELECTOR` are set', parse: nonEmpty, secret: true },
+  { env: 'DKIM_SELECTOR', doc: 'DKIM selector (the DNS record is `<selector>._domainkey.<domain>`)', parse: nonEmpty },
+  { env: 'DKIM_DOMAIN', doc: 'DKIM signing domain (default: the domain of `MAIL_FROM`)', parse: nonEmpty },
+  { env: 'AUTO_REPLY_WINDOW', default: '3d', doc: 'RFC 3834: the same kind of automatic reply goes to the same sender at most once per window', parse: duration },
+  { env: 'AUTO_REPLY_ACK_LIMIT', default: '3', doc: 'acknowledgements of distinct reports one sender gets per `AUTO_REPLY_WINDOW` (a responder that ignores RFC 3834 stops there)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 100 ? { value: n } : { error: 'must be an integer 1-100' } } },
+  { env: 'REMINDER_DELAYS', default: '24h,7d,21d', doc: 'team reminders after a report (SECURITY.md: fix team within 24 h, fix within 7 days, release within 21 days); each checks the advisory first and stops once it is published or closed', parse: durations(3) },
+  { env: 'REMINDER_DELAYS_URGENT', default: '2h,1d,3d', doc: 'the same for urgent (publicly disclosed) reports: "all timelines become ASAP"', parse: durations(3) },
+  { env: 'REMINDER_REPEAT', default: '7d', doc: 'after the last reminder, how often an unpublished advisory is checked (and the team reminded) again, 8 times at most', parse: duration },
+  { env: 'RETROSPECTIVE_DELAY', default: '2d', doc: 'after publication, when the team is reminded of the retrospective (SECURITY.md: 1-3 days after release)', parse: duration },
   { env: 'OUTBOX_DIR', default: 'outbox', doc: 'embedded sinks: `outbox/advisories/*.json`, `outbox/mail/*.eml`', parse: nonEmpty },
   { env: 'DATA_DIR', default: '.data', doc: 'development state: dev secrets, the child Redis', parse: nonEmpty },
   { env: 'INBOUND_SECRET', doc: 'HMAC secret of `POST /inbound/raw` (development: generated into `.data/dev-secrets`)', parse: nonEmpty, secret: true },
@@ -91,6 +122,7 @@ export interface Config {
   queuePrefix: string
   pgp: { privateKeyFile?: string, privateKey?: string, passphrase?: string }
   keysDir: string
+  securityTxt: { policyUrl?: string, acknowledgmentsUrl?: string, preferredLanguages: string, expiresDays: number }
   seal: { publicKey?: string, privateKey?: string }
   github: {
     apiUrl: string
@@ -103,6 +135,11 @@ export interface Config {
   smtpUrl?: string
   mailFrom: string
   teamNotifyEmail?: string
+  teamNotifyKeysFile?: string
+  templatesDir?: string
+  dkim?: { privateKey: string, selector: string, domain: string }
+  autoReply: { windowMs: number, ackLimit: number }
+  timeline: { delaysMs: number[], urgentDelaysMs: number[], repeatMs: number, retrospectiveMs: number }
   outboxDir: string
   dataDir: string
   inboundSecret?: string
@@ -150,6 +187,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
   if (githubAuth && (!values.has('GITHUB_OWNER') || !values.has('GITHUB_DEFAULT_REPO'))) {
     problems.push('GITHUB_OWNER and GITHUB_DEFAULT_REPO are required when GitHub credentials are set')
   }
+  if (values.has('DKIM_PRIVATE_KEY') !== values.has('DKIM_SELECTOR')) problems.push('DKIM_PRIVATE_KEY and DKIM_SELECTOR must be set together')
   if (values.has('PGP_PRIVATE_KEY') && values.has('PGP_PRIVATE_KEY_FILE')) problems.push('set PGP_PRIVATE_KEY or PGP_PRIVATE_KEY_FILE, not both')
 
   if (production) {
@@ -193,6 +231,11 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     queuePrefix: get('QUEUE_PREFIX') as string,
     pgp: omitUndefined({ privateKeyFile: get('PGP_PRIVATE_KEY_FILE'), privateKey: get('PGP_PRIVATE_KEY'), passphrase: get('PGP_PASSPHRASE') }),
     keysDir: get('KEYS_DIR') as string,
+    securityTxt: {
+      ...omitUndefined({ policyUrl: get('SECURITY_POLICY_URL'), acknowledgmentsUrl: get('SECURITY_ACKNOWLEDGMENTS_URL') }),
+      preferredLanguages: get('SECURITY_PREFERRED_LANGUAGES') as string,
+      expiresDays: get<number>('SECURITY_TXT_EXPIRES_DAYS') as number
+    },
     seal: omitUndefined({ publicKey: get('SEAL_PUBLIC_KEY'), privateKey: get('SEAL_PRIVATE_KEY') }),
     github: omitUndefined({
       apiUrl: get('GITHUB_API_URL') as string,
@@ -205,6 +248,13 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       writeIntervalMs: get<number>('GITHUB_WRITE_INTERVAL_MS')
     }),
     mailFrom: get('MAIL_FROM') ?? securityEmail,
+    autoReply: { windowMs: get<number>('AUTO_REPLY_WINDOW') as number, ackLimit: get<number>('AUTO_REPLY_ACK_LIMIT') as number },
+    timeline: {
+      delaysMs: get<number[]>('REMINDER_DELAYS') as number[],
+      urgentDelaysMs: get<number[]>('REMINDER_DELAYS_URGENT') as number[],
+      repeatMs: get<number>('REMINDER_REPEAT') as number,
+      retrospectiveMs: get<number>('RETROSPECTIVE_DELAY') as number
+    },
     outboxDir: get('OUTBOX_DIR') as string,
     dataDir: get('DATA_DIR') as string,
     workerConcurrency: get<number>('WORKER_CONCURRENCY') as number,
@@ -215,6 +265,11 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     ...(omitUndefined({
       smtpUrl: get('SMTP_URL'),
       teamNotifyEmail: get('TEAM_NOTIFY_EMAIL'),
+      teamNotifyKeysFile: get('TEAM_NOTIFY_KEYS_FILE'),
+      templatesDir: get('TEMPLATES_DIR'),
+      dkim: values.has('DKIM_PRIVATE_KEY') && values.has('DKIM_SELECTOR')
+        ? { privateKey: get('DKIM_PRIVATE_KEY') as string, selector: get('DKIM_SELECTOR') as string, domain: get('DKIM_DOMAIN') ?? domainOfAddress(get('MAIL_FROM') ?? securityEmail) }
+        : undefined,
       inboundSecret: get('INBOUND_SECRET'),
       mailgunSigningKey: get('MAILGUN_SIGNING_KEY'),
       inboundBasicAuth: get('INBOUND_BASIC_AUTH'),
@@ -226,6 +281,11 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     }) as Partial<Config>)
   }
   return deepFreeze(config)
+}
+
+function domainOfAddress (value: string): string {
+  const address = /<([^<>]*)>\s*$/.exec(value)?.[1] ?? value
+  return address.slice(address.lastIndexOf('@') + 1).trim().toLowerCase()
 }
 
 function omitUndefined<T extends Record<string, unknown>> (obj: T): { [K in keyof T]: Exclude<T[K], undefined> } {

@@ -6,7 +6,7 @@ import type { Config } from './config.js'
 import type { Logger } from './log.js'
 import { app } from './app.js'
 import { createIntake } from './inbound/intake.js'
-import { QUEUE, type JobMap } from './queue/jobs.js'
+import { QUEUE, TIMELINE_QUEUE, type JobMap } from './queue/jobs.js'
 import { createHttpRedis } from './redis.js'
 import { limits } from './limits.js'
 
@@ -28,6 +28,8 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
   redis.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'redis (web) error'))
   const queue = new Queue<JobMap['process-report']>(QUEUE, { connection: redis, prefix: config.queuePrefix })
   queue.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'queue (web) error'))
+  const timelineQueue = config.githubWebhookSecret !== undefined ? new Queue(TIMELINE_QUEUE, { connection: redis, prefix: config.queuePrefix }) : undefined
+  timelineQueue?.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'timeline queue (web) error'))
   await readyOrTimeout(redis, 3000) // start anyway when Redis is down: inbound then answers 503
   const accept = createIntake({ redis, queue, sealKey: deps.sealPublicKey, prefix: config.queuePrefix, retry: config })
 
@@ -37,12 +39,13 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
     trustProxy: true,
     requestIdHeader: 'x-request-id'
   })
-  await fastify.register(app, { config, redis, accept, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}) })
+  await fastify.register(app, { config, redis, accept, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}), ...(timelineQueue !== undefined ? { timelineQueue } : {}) })
   return {
     fastify,
     close: async () => {
       await fastify.close()
       await queue.close()
+      await timelineQueue?.close()
       redis.disconnect()
     }
   }

@@ -1,14 +1,16 @@
 // The worker role: BullMQ consumer of the reports queue. It is the only role that
 // holds the team's secret PGP key and the seal private key.
-import { UnrecoverableError, Worker, type Job } from 'bullmq'
+import { readFileSync } from 'node:fs'
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
+import type { Octokit } from '@octokit/rest'
 import { hasGithub, type Config } from './config.js'
 import type { Logger } from './log.js'
-import { QUEUE, type JobMap } from './queue/jobs.js'
+import { QUEUE, TIMELINE_QUEUE, type JobMap } from './queue/jobs.js'
 import { createWorkerRedis } from './redis.js'
 import { sealPrivateKey } from './seal/keys.js'
 import { loadWorkerKeyring } from './pgp/team-key.js'
 import { createOctokit } from './advisory/github-client.js'
-import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink, type AdvisorySink } from './advisory/sink.js'
+import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink } from './advisory/sink.js'
 import { ReportError } from './report/errors.js'
 import { ReportBusyError } from './report/lock.js'
 import { createMailer } from './mail/transport.js'
@@ -16,6 +18,16 @@ import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
 import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
+import { outgoingMail } from './mail/outgoing.js'
+import { replyWindow } from './mail/reply-window.js'
+import { loadTemplates } from './mail/templates.js'
+import { reporterKeyStore } from './pgp/key-store.js'
+import { chatNotifier } from './notify/chat.js'
+import { loadMemberKeys, teamChannels } from './notify/team.js'
+import { startTimeline, startTimelineWorker } from './timeline/timeline.js'
+import { createKeySource } from './keys/published.js'
+import { startPublisher } from './keys/publisher.js'
+import { createKeyReplier } from './keys/key-request.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -27,21 +39,47 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   const keyring = await loadWorkerKeyring(config, log)
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
-  const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log })
+  const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
+  const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log, ...dkimOptions(config) })
+  const templates = loadTemplates(config.templatesDir) // a broken template stops the start, not a reply
+  const outgoing = outgoingMail(mailer, keyring)
+  const keyStore = reporterKeyStore(redis, config.queuePrefix)
+  const window = replyWindow(redis, config.queuePrefix, config.autoReply)
+  const team = teamChannels({
+    ...(config.teamNotifyEmail !== undefined ? { email: config.teamNotifyEmail } : {}),
+    memberKeys: await loadMemberKeys(config.teamNotifyKeysFile),
+    outgoing,
+    ...(config.notifyWebhookUrl !== undefined ? { chat: chatNotifier(config.notifyWebhookUrl) } : {}),
+    log
+  })
+  const octokit = githubClient(config, log)
+  const timelineQueue = new Queue(TIMELINE_QUEUE, { connection: redis, prefix: config.queuePrefix })
+  timelineQueue.on('error', (err) => log.warn({ err: { message: err.message } }, 'timeline queue error'))
+  const progress = progressStore(redis, config.queuePrefix)
+  const sealKey = sealPrivateKey(config)
   const deps: ProcessDeps = {
     redis,
     prefix: config.queuePrefix,
-    sealKey: sealPrivateKey(config),
+    sealKey,
     keyring,
-    sink: advisorySink(config, log),
+    sink: octokit === undefined ? outboxSink(config.outboxDir) : githubSink(octokit, log),
     github: { owner: config.github.owner ?? 'local', repo: config.github.defaultRepo ?? 'security-reports' },
-    mailer,
-    mail: { from: config.mailFrom, publicUrl: config.publicUrl, ownAddresses: ownAddresses(config), ...(config.teamNotifyEmail !== undefined ? { teamNotifyEmail: config.teamNotifyEmail } : {}) },
-    progress: progressStore(redis, config.queuePrefix),
+    mail: { from: config.mailFrom, publicUrl: config.publicUrl, ownAddresses: ownAddresses(config) },
+    reply: { outgoing, keyStore, window },
+    keyStore,
+    team,
+    templates,
+    // Without GitHub there is no advisory state to poll: no reminders.
+    ...(octokit !== undefined ? { timeline: { start: async (ref) => { await startTimeline({ redis, prefix: config.queuePrefix, queue: timelineQueue, timeline: config.timeline, retry: config }, ref) } } } : {}),
+    progress,
     quarantine: quarantineStore(redis, config.queuePrefix),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
-    log
+    log,
+    keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom, templates })
   }
+
+  // The worker holds the key, so it signs security.txt for the web role to serve.
+  const publisher = await startPublisher({ redis, prefix: config.queuePrefix, keyring, keySource, log, settings: { securityEmail: config.securityEmail, publicUrl: config.publicUrl, ...config.securityTxt } })
 
   const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await processJob(job, deps), {
     connection: redis,
@@ -50,12 +88,22 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
   })
   worker.on('error', (err) => log.error({ err: { message: err.message } }, 'worker error'))
   worker.on('failed', (job, err) => { if (job) void onFailed(job, err, deps) })
+  const timelineWorker = octokit === undefined
+    ? undefined
+    : startTimelineWorker({
+      redis, prefix: config.queuePrefix, queue: timelineQueue, octokit, progress, sealKey, team, templates,
+      reply: { outgoing, keyStore, window, mail: { from: config.mailFrom }, log },
+      mail: { from: config.mailFrom, publicUrl: config.publicUrl }, timeline: config.timeline, retry: config, log
+    })
   log.info({ fingerprint: keyring.fingerprint, sink: hasGithub(config) ? 'github' : 'outbox', mail: config.smtpUrl !== undefined ? 'smtp' : 'outbox' }, 'worker started')
 
   return {
     worker,
     close: async () => {
+      publisher.close()
       await worker.close() // lets running jobs finish
+      await timelineWorker?.close()
+      await timelineQueue.close()
       mailer.close()
       redis.disconnect()
     }
@@ -66,11 +114,19 @@ function ownAddresses (config: Config): string[] {
   return [...new Set([config.securityEmail, addressOf(config.mailFrom)].map((a) => a.toLowerCase()))]
 }
 
-function advisorySink (config: Config, log: Logger): AdvisorySink {
-  if (!hasGithub(config)) return outboxSink(config.outboxDir)
+function githubClient (config: Config, log: Logger): Octokit | undefined {
+  if (!hasGithub(config)) return undefined
   const auth = config.github.token ?? config.github.app
   if (auth === undefined) throw new Error('no GitHub credentials')
-  return githubSink(createOctokit({ baseUrl: config.github.apiUrl, auth, log, writeIntervalMs: config.github.writeIntervalMs }), log)
+  return createOctokit({ baseUrl: config.github.apiUrl, auth, log, writeIntervalMs: config.github.writeIntervalMs })
+}
+
+/** DKIM_PRIVATE_KEY holds the PEM itself or the path of a file holding it. */
+function dkimOptions (config: Config): { dkim?: { domainName: string, keySelector: string, privateKey: string } } {
+  if (config.dkim === undefined) return {}
+  const { privateKey, selector, domain } = config.dkim
+  const pem = privateKey.includes('-----BEGIN') ? privateKey : readFileSync(privateKey, 'utf8')
+  return { dkim: { domainName: domain, keySelector: selector, privateKey: pem } }
 }
 
 /**

@@ -4,6 +4,7 @@ import 'dotenv/config'
 import { ConfigError, loadConfig } from '../config.js'
 import { quarantineCommand } from './quarantine.js'
 import { exportCommand } from './export.js'
+import { keysCommand } from './keys.js'
 import { generateSealKeyPair } from '../seal/hpke.js'
 
 const usage = `usage: npm run intake -- <command>
@@ -15,6 +16,8 @@ const usage = `usage: npm run intake -- <command>
   export <id> <file>                  the original message of any sealed report (processed
                                       ones for SEALED_TTL_DAYS), e.g. for its attachments
   seal-keygen                         a new SEAL_PUBLIC_KEY / SEAL_PRIVATE_KEY pair
+  keys generate|show|export           the team OpenPGP key: make one (public half into
+                                      KEYS_DIR), list what is published, export it
 `
 
 export async function run (argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
@@ -25,6 +28,7 @@ export async function run (argv: string[], out: (s: string) => void = (s) => pro
     return 0
   }
   if (command === 'quarantine') return await quarantineCommand(loadConfig(), rest, out)
+  if (command === 'keys') return await keysCommand(loadConfig(), rest, out)
   if (command === 'export') return await exportCommand(loadConfig(), rest, out)
   out(usage)
   return command === undefined || command === 'help' ? 0 : 2

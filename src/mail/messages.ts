@@ -4,6 +4,7 @@
 // is reduced to one line without control characters before nodemailer sees it.
 import { domainToASCII } from 'node:url'
 import type { Address, OpenedReport, SignatureState } from '../report/types.js'
+import { builtinTemplates, type Templates } from './templates.js'
 
 /** What a reply needs from the report; `encrypted` is unknown for undecryptable mail. */
 export type ReplyTarget = Pick<OpenedReport, 'headers' | 'from' | 'replyTo' | 'messageId' | 'references' | 'subject'> &
@@ -20,6 +21,13 @@ export interface MailMessage {
   references?: string[]
   headers: Record<string, string>
   text: string
+  attachments?: MailAttachment[]
+}
+
+export interface MailAttachment {
+  filename: string
+  content: string | Buffer
+  contentType: string
 }
 
 export interface AdvisoryRef {
@@ -28,6 +36,7 @@ export interface AdvisoryRef {
 }
 
 export interface AcknowledgementInput {
+  templates?: Templates
   report: ReplyTarget
   intakeId: string
   advisory: AdvisoryRef
@@ -37,6 +46,7 @@ export interface AcknowledgementInput {
 }
 
 export interface CouldNotDecryptInput {
+  templates?: Templates
   report: ReplyTarget
   intakeId: string
   from: string | Address
@@ -54,7 +64,11 @@ export interface TeamNotificationInput {
     /** Our own reason (a ReportError message), never report content. */
     quarantined?: string
     unverifiedSender: boolean
+    /** The reporter says (or the report shows) the issue is public: every timeline is ASAP. */
+    urgent?: boolean
   }
+  /** The advisory's severity, when the report gave one (critical, high, medium, low). */
+  severity?: string
   to: string | Address
   from: string | Address
 }
@@ -71,71 +85,132 @@ const REFERENCES_MAX = 20
 
 export function acknowledgement (input: AcknowledgementInput): MailMessage {
   const { report, intakeId, advisory } = input
-  const text = [
-    'Hello,',
-    '',
-    ...wrap('Thank you for reporting a security issue to the Stacklok security team. This is an automatic confirmation that your report arrived and was filed as a private draft security advisory for the team to triage.'),
-    '',
-    `  Advisory:  ${token(advisory.ghsaId)} (private draft)`,
-    `  Intake id: ${token(intakeId)}`,
-    '',
-    ...wrap('The advisory is visible only to the security team and the maintainers they invite. To add information, reply to this message and quote the advisory id.'),
-    '',
-    ...wrap('What happens next (from our security policy; the timelines assume a private disclosure and count from your report):'),
-    '',
-    ...bullet('Within 24 hours the security team identifies the engineers of the affected project and forms the Fix Team in the advisory.'),
-    ...bullet('Within 1-7 days of disclosure the Fix Team develops the fix in a private fork, scores the severity with CVSS and requests a CVE if needed. You may be invited to the advisory to help review the fix.'),
-    ...bullet('Within 1-21 days of disclosure the fix is released and the advisory published, with an announcement to users.'),
-    '',
-    ...wrap('If the issue is already public, or you intend to make it public before a fix is available, please reply and tell us: publicly disclosed issues are handled as urgent and every timeline above becomes "as soon as possible".'),
-    '',
-    ...keyParagraph('To send further details encrypted, use our OpenPGP key:', input),
-    '',
-    ...signature()
-  ].join('\n')
+  const rendered = (input.templates ?? builtinTemplates()).render('acknowledgement', {
+    intakeId: token(intakeId),
+    ghsaId: token(advisory.ghsaId),
+    ...keyValues(input)
+  })
   return reply(input.from, report, {
-    subject: replySubject(intakeId),
+    subject: rendered.subject ?? replySubject(intakeId),
     messageId: messageId('ack', intakeId, input.from),
-    text
+    text: rendered.text
   })
 }
 
 export function couldNotDecrypt (input: CouldNotDecryptInput): MailMessage {
-  const text = [
-    'Hello,',
-    '',
-    ...wrap('Your message to the Stacklok security team arrived, but we could not decrypt or read it automatically, so it has not been filed yet.'),
-    '',
-    `  Intake id: ${token(input.intakeId)}`,
-    '',
-    ...wrap('This usually means it was encrypted to a key that is not (or no longer) ours, or that the encrypted data was damaged or not integrity protected.'),
-    '',
-    ...keyParagraph('Please send your report again, encrypted to our current OpenPGP key:', input),
-    '',
-    ...wrap('If you cannot encrypt, you can also use the "Report a vulnerability" button on the Security tab of the affected GitHub repository.'),
-    '',
-    ...signature()
-  ].join('\n')
+  const rendered = (input.templates ?? builtinTemplates()).render('could-not-decrypt', { intakeId: token(input.intakeId), ...keyValues(input) })
   return reply(input.from, input.report, {
-    subject: replySubject(input.intakeId),
+    subject: rendered.subject ?? replySubject(input.intakeId),
     messageId: messageId('undecryptable', input.intakeId, input.from),
-    text
+    text: rendered.text
   })
+}
+
+export interface PublishedInput {
+  report: ReplyTarget
+  intakeId: string
+  advisory: AdvisoryRef & { cveId?: string | null }
+  from: string | Address
+  publicUrl: string
+  templates?: Templates
+}
+
+/** To the reporter, once the advisory is public: its ids and link (public now). */
+export function publishedNotice (input: PublishedInput): MailMessage {
+  const { advisory } = input
+  const rendered = (input.templates ?? builtinTemplates()).render('published', {
+    intakeId: token(input.intakeId),
+    ghsaId: token(advisory.ghsaId),
+    cveId: advisory.cveId == null || advisory.cveId === '' ? 'none assigned' : token(advisory.cveId),
+    advisoryUrl: httpUrl(advisory.htmlUrl) ?? '',
+    publicUrl: input.publicUrl
+  })
+  return reply(input.from, input.report, {
+    subject: rendered.subject ?? replySubject(input.intakeId),
+    messageId: messageId('published', input.intakeId, input.from),
+    text: rendered.text
+  })
+}
+
+export interface TeamTimelineInput {
+  intakeId: string
+  advisory: AdvisoryRef
+  repo: string
+  to: string | Address
+  from: string | Address
+  templates?: Templates
+}
+
+/** A SECURITY.md timeline reminder to the team (content-free, like every team notice). */
+export function reminderNotice (input: TeamTimelineInput & { step: string, stepLabel: string, due: string, state: string }): MailMessage {
+  const rendered = (input.templates ?? builtinTemplates()).render('reminder', {
+    intakeId: token(input.intakeId),
+    ghsaId: token(input.advisory.ghsaId),
+    advisoryUrl: httpUrl(input.advisory.htmlUrl) ?? '',
+    repository: headerText(input.repo, 100),
+    step: headerText(input.stepLabel, 100),
+    due: headerText(input.due, 100),
+    state: token(input.state)
+  })
+  return teamMail(input, {
+    subject: rendered.subject ?? `[security intake] Reminder ${token(input.advisory.ghsaId)}`,
+    messageId: messageId(`reminder-${token(input.step)}`, input.intakeId, input.from),
+    text: rendered.text
+  })
+}
+
+export function retrospectiveNotice (input: TeamTimelineInput & { publishedAt: string }): MailMessage {
+  const rendered = (input.templates ?? builtinTemplates()).render('retrospective', {
+    intakeId: token(input.intakeId),
+    ghsaId: token(input.advisory.ghsaId),
+    advisoryUrl: httpUrl(input.advisory.htmlUrl) ?? '',
+    repository: headerText(input.repo, 100),
+    publishedAt: headerText(input.publishedAt, 40)
+  })
+  return teamMail(input, {
+    subject: rendered.subject ?? `[security intake] Retrospective ${token(input.advisory.ghsaId)}`,
+    messageId: messageId('retro', input.intakeId, input.from),
+    text: rendered.text
+  })
+}
+
+function teamMail (input: { to: string | Address, from: string | Address }, parts: { subject: string, messageId: string, text: string }): MailMessage {
+  const to = toAddress(input.to)
+  if (to === undefined) throw new Error('team notification address is not valid')
+  return {
+    from: input.from,
+    to,
+    envelope: { from: addressOf(input.from), to: [to.address] },
+    subject: headerText(parts.subject, 200),
+    messageId: parts.messageId,
+    headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
+    text: parts.text
+  }
+}
+
+function keyValues (input: { publicUrl: string, teamFingerprint: string }) {
+  return {
+    fingerprint: formatFingerprint(input.teamFingerprint),
+    keyUrl: `${input.publicUrl.replace(/\/+$/, '')}/pgp-key.asc`,
+    publicUrl: input.publicUrl
+  }
 }
 
 // Content-free by design: no subject, no sender, no text. Subjects leak content too.
 export function teamNotification (input: TeamNotificationInput): MailMessage {
   const { flags, advisory } = input
   const lines = [
-    flags.quarantined !== undefined
+    (flags.urgent === true ? 'URGENT (publicly disclosed): ' : '') + (flags.quarantined !== undefined
       ? 'A vulnerability report arrived and was QUARANTINED.'
-      : 'A vulnerability report arrived.',
+      : 'A vulnerability report arrived.'),
     '',
     `  Intake id:  ${token(input.intakeId)}`
   ]
   if (advisory) lines.push(`  Advisory:   ${token(advisory.ghsaId)}`)
   if (input.repo !== undefined) lines.push(`  Repository: ${headerText(input.repo, 100)}`)
+  if (input.severity !== undefined) lines.push(`  Severity:   ${token(input.severity)}`)
   lines.push(
+    `  Urgent:     ${flags.urgent === true ? 'yes, publicly disclosed: every timeline is ASAP' : 'no'}`,
     `  Encrypted:  ${flags.encrypted ? 'yes' : 'no'}`,
     `  Signature:  ${signatureWord(flags.signature)}`,
     `  Sender:     ${flags.unverifiedSender ? 'unverified (From is not authenticated; a key sent in the message proves nothing)' : 'verified by a signature from a key on record'}`
@@ -153,7 +228,7 @@ export function teamNotification (input: TeamNotificationInput): MailMessage {
     from: input.from,
     to,
     envelope: { from: addressOf(input.from), to: [to.address] },
-    subject: `[security intake] ${flags.quarantined !== undefined ? 'Quarantined report' : 'New report'} ${token(input.intakeId)}`,
+    subject: `[security intake] ${flags.urgent === true ? 'URGENT ' : ''}${flags.quarantined !== undefined ? 'Quarantined report' : 'New report'} ${token(input.intakeId)}`,
     messageId: messageId(flags.quarantined !== undefined ? 'notify-quarantined' : 'notify', input.intakeId, input.from),
     headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
     text: lines.join('\n') + '\n'
@@ -166,7 +241,7 @@ export function replyRecipient (report: Pick<OpenedReport, 'from' | 'replyTo'>):
   return target === undefined ? undefined : toAddress(target)
 }
 
-function reply (from: string | Address, report: ReplyTarget, parts: { subject: string, messageId: string, text: string }): MailMessage {
+export function reply (from: string | Address, report: ReplyTarget, parts: { subject: string, messageId: string, text: string }): MailMessage {
   const to = replyRecipient(report)
   if (to === undefined) throw new NoReplyRecipientError()
   const parent = msgId(report.messageId)
@@ -215,7 +290,7 @@ function msgId (value: string | undefined): string | undefined {
   return `<${core}>`
 }
 
-function messageId (kind: string, intakeId: string, from: string | Address): string {
+export function messageId (kind: string, intakeId: string, from: string | Address): string {
   return `<${kind}.${token(intakeId)}@${domainOf(addressOf(from))}>`
 }
 
@@ -285,29 +360,12 @@ function signatureWord (sig: TeamNotificationInput['flags']['signature']): strin
   return words[state] ?? 'unknown'
 }
 
-function keyParagraph (intro: string, input: { publicUrl: string, teamFingerprint: string }): string[] {
-  return [
-    ...wrap(intro),
-    '',
-    `  Fingerprint: ${formatFingerprint(input.teamFingerprint)}`,
-    `  Key:         ${input.publicUrl.replace(/\/+$/, '')}/pgp-key.asc`
-  ]
-}
-
 /** GnuPG's grouping: ten groups of four, two spaces in the middle. */
 export function formatFingerprint (fingerprint: string): string {
   const hex = fingerprint.replace(/[^0-9A-Fa-f]/g, '').toUpperCase()
   const groups = hex.match(/.{1,4}/g) ?? []
   const half = Math.ceil(groups.length / 2)
   return `${groups.slice(0, half).join(' ')}  ${groups.slice(half).join(' ')}`.trim()
-}
-
-function signature (): string[] {
-  return ['-- ', 'Stacklok security team (automatic message)']
-}
-
-function bullet (paragraph: string): string[] {
-  return wrap(paragraph, WIDTH - 2).map((line, i) => (i === 0 ? '- ' : '  ') + line)
 }
 
 /** Greedy word wrap; a single word longer than the width stays whole on its own line. */
@@ -326,7 +384,7 @@ export function wrap (paragraph: string, width = WIDTH): string[] {
   return lines
 }
 
-const OWN_KINDS = ['ack', 'undecryptable', 'notify', 'notify-quarantined']
+const OWN_KINDS = ['ack', 'undecryptable', 'notify', 'notify-quarantined', 'published', 'retro', 'key']
 
 /**
  * True when the message answers one of our own automatic messages (its In-Reply-To or
@@ -342,7 +400,7 @@ export function answersOwnMessage (headers: Map<string, string>, from: string | 
       const id = (match[1] ?? '').toLowerCase()
       const at = id.lastIndexOf('@')
       const kind = id.slice(0, id.indexOf('.'))
-      if (at !== -1 && id.slice(at + 1) === domain && OWN_KINDS.includes(kind)) return true
+      if (at !== -1 && id.slice(at + 1) === domain && (OWN_KINDS.includes(kind) || kind.startsWith('reminder-'))) return true
     }
   }
   return false

@@ -26,18 +26,21 @@ export interface MailerOptions {
   smtpUrl?: string
   outboxDir: string
   log: MailerLog
+  /** DKIM-sign every message (nodemailer's signer; relaxed/relaxed canonicalization, rsa-sha256 or ed25519-sha256). */
+  dkim?: { domainName: string, keySelector: string, privateKey: string }
 }
 
 export function createMailer (opts: MailerOptions): Mailer {
   return opts.smtpUrl !== undefined && opts.smtpUrl !== ''
-    ? smtpMailer(opts.smtpUrl, opts.log)
-    : outboxMailer(join(opts.outboxDir, 'mail'), opts.log)
+    ? smtpMailer(opts.smtpUrl, opts.log, opts.dkim)
+    : outboxMailer(join(opts.outboxDir, 'mail'), opts.log, opts.dkim)
 }
 
-function smtpMailer (smtpUrl: string, log: MailerLog): Mailer {
+function smtpMailer (smtpUrl: string, log: MailerLog, dkim: MailerOptions['dkim']): Mailer {
   const target = smtpTarget(smtpUrl)
   const transport = nodemailer.createTransport({
     url: smtpUrl,
+    ...(dkim !== undefined ? { dkim } : {}),
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 60_000
@@ -68,8 +71,8 @@ export function smtpTarget (smtpUrl: string): { host: string, port: number } {
   return { host: url.hostname, port }
 }
 
-function outboxMailer (dir: string, log: MailerLog): Mailer {
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' })
+function outboxMailer (dir: string, log: MailerLog, dkim: MailerOptions['dkim']): Mailer {
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows', ...(dkim !== undefined ? { dkim } : {}) })
   log.info({ dir }, 'mail transport: outbox (no SMTP_URL)')
   return {
     async send (message) {

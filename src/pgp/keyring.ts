@@ -51,9 +51,19 @@ export async function loadTeamKeyring ({ armored, passphrase, development = fals
   }
   if (problems.length > 0) throw new KeyringError(problems)
   const secretKeys = [...unlocked.values()].sort(newestFirst)
-  const newest = secretKeys[0]
+  // Every key decrypts; the one named to reporters is the newest that is still valid
+  // (an expired or revoked newest key must not be advertised), the newest otherwise.
+  const newest = await firstValid(secretKeys) ?? secretKeys[0]
   if (newest === undefined) throw new KeyringError([{ problem: 'no team key configured' }])
   return { secretKeys, published: newest.toPublic(), fingerprint: fingerprintOf(newest), development }
+}
+
+async function firstValid (keys: PrivateKey[]): Promise<PrivateKey | undefined> {
+  for (const key of keys) {
+    const ok = await key.verifyPrimaryKey(new Date(), undefined, pgpConfig()).then(() => true, () => false)
+    if (ok) return key
+  }
+  return undefined
 }
 
 /** A file may hold several armor blocks one after the other (cat old.asc new.asc). */

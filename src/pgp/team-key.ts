@@ -1,6 +1,7 @@
 // The worker's team keyring: configured secret keys, or in development a throw-away
 // key generated once into KEYS_DIR (git-ignored, loudly marked).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readPrivateKey } from 'openpgp'
 import { join } from 'node:path'
 import type { Config } from '../config.js'
 import type { Logger } from '../log.js'
@@ -25,7 +26,11 @@ export async function loadWorkerKeyring (config: Config, log: Logger): Promise<T
 async function devKey (config: Config, log: Logger): Promise<string> {
   const path = join(config.keysDir, DEV_SECRET_KEY_FILE)
   try {
-    return readFileSync(path, 'utf8')
+    const existing = readFileSync(path, 'utf8')
+    if (!await expired(existing)) return existing
+    // A throw-away key past its 90 days would no longer be published: make a new one.
+    rmSync(path, { force: true })
+    log.warn({ path }, 'development: the throw-away team key expired, generating a new one')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
@@ -37,7 +42,17 @@ async function devKey (config: Config, log: Logger): Promise<string> {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(path, 'utf8') // another process won the race
     throw err
   }
-  writeFileSync(join(config.keysDir, DEV_PUBLIC_KEY_FILE), key.armoredPublic)
+  writeFileSync(join(config.keysDir, DEV_PUBLIC_KEY_FILE), key.armoredPublic) // replaces an expired one
   log.warn({ path, fingerprint: key.fingerprint }, 'development: generated a throw-away team key')
   return key.armoredSecret
+}
+
+async function expired (armored: string): Promise<boolean> {
+  try {
+    const key = await readPrivateKey({ armoredKey: armored })
+    const expires = await key.getExpirationTime()
+    return expires instanceof Date && expires.getTime() <= Date.now()
+  } catch {
+    return false // unreadable: let the keyring loader say what is wrong with it
+  }
 }

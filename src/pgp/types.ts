@@ -11,7 +11,7 @@ export interface CandidateKey {
 export interface TeamKeyring {
   /** Decrypted secret keys, newest first; all of them decrypt (rotation). */
   secretKeys: PrivateKey[]
-  /** The public key reporters should encrypt to (the first secret key's public half). */
+  /** The public key reporters should encrypt to: the newest valid secret key's public half. */
   published: PublicKey
   /** Upper-case hex fingerprint of `published`. */
   fingerprint: string

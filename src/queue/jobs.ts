@@ -3,6 +3,8 @@
 import type { JobsOptions } from 'bullmq'
 
 export const QUEUE = 'reports'
+/** SECURITY.md timelines: delayed reminder checks and advisory state changes. */
+export const TIMELINE_QUEUE = 'timeline'
 
 export interface JobMap {
   /** Open, decrypt and file one report that arrived at an inbound endpoint. */
@@ -14,7 +16,27 @@ export interface JobMap {
     /** Set when an operator replays a quarantined report. */
     replay?: number
   }
+  /** Timeline queue: check the advisory's state, then remind the team if it is still unpublished. */
+  'advisory-reminder': AdvisoryJobRef & {
+    intakeId: string
+    /** 0: fix team (24 h), 1: fix (7 d), 2: release (21 d), 3+: overdue repeats. */
+    step: number
+    urgent: boolean
+  }
+  /** Timeline queue: GitHub said (webhook) that this advisory changed; check it now. */
+  'advisory-event': AdvisoryJobRef & { action: string }
+  /** Timeline queue: 1-3 days after publication, remind the team of the retrospective. */
+  'retrospective': AdvisoryJobRef & { intakeId: string, publishedAt: string }
 }
+
+export interface AdvisoryJobRef {
+  owner: string
+  repo: string
+  ghsaId: string
+}
+
+export type TimelineJobName = 'advisory-reminder' | 'advisory-event' | 'retrospective'
+export type TimelineJobData = JobMap[TimelineJobName]
 
 export type JobName = keyof JobMap
 
@@ -35,6 +57,8 @@ export function gatewayKeys (prefix: string) {
     seen: (hash: string) => `${base}:seen:${hash}`,
     state: (id: string) => `${base}:state:${id}`,
     lock: (id: string) => `${base}:lock:${id}`,
+    /** GHSA id -> the intake it was filed from (for webhooks, which know only the advisory). */
+    advisory: (ghsaId: string) => `${base}:advisory:${ghsaId}`,
     quarantine: `${base}:quarantine`,
     all: `${prefix}:*`
   }

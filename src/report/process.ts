@@ -11,17 +11,21 @@ import { open } from '../seal/hpke.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import { openReport } from '../mail/open-report.js'
 import { ReportError } from './errors.js'
-import type { OpenedReport } from './types.js'
+import type { OpenedReport, SignatureState } from './types.js'
 import { outerHeaders } from './outer-headers.js'
 import { buildCreateBody } from '../advisory/render.js'
 import type { AdvisorySink } from '../advisory/sink.js'
 import { AdvisoryPermanentError } from '../advisory/sink.js'
-import { automatedMessage, mayAutoReply } from '../mail/auto-reply-policy.js'
-import { NoReplyRecipientError, acknowledgement, answersOwnMessage, couldNotDecrypt, teamNotification } from '../mail/messages.js'
-import type { Mailer } from '../mail/transport.js'
+import { automatedMessage } from '../mail/auto-reply-policy.js'
+import { acknowledgement, couldNotDecrypt, teamNotification } from '../mail/messages.js'
+import type { Templates } from '../mail/templates.js'
+import type { ReporterKeyStore } from '../pgp/key-store.js'
+import type { TeamChannels } from '../notify/team.js'
 import { withReportLock } from './lock.js'
-import type { Progress, ProgressStore, ReplyKind, TeamNoticeKind } from './state.js'
+import { replyToReporter, type ReplyDeps } from './reply.js'
+import type { Progress, ProgressStore, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
+import type { KeyReplier } from '../keys/key-request.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -30,12 +34,20 @@ export interface ProcessDeps {
   keyring: TeamKeyring
   sink: AdvisorySink
   github: { owner: string, repo: string }
-  mailer: Mailer
-  mail: { from: string, publicUrl: string, teamNotifyEmail?: string, /** our own addresses, lower-case */ ownAddresses: string[] }
+  mail: { from: string, publicUrl: string, /** our own addresses, lower-case */ ownAddresses: string[] }
+  /** Replies to reporters: signed/encrypted mail, the key store, the RFC 3834 window. */
+  reply: Omit<ReplyDeps, 'mail' | 'log'>
+  keyStore: ReporterKeyStore
+  team: TeamChannels
+  templates: Templates
+  /** Starts the SECURITY.md reminders for a filed advisory (absent without GitHub: nothing to poll). */
+  timeline?: { start: (ref: { intakeId: string, owner: string, repo: string, ghsaId: string, urgent: boolean }) => Promise<void> }
   progress: ProgressStore
   quarantine: QuarantineStore
   sealedTtlSeconds: number
   log: Logger
+  /** Key by e-mail (src/keys/key-request.ts); absent: every mail is a report. */
+  keys?: KeyReplier
 }
 
 export interface ProcessJob {
@@ -43,7 +55,7 @@ export interface ProcessJob {
 }
 
 export interface ProcessOutcome {
-  outcome: 'advisory' | 'quarantined'
+  outcome: 'advisory' | 'quarantined' | 'key-request'
   ghsaId?: string
 }
 
@@ -56,7 +68,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   const raw = await unseal(intakeId, deps)
   let report: OpenedReport
   try {
-    report = await openReport(raw, { keyring: deps.keyring })
+    report = await openReport(raw, { keyring: deps.keyring, knownSenderKeys: async (address) => await knownKeys(address, deps) })
   } catch (err) {
     if (err instanceof ReportError) {
       await quarantineUnreadable(intakeId, job, raw, err, deps)
@@ -74,11 +86,23 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
 
   const progress = await deps.progress.open(intakeId)
+  await rememberReporterKey(intakeId, report, deps)
+  // A mail that only asks for our key gets it and opens no advisory (an operator's replay files it).
+  const keyMail = deps.keys === undefined || job.data.replay !== undefined ? 'report' : deps.keys.classify(report)
+  if (keyMail === 'request') {
+    await sendKey(intakeId, report, progress, deps)
+    await progress.record({ outcome: 'key-request' })
+    await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
+    deps.log.info({ intakeId }, 'key request answered, no advisory')
+    return { outcome: 'key-request' }
+  }
   const advisory = await fileAdvisory(intakeId, job, report, progress, deps)
-  await replyToReporter(intakeId, 'ack', report, progress, deps, () => acknowledgement({
-    report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
+  await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
+    report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
   }))
+  if (keyMail === 'report-and-key') await sendKey(intakeId, report, progress, deps)
   await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
+  await startTimeline(intakeId, advisory, progress, deps)
   await progress.record({ outcome: 'advisory' })
   await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
   if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
@@ -107,7 +131,8 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
   await progress.record({ advisoryPending: '1' })
   try {
     const ref = await deps.sink.create({ ...deps.github, intakeId, body }, { lookupFirst: advisoryPending === '1' })
-    await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl })
+    const severity = body.severity ?? (body.cvss_vector_string != null ? body.cvss_vector_string.split('/')[0] : undefined)
+    await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl, ...(severity !== undefined ? { severity } : {}), ...(isUrgent(report) ? { urgent: '1' } : {}) })
     return ref
   } catch (err) {
     if (err instanceof AdvisoryPermanentError) throw new UnrecoverableError(err.message)
@@ -115,57 +140,85 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
   }
 }
 
-async function replyToReporter (intakeId: string, kind: ReplyKind, report: Pick<OpenedReport, 'headers' | 'from'>, progress: Progress, deps: ProcessDeps, build: () => ReturnType<typeof acknowledgement>): Promise<void> {
-  const field = `reply.${kind}` as const
-  if (progress.state[field] !== undefined) return
-  const policy = answersOwnMessage(report.headers, deps.mail.from)
-    ? { ok: false as const, reason: 'answers one of our own automatic messages' }
-    : mayAutoReply(report)
-  if (!policy.ok) {
-    await progress.record({ [field]: `suppressed: ${policy.reason}` })
-    deps.log.info({ intakeId, kind, reason: policy.reason }, 'reply suppressed (RFC 3834)')
-    return
-  }
-  let message
-  try {
-    message = build()
-  } catch (err) {
-    if (!(err instanceof NoReplyRecipientError)) throw err
-    await progress.record({ [field]: 'suppressed: no usable reply address' })
-    return
-  }
-  try {
-    const sent = await deps.mailer.send(message)
-    await progress.record({ [field]: sent.messageId })
-  } catch (err) {
-    // A permanent refusal (5xx: no such mailbox, policy) will not change on retry, and
-    // the report is already filed: record it rather than fail the job.
-    const responseCode = (err as { responseCode?: unknown }).responseCode
-    if (typeof responseCode !== 'number' || responseCode < 500) throw err
-    await progress.record({ [field]: `suppressed: refused by the mail server (${responseCode})` })
-    deps.log.warn({ intakeId, kind, responseCode }, 'reply refused by the mail server')
-  }
+function replyDeps (deps: ProcessDeps): ReplyDeps {
+  return { ...deps.reply, mail: { from: deps.mail.from }, log: deps.log }
+}
+
+/**
+ * Reporter key discovery, in order: the key that made a valid signature, an Autocrypt
+ * header (Level 1), an attached key whose user ID is From (open-report.ts picks it).
+ * Kept per sender address, public half only, so later mail can be encrypted.
+ */
+async function rememberReporterKey (intakeId: string, report: OpenedReport, deps: ProcessDeps): Promise<void> {
+  const found = report.reporterKey
+  const address = report.from?.address
+  if (found === undefined || address === undefined || found.source === 'known') return
+  const signed = report.signature.state === 'verified' && report.signature.fingerprint === found.fingerprint
+  const outcome = await deps.keyStore.remember(address, found.armored, { source: found.source, signed })
+  deps.log.info({ intakeId, fingerprint: found.fingerprint, source: found.source, signed, outcome }, 'reporter key')
+}
+
+/** Keys on record for a sender: a signature by one of them verifies the sender. */
+async function knownKeys (address: string, deps: ProcessDeps) {
+  const known = await deps.keyStore.get(address)
+  return known === undefined ? [] : [known.key]
+}
+
+/** Issue 5 marks publicly disclosed reports `urgent`; until then the field is simply absent. */
+function isUrgent (report: OpenedReport): boolean {
+  return (report as OpenedReport & { urgent?: boolean }).urgent === true
+}
+
+async function startTimeline (intakeId: string, advisory: { ghsaId: string }, progress: Progress, deps: ProcessDeps): Promise<void> {
+  if (deps.timeline === undefined || progress.state['timeline.started'] !== undefined) return
+  await deps.timeline.start({ intakeId, ...deps.github, ghsaId: advisory.ghsaId, urgent: progress.state.urgent === '1' })
+  await progress.record({ 'timeline.started': new Date().toISOString() })
+}
+
+async function sendKey (intakeId: string, report: OpenedReport, progress: Progress, deps: ProcessDeps): Promise<void> {
+  const keys = deps.keys
+  if (keys !== undefined) await replyToReporter(intakeId, 'key', report, progress, replyDeps(deps), async () => await keys.build(report, intakeId))
 }
 
 async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Progress, deps: ProcessDeps, about: { advisory?: { ghsaId: string, htmlUrl: string }, report?: OpenedReport, quarantined?: string }): Promise<void> {
-  const to = deps.mail.teamNotifyEmail
-  if (to === undefined) return
+  const repo = `${deps.github.owner}/${deps.github.repo}`
+  const severity = progress.state.severity
+  const flags = {
+    encrypted: about.report?.bodyEncrypted ?? about.report?.encrypted ?? false, // the body: an encrypted attachment beside cleartext is not an encrypted report
+    signature: (about.report?.signature.state ?? 'unknown') as SignatureState['state'] | 'unknown',
+    unverifiedSender: !senderVerified(about.report),
+    urgent: progress.state.urgent === '1' || (about.report !== undefined && isUrgent(about.report)),
+    ...(about.quarantined !== undefined ? { quarantined: about.quarantined } : {})
+  }
   const field = `team.${kind}` as const
-  if (progress.state[field] !== undefined) return
-  await deps.mailer.send(teamNotification({
-    intakeId,
-    to,
-    from: deps.mail.from,
-    ...(about.advisory ? { advisory: about.advisory } : {}),
-    repo: `${deps.github.owner}/${deps.github.repo}`,
-    flags: {
-      encrypted: about.report?.bodyEncrypted ?? about.report?.encrypted ?? false, // the body: an encrypted attachment beside cleartext is not an encrypted report
-      signature: about.report?.signature.state ?? 'unknown',
-      unverifiedSender: !senderVerified(about.report),
-      ...(about.quarantined !== undefined ? { quarantined: about.quarantined } : {})
-    }
-  }))
-  await progress.record({ [field]: new Date().toISOString() })
+  if (deps.team.email !== undefined && progress.state[field] === undefined) {
+    await deps.team.mail(teamNotification({
+      intakeId,
+      to: deps.team.email,
+      from: deps.mail.from,
+      ...(about.advisory ? { advisory: about.advisory } : {}),
+      ...(severity !== undefined ? { severity } : {}),
+      repo,
+      flags
+    }))
+    await progress.record({ [field]: new Date().toISOString() })
+  }
+  const chatField = `chat.${kind}` as const
+  if (deps.team.chat !== undefined && progress.state[chatField] === undefined) {
+    const marks = [flags.urgent ? 'URGENT (publicly disclosed)' : undefined, flags.unverifiedSender ? 'unverified sender' : undefined, flags.quarantined !== undefined ? 'QUARANTINED' : undefined].filter((m) => m !== undefined)
+    const outcome = await deps.team.chat({
+      title: `${flags.urgent ? ':rotating_light: ' : ''}${about.quarantined !== undefined ? 'Vulnerability report quarantined' : 'New vulnerability report'} (${intakeId})`,
+      lines: [
+        ...(about.advisory !== undefined ? [`Advisory: ${about.advisory.ghsaId}`] : []),
+        `Repository: ${repo}`,
+        ...(severity !== undefined ? [`Severity: ${severity}`] : []),
+        `Encrypted: ${flags.encrypted ? 'yes' : 'no'}`,
+        ...(marks.length > 0 ? [`Flags: ${marks.join(', ')}`] : [])
+      ],
+      ...(about.advisory !== undefined && /^https?:\/\//.test(about.advisory.htmlUrl) ? { url: about.advisory.htmlUrl } : {})
+    })
+    await progress.record({ [chatField]: `${outcome} ${new Date().toISOString()}` })
+  }
 }
 
 /**
@@ -185,8 +238,8 @@ async function quarantineUnreadable (intakeId: string, job: ProcessJob, raw: Buf
   // Outer headers are not encrypted, so we can still thread a reply and apply RFC 3834.
   const outer = await outerHeaders(raw)
   if (outer === undefined) return
-  await replyToReporter(intakeId, 'unreadable', outer, progress, deps, () => couldNotDecrypt({
-    report: outer, intakeId, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint
+  await replyToReporter(intakeId, 'unreadable', outer, progress, replyDeps(deps), () => couldNotDecrypt({
+    report: outer, intakeId, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
   }))
 }
 

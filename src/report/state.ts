@@ -12,12 +12,20 @@ export interface ReportProgress {
   'reply.ack'?: string
   /** Message-ID of the could-not-decrypt reply, or "suppressed: <reason>". */
   'reply.unreadable'?: string
+  /** Message-ID of the key reply (key by e-mail), or "suppressed: <reason>". */
+  'reply.key'?: string
   'team.received'?: string
   'team.quarantined'?: string
   outcome?: string
+  /** The advisory's severity as filed (from the report's CVSS or severity), for team notices. */
+  severity?: string
+  /** The report is urgent (publicly disclosed): short reminder intervals. */
+  urgent?: string
+  /** Reply outcomes ('reply.published'), window slots ('reply.ack.window'), chat notices ('chat.received'), timeline steps ('timeline.remind.0'). */
+  [field: `reply.${string}` | `chat.${string}` | `timeline.${string}`]: string | undefined
 }
 
-export type ReplyKind = 'ack' | 'unreadable'
+export type ReplyKind = 'ack' | 'unreadable' | 'key' | 'published'
 export type TeamNoticeKind = 'received' | 'quarantined'
 
 const STATE_TTL_SECONDS = 180 * 24 * 3600

@@ -9,7 +9,7 @@ import type { Test } from 'tap'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
 import { createLogger } from '../../src/log.js'
-import { buildWeb } from '../../src/server.js'
+import { buildWeb, type Web } from '../../src/server.js'
 import { startWorker } from '../../src/worker.js'
 import { signRaw } from '../../src/inbound/hmac.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
@@ -26,7 +26,11 @@ export interface Gateway {
   logs: string[]
   redis: Redis
   queue: Queue
+  /** The web role (listen on port 0 for real HTTP clients). */
+  web: Web
   post: (raw: Buffer) => Promise<{ status: number, id?: string }>
+  /** Any other request to the web role (fastify inject). */
+  inject: (opts: { method: 'GET' | 'POST', url: string, headers?: Record<string, string>, payload?: string | Buffer }) => Promise<{ statusCode: number, body: string }>
   waitFor: <T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number) => Promise<T>
   restartWorker: (env?: Record<string, string>) => Promise<void>
   /** The configuration the gateway runs with (for CLI commands in tests). */
@@ -67,6 +71,7 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
     logs,
     redis,
     queue,
+    web,
     async post (raw) {
       const ts = Math.floor(Date.now() / 1000)
       const res = await web.fastify.inject({
@@ -85,6 +90,10 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
         if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
         await new Promise((r) => setTimeout(r, 25))
       }
+    },
+    async inject (opts) {
+      const res = await web.fastify.inject(opts)
+      return { statusCode: res.statusCode, body: res.body }
     },
     config: () => config,
     outbox (kind) {

@@ -89,6 +89,11 @@ export interface GithubStub {
   setRateLimit: (limit: RateLimitOptions | null) => void
   /** adds an advisory without an HTTP request (not recorded) */
   seedAdvisory: (seed: SeedAdvisory) => Advisory
+  /**
+   * What a maintainer does in GitHub's UI: publish, close or reopen an advisory, assign a
+   * CVE, add collaborators. Goes through the same request-body validation as PATCH.
+   */
+  changeAdvisory: (ghsaId: string, change: { state?: 'draft' | 'published' | 'closed', cve_id?: string, collaborating_users?: string[] }) => Advisory
   close: () => Promise<void>
 }
 
@@ -441,6 +446,14 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
     setRateLimit (limit) { rateLimit = limit },
     seedAdvisory ({ owner, repo, body, state = 'draft', createdAt = new Date() }) {
       return buildAdvisory(owner, repo, body, state, createdAt)
+    },
+    changeAdvisory (ghsaId, change) {
+      const where = repoOf.get(ghsaId)
+      if (where === undefined) throw new Error(`no advisory ${ghsaId}`)
+      const [owner = '', repo = ''] = where.split('/')
+      const record: StubRequest = { method: 'PATCH', path: `/repos/${owner}/${repo}/security-advisories/${ghsaId}`, query: {}, headers: {}, body: change, at: Date.now(), status: 0 }
+      const result = update({ req: record, owner, repo, ghsa: ghsaId })
+      return result.payload as Advisory
     },
     close: () => new Promise<void>((resolve, reject) => {
       server.closeAllConnections()

@@ -1,0 +1,90 @@
+// Reporters' public keys, kept per sender address so later mail to them (the published
+// notice weeks later, a second report) can be encrypted. Public keys only: a secret key
+// is refused. The Redis key is a hash of the normalized address, so a key listing shows
+// no addresses; the value is the armored public key (public by definition).
+import { createHash } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import { readKey, type PublicKey } from 'openpgp'
+import type { KeySource } from '../report/types.js'
+import { fingerprintOf } from './keyring.js'
+import { pgpConfig } from './openpgp-config.js'
+
+/** A reporter's key block larger than this is not stored (reporter-keys.ts caps what it accepts at 64 KiB). */
+const maxArmoredBytes = 96 * 1024
+/** Kept for two years after the last time it was seen. */
+const ttlSeconds = 2 * 365 * 24 * 3600
+
+export interface StoredKey {
+  key: PublicKey
+  fingerprint: string
+  source: KeySource
+}
+
+export interface ReporterKeyStore {
+  /** The key on record for an address, if any (and still usable for encryption). */
+  get: (address: string) => Promise<StoredKey | undefined>
+  /**
+   * Records a key for an address. A key already on record is replaced only by a key
+   * that made a valid signature on the new message (`signed`): an Autocrypt header or
+   * an attachment under a forgeable From must not redirect later mail to another key.
+   */
+  remember: (address: string, armored: string, opts: { source: KeySource, signed: boolean }) => Promise<'stored' | 'kept' | 'refused'>
+}
+
+/** Lower-case, trimmed: the form the store is keyed by. */
+export function normalizeAddress (address: string): string {
+  return address.trim().toLowerCase()
+}
+
+export function addressHash (address: string): string {
+  return createHash('sha256').update(normalizeAddress(address)).digest('hex')
+}
+
+export function reporterKeyStore (redis: Redis, prefix: string): ReporterKeyStore {
+  const keyOf = (address: string) => `${prefix}:gw:reporter-key:${addressHash(address)}`
+  return {
+    async get (address) {
+      const stored = await redis.hgetall(keyOf(address))
+      if (stored.armored === undefined) return undefined
+      const key = await readPublic(stored.armored)
+      if (key === undefined || !(await canEncrypt(key))) return undefined
+      return { key, fingerprint: fingerprintOf(key), source: (stored.source as KeySource | undefined) ?? 'known' }
+    },
+    async remember (address, armored, { source, signed }) {
+      if (Buffer.byteLength(armored) > maxArmoredBytes) return 'refused'
+      const key = await readPublic(armored)
+      if (key === undefined || !(await canEncrypt(key))) return 'refused'
+      const fingerprint = fingerprintOf(key)
+      const current = await redis.hget(keyOf(address), 'fingerprint')
+      // An expired or revoked key on record no longer holds its place.
+      if (current !== null && current !== fingerprint && !signed && await this.get(address) !== undefined) {
+        await redis.expire(keyOf(address), ttlSeconds)
+        return 'kept'
+      }
+      await redis.multi()
+        .hset(keyOf(address), { armored: key.armor(pgpConfig()), fingerprint, source, at: new Date().toISOString() })
+        .expire(keyOf(address), ttlSeconds)
+        .exec()
+      return 'stored'
+    }
+  }
+}
+
+async function readPublic (armored: string): Promise<PublicKey | undefined> {
+  try {
+    const key = await readKey({ armoredKey: armored, config: pgpConfig() })
+    // Only the public half is ever kept; a secret key handed to us is refused outright.
+    return key.isPrivate() ? undefined : key as PublicKey
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The key is valid now and has an encryption (sub)key: a signing-only key is of no use
+ * for replies. Which address it belongs to was settled by the discovery rules
+ * (reporter-keys.ts: Autocrypt addr = From, attached user ID = From, or the signer).
+ */
+async function canEncrypt (key: PublicKey): Promise<boolean> {
+  return await key.getEncryptionKey(undefined, undefined, undefined, pgpConfig()).then(() => true, () => false)
+}

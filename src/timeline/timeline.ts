@@ -1,0 +1,248 @@
+// SECURITY.md's timelines as delayed BullMQ jobs, one chain per filed advisory: at
+// 24 hours (is there a Fix Team, i.e. collaborators?), 7 days (fix) and 21 days
+// (release), then every REMINDER_REPEAT while the advisory stays unpublished (8 times at
+// most). Each job asks GitHub for the advisory's current state first and ends the chain
+// once it is published or closed; urgent (publicly disclosed) reports use the short
+// intervals. Publication (seen by a poll or a repository_advisory webhook, whichever
+// comes first; both run the same idempotent step) tells the reporter and schedules the
+// retrospective reminder. Job data hold ids only.
+import type { Octokit } from '@octokit/rest'
+import { Worker, type Job, type Queue } from 'bullmq'
+import type { KeyObject } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { Config } from '../config.js'
+import type { Logger } from '../log.js'
+import { publishedNotice, reminderNotice, retrospectiveNotice } from '../mail/messages.js'
+import type { Templates } from '../mail/templates.js'
+import type { TeamChannels } from '../notify/team.js'
+import { gatewayKeys, TIMELINE_QUEUE, type AdvisoryJobRef, type JobMap, type TimelineJobData, type TimelineJobName } from '../queue/jobs.js'
+import { toAdvisoryError } from '../advisory/sink.js'
+import { withReportLock } from '../report/lock.js'
+import { outerHeaders } from '../report/outer-headers.js'
+import { replyToReporter, type ReplyDeps } from '../report/reply.js'
+import type { Progress, ProgressStore } from '../report/state.js'
+import { open } from '../seal/hpke.js'
+
+/** After the three SECURITY.md steps, this many overdue reminders at most. */
+const MAX_REPEATS = 8
+/** How long the GHSA -> intake mapping is kept (webhooks for old advisories are ignored). */
+const MAPPING_TTL_SECONDS = 400 * 24 * 3600
+
+export interface AdvisoryState {
+  state: string
+  cveId: string | null
+  htmlUrl: string
+  publishedAt: string | null
+  collaborators: number
+}
+
+export interface TimelineDeps {
+  redis: Redis
+  prefix: string
+  queue: Queue
+  octokit: Octokit
+  progress: ProgressStore
+  sealKey: KeyObject
+  team: TeamChannels
+  reply: ReplyDeps
+  templates: Templates
+  mail: { from: string, publicUrl: string }
+  timeline: Config['timeline']
+  /** JOB_ATTEMPTS / JOB_BACKOFF_MS: how often one check is retried when GitHub fails. */
+  retry: { jobAttempts: number, jobBackoffMs: number }
+  log: Logger
+}
+
+interface Mapping { intakeId: string, owner: string, repo: string }
+
+const STEPS = [
+  { label: 'form the Fix Team (within 24 hours)', urgentLabel: 'form the Fix Team (ASAP: publicly disclosed)' },
+  { label: 'develop the fix (within 1-7 days)', urgentLabel: 'develop the fix (ASAP: publicly disclosed)' },
+  { label: 'release the fix and publish the advisory (within 1-21 days)', urgentLabel: 'release and publish (ASAP: publicly disclosed)' }
+]
+
+function jobOpts (retry: TimelineDeps['retry'], jobId: string, delay: number) {
+  return { jobId, delay, attempts: retry.jobAttempts, backoff: { type: 'exponential' as const, delay: retry.jobBackoffMs }, removeOnComplete: { age: 30 * 24 * 3600, count: 10_000 }, removeOnFail: { age: 90 * 24 * 3600, count: 10_000 } }
+}
+
+/** The first reminder of a newly filed advisory, and the mapping webhooks need. */
+export async function startTimeline (deps: Pick<TimelineDeps, 'redis' | 'prefix' | 'queue' | 'timeline' | 'retry'>, ref: AdvisoryJobRef & { intakeId: string, urgent: boolean }): Promise<void> {
+  const mapping: Mapping = { intakeId: ref.intakeId, owner: ref.owner, repo: ref.repo }
+  await deps.redis.set(gatewayKeys(deps.prefix).advisory(ref.ghsaId), JSON.stringify(mapping), 'EX', MAPPING_TTL_SECONDS)
+  const delays = ref.urgent ? deps.timeline.urgentDelaysMs : deps.timeline.delaysMs
+  const data: JobMap['advisory-reminder'] = { intakeId: ref.intakeId, owner: ref.owner, repo: ref.repo, ghsaId: ref.ghsaId, step: 0, urgent: ref.urgent }
+  await deps.queue.add('advisory-reminder', data, jobOpts(deps.retry, `remind-${ref.intakeId}-0`, delays[0] ?? 0))
+}
+
+export function startTimelineWorker (deps: TimelineDeps, opts: { concurrency?: number } = {}): Worker<TimelineJobData> {
+  const worker = new Worker<TimelineJobData>(TIMELINE_QUEUE, async (job) => await runTimelineJob(job, deps), {
+    connection: deps.redis,
+    prefix: deps.prefix,
+    concurrency: opts.concurrency ?? 2
+  })
+  worker.on('error', (err) => deps.log.error({ err: { message: err.message } }, 'timeline worker error'))
+  worker.on('failed', (job, err) => deps.log.warn({ job: job?.name, ghsaId: job?.data.ghsaId, attempt: job?.attemptsMade, err: { name: err.name, message: err.message } }, 'timeline job failed'))
+  return worker
+}
+
+export async function runTimelineJob (job: Job<TimelineJobData>, deps: TimelineDeps): Promise<string> {
+  switch (job.name as TimelineJobName) {
+    case 'advisory-reminder': return await reminder(job as Job<JobMap['advisory-reminder']>, deps)
+    case 'advisory-event': return await advisoryEvent((job as Job<JobMap['advisory-event']>).data, deps)
+    case 'retrospective': return await retrospective((job as Job<JobMap['retrospective']>).data, deps)
+    default: return 'unknown job'
+  }
+}
+
+/** GET the advisory; undefined when it is gone (404). */
+export async function advisoryState (octokit: Octokit, ref: AdvisoryJobRef): Promise<AdvisoryState | undefined> {
+  try {
+    const { data } = await octokit.rest.securityAdvisories.getRepositoryAdvisory({ owner: ref.owner, repo: ref.repo, ghsa_id: ref.ghsaId })
+    return {
+      state: data.state,
+      cveId: data.cve_id ?? null,
+      htmlUrl: data.html_url,
+      publishedAt: data.published_at ?? null,
+      collaborators: (data.collaborating_users?.length ?? 0) + (data.collaborating_teams?.length ?? 0)
+    }
+  } catch (err) {
+    if ((err as { status?: unknown }).status === 404) return undefined
+    // Our own message: Octokit's error carries the request, and GitHub's can quote data.
+    throw toAdvisoryError(`read advisory ${ref.ghsaId}`, err)
+  }
+}
+
+async function reminder (job: Job<JobMap['advisory-reminder']>, deps: TimelineDeps): Promise<string> {
+  const data = job.data
+  let state: AdvisoryState | undefined
+  try {
+    state = await advisoryState(deps.octokit, data)
+  } catch (err) {
+    // Retried with backoff; on the last attempt the chain goes on to its next step rather
+    // than ending, so a long GitHub outage costs one check, not every later reminder.
+    if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err
+    deps.log.warn({ ghsaId: data.ghsaId, step: data.step, err: { message: (err as Error).message } }, 'advisory state unavailable; next check scheduled')
+    await scheduleNext(data, deps)
+    return 'github unavailable'
+  }
+  if (state === undefined) return 'advisory gone'
+  if (state.state === 'published') {
+    await published(data.intakeId, data, state, deps)
+    return 'published'
+  }
+  if (state.state === 'closed' || state.state === 'withdrawn') return state.state
+  const due = new Date(job.timestamp + (job.opts.delay ?? 0)).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  // Step 0 asks for a Fix Team: collaborators on the advisory mean it exists.
+  const needed = data.step > 0 || state.collaborators === 0
+  if (needed) await remindTeam(data, state, due, deps)
+  await scheduleNext(data, deps)
+  return needed ? 'reminded' : 'on track'
+}
+
+async function remindTeam (data: JobMap['advisory-reminder'], state: AdvisoryState, due: string, deps: TimelineDeps): Promise<void> {
+  const progress = await deps.progress.open(data.intakeId)
+  const step = STEPS[Math.min(data.step, STEPS.length - 1)] as (typeof STEPS)[number]
+  const label = data.step >= STEPS.length ? `OVERDUE: ${step.label}` : data.urgent ? step.urgentLabel : step.label
+  const repository = `${data.owner}/${data.repo}`
+  const mailField = `timeline.remind.${data.step}` as const
+  if (deps.team.email !== undefined && progress.state[mailField] === undefined) {
+    await deps.team.mail(reminderNotice({
+      intakeId: data.intakeId, advisory: { ghsaId: data.ghsaId, htmlUrl: state.htmlUrl }, repo: repository,
+      to: deps.team.email, from: deps.mail.from, templates: deps.templates,
+      step: String(data.step), stepLabel: label, due, state: state.state
+    }))
+    await progress.record({ [mailField]: new Date().toISOString() })
+  }
+  const chatField = `chat.remind.${data.step}` as const
+  if (deps.team.chat !== undefined && progress.state[chatField] === undefined) {
+    const outcome = await deps.team.chat({
+      title: `${data.urgent ? ':rotating_light: ' : ''}Reminder: ${label}`,
+      lines: [`Advisory: ${data.ghsaId} (${state.state})`, `Repository: ${repository}`, `Due: ${due}`],
+      url: state.htmlUrl
+    })
+    await progress.record({ [chatField]: `${outcome} ${new Date().toISOString()}` })
+  }
+}
+
+async function scheduleNext (data: JobMap['advisory-reminder'], deps: TimelineDeps): Promise<void> {
+  const next = data.step + 1
+  if (next >= STEPS.length + MAX_REPEATS) return
+  const delays = data.urgent ? deps.timeline.urgentDelaysMs : deps.timeline.delaysMs
+  const delay = next < delays.length ? (delays[next] as number) - (delays[data.step] as number) : deps.timeline.repeatMs
+  await deps.queue.add('advisory-reminder', { ...data, step: next }, jobOpts(deps.retry, `remind-${data.intakeId}-${next}`, Math.max(0, delay)))
+}
+
+/** A repository_advisory webhook: re-read the advisory (the API is the one source of truth) and act like a poll. */
+async function advisoryEvent (data: JobMap['advisory-event'], deps: TimelineDeps): Promise<string> {
+  const raw = await deps.redis.get(gatewayKeys(deps.prefix).advisory(data.ghsaId))
+  if (raw === null) return 'not an advisory of ours'
+  const mapping = JSON.parse(raw) as Mapping
+  // The mapping, not the payload, says where the advisory lives.
+  const ref = { owner: mapping.owner, repo: mapping.repo, ghsaId: data.ghsaId }
+  const state = await advisoryState(deps.octokit, ref)
+  if (state === undefined) return 'advisory gone'
+  if (state.state !== 'published') return `state ${state.state}`
+  await published(mapping.intakeId, ref, state, deps)
+  return 'published'
+}
+
+/** Once per advisory, whoever notices first: the reporter's notice and the retrospective. */
+async function published (intakeId: string, ref: AdvisoryJobRef, state: AdvisoryState, deps: TimelineDeps): Promise<void> {
+  await withReportLock(deps.redis, deps.prefix, intakeId, async () => {
+    const progress = await deps.progress.open(intakeId)
+    const publishedAt = state.publishedAt ?? new Date().toISOString()
+    if (progress.state['timeline.published'] === undefined) await progress.record({ 'timeline.published': publishedAt })
+    await tellReporter(intakeId, ref.ghsaId, state, progress, deps)
+    if (progress.state['timeline.retrospective'] === undefined) {
+      const data: JobMap['retrospective'] = { ...ref, intakeId, publishedAt }
+      await deps.queue.add('retrospective', data, jobOpts(deps.retry, `retro-${intakeId}`, deps.timeline.retrospectiveMs))
+      await progress.record({ 'timeline.retrospective': 'scheduled' })
+    }
+    deps.log.info({ intakeId, ghsaId: ref.ghsaId }, 'advisory published')
+  })
+}
+
+/**
+ * The reporter's address is not kept anywhere in clear: it is read again from the
+ * report's sealed original (kept SEALED_TTL_DAYS), whose outer headers also thread the
+ * notice and go through the same RFC 3834 checks as the acknowledgement did.
+ */
+async function tellReporter (intakeId: string, ghsaId: string, state: AdvisoryState, progress: Progress, deps: TimelineDeps): Promise<void> {
+  if (progress.state['reply.published'] !== undefined) return
+  const sealed = await deps.redis.getBuffer(gatewayKeys(deps.prefix).sealed(intakeId))
+  const outer = sealed === null ? undefined : await outerHeaders(unsealOrUndefined(deps.sealKey, sealed, intakeId) ?? Buffer.alloc(0))
+  if (outer === undefined) {
+    await progress.record({ 'reply.published': 'suppressed: the original message is no longer kept' })
+    return
+  }
+  await replyToReporter(intakeId, 'published', outer, progress, deps.reply, () => publishedNotice({
+    report: outer, intakeId, from: deps.mail.from, publicUrl: deps.mail.publicUrl, templates: deps.templates,
+    advisory: { ghsaId, htmlUrl: state.htmlUrl, cveId: state.cveId }
+  }))
+}
+
+function unsealOrUndefined (key: KeyObject, sealed: Buffer, intakeId: string): Buffer | undefined {
+  try {
+    return open(key, sealed, intakeId)
+  } catch {
+    return undefined
+  }
+}
+
+async function retrospective (data: JobMap['retrospective'], deps: TimelineDeps): Promise<string> {
+  const progress = await deps.progress.open(data.intakeId)
+  const repository = `${data.owner}/${data.repo}`
+  const htmlUrl = `https://github.com/${repository}/security/advisories/${data.ghsaId}`
+  if (deps.team.email !== undefined && progress.state['timeline.retro.mail'] === undefined) {
+    await deps.team.mail(retrospectiveNotice({
+      intakeId: data.intakeId, advisory: { ghsaId: data.ghsaId, htmlUrl }, repo: repository,
+      to: deps.team.email, from: deps.mail.from, templates: deps.templates, publishedAt: data.publishedAt
+    }))
+    await progress.record({ 'timeline.retro.mail': new Date().toISOString() })
+  }
+  if (deps.team.chat !== undefined && progress.state['chat.retro'] === undefined) {
+    const outcome = await deps.team.chat({ title: `Retrospective due: ${data.ghsaId}`, lines: [`Repository: ${repository}`, `Published: ${data.publishedAt}`, 'SECURITY.md: a blameless retrospective 1-3 days after the release'], url: htmlUrl })
+    await progress.record({ 'chat.retro': `${outcome} ${new Date().toISOString()}` })
+  }
+  return 'reminded'
+}
