@@ -18,7 +18,10 @@ import { startRedisServer } from '../test/helpers/redis-server.js'
 import { createGpg, message, multipart, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../test/helpers/gpg.js'
 import { flush, fmt, spread, waitUntil, type Spread, type Target } from './lib.js'
 
-export interface WorkerRow { key: string, ours: Spread, gnupg: Spread, ratio: number, reports: number }
+export interface WorkerRow { key: string, threads: number, ours: Spread, gnupg: Spread, ratio: number, reports: number }
+
+/** DECRYPT_THREADS settings compared side by side (BENCH_DECRYPT_THREADS=0,2). */
+const THREADS = (process.env.BENCH_DECRYPT_THREADS ?? '0,1,2').split(',').map(Number)
 
 const REPORT = `Hello team,\n\nthe fetch server follows ../ in paths, so GET /files/..%2f..%2fetc/passwd\nreturns the host's password file. Versions: <= 0.2.1.\n\nSteps:\n1. run the server\n2. curl it\n`.repeat(4)
 
@@ -57,16 +60,17 @@ export async function workerThroughput (rounds: number, env: Record<string, stri
   const rows: WorkerRow[] = []
   const parallel = cpus().length
   try {
-    for (const [label, type, count] of [['Curve25519', 'curve25519', 400], ['RSA-4096', 'rsa4096', 60]] as const) {
+    for (const [label, type, count] of [['Curve25519', 'curve25519', 400], ['RSA-4096', 'rsa4096', 40]] as const) {
       const key = await generateTeamKey({ email: 'security@example.org', type })
       const publicKey = await openpgp.readKey({ armoredKey: key.armoredPublic })
       const reports = await encryptedReports(count, publicKey)
-      const ours: number[] = []
+      const ours = new Map<number, number[]>(THREADS.map((n) => [n, []]))
       const gnupg: number[] = []
       for (let r = 0; r < rounds; r++) {
+       for (const threads of THREADS) {
         await flush(redis.url)
         smtp.messages.length = 0
-        const prefix = `bench-w${r}`
+        const prefix = `bench-w${r}-${threads}`
         const conn = new Redis(redis.url, { maxRetriesPerRequest: null })
         const queue = new Queue(QUEUE, { connection: conn, prefix })
         await queue.pause() // queue everything first, then time the drain alone
@@ -75,7 +79,7 @@ export async function workerThroughput (rounds: number, env: Record<string, stri
         const worker = await startChildRole('worker', {
           REDIS_URL: redis.url, QUEUE_PREFIX: prefix, SEAL_PRIVATE_KEY: seal.privateKey, PGP_PRIVATE_KEY: key.armoredSecret,
           GITHUB_API_URL: stub.url, GITHUB_TOKEN: 'ghp_bench', GITHUB_OWNER: 'acme', GITHUB_DEFAULT_REPO: 'security-reports', GITHUB_WRITE_INTERVAL_MS: '0',
-          SMTP_URL: smtp.url, DATA_DIR: '/tmp/intake-bench-data', ...env
+          SMTP_URL: smtp.url, DATA_DIR: '/tmp/intake-bench-data', DECRYPT_THREADS: String(threads), ...env
         }, [], { entry: 'dist' })
         const start = performance.now()
         await queue.resume()
@@ -83,19 +87,23 @@ export async function workerThroughput (rounds: number, env: Record<string, stri
           const c = await queue.getJobCounts('completed', 'failed')
           return (c.completed ?? 0) + (c.failed ?? 0) >= count
         }, `${label} drain`)
-        ours.push(count / ((performance.now() - start) / 1000))
+        ours.get(threads)!.push(count / ((performance.now() - start) / 1000))
         const failed = await queue.getFailedCount()
         await worker.kill()
         await queue.close()
         conn.disconnect()
         if (failed > 0) throw new Error(`bench: ${failed} ${label} reports failed`)
         if (smtp.messages.length < count) throw new Error(`bench: ${smtp.messages.length} acknowledgements for ${count} reports`)
+        process.stdout.write(`  worker ${label} round ${r + 1}, DECRYPT_THREADS=${threads}: ${ours.get(threads)!.at(-1)!.toFixed(0)}/s\n`)
+       }
         gnupg.push(await gnupgRate(key.armoredSecret, reports.armored, parallel))
-        process.stdout.write(`  worker ${label} round ${r + 1}: ours ${ours.at(-1)!.toFixed(0)}/s, GnuPG ${gnupg.at(-1)!.toFixed(0)}/s\n`)
+        process.stdout.write(`  GnuPG ${label} round ${r + 1}: ${gnupg.at(-1)!.toFixed(0)}/s\n`)
       }
-      const o = spread(ours)
       const g = spread(gnupg)
-      rows.push({ key: label, ours: o, gnupg: g, ratio: o.median / g.median, reports: count })
+      for (const threads of THREADS) {
+        const o = spread(ours.get(threads)!)
+        rows.push({ key: label, threads, ours: o, gnupg: g, ratio: o.median / g.median, reports: count })
+      }
     }
     if (stub.invalidRequests.length > 0) throw new Error('bench: the GitHub stub rejected requests as invalid')
   } finally {
@@ -103,14 +111,14 @@ export async function workerThroughput (rounds: number, env: Record<string, stri
     await smtp.close()
     await redis.close()
   }
-  const curve = rows[0]!
-  return { rows, targets: [{ name: 'Worker, Curve25519 key, vs GnuPG one process per message', target: '≥ 2×', measured: `${curve.ratio.toFixed(2)}×`, met: curve.ratio >= 2 }] }
+  const curve = rows.filter((r) => r.key === 'Curve25519').sort((a, b) => b.ratio - a.ratio)[0]!
+  return { rows, targets: [{ name: `Worker, Curve25519 key, vs GnuPG one process per message (best: DECRYPT_THREADS=${curve.threads})`, target: '≥ 2×', measured: `${curve.ratio.toFixed(2)}×`, met: curve.ratio >= 2 }] }
 }
 
 export function workerTable (rows: WorkerRow[]): string {
   return [
-    '| team key | reports per round | gateway worker, reports/s | GnuPG decrypt only, messages/s | ratio |',
-    '|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.key} | ${r.reports} | ${fmt(r.ours)} | ${fmt(r.gnupg)} | ${r.ratio.toFixed(2)}× |`)
+    '| team key | DECRYPT_THREADS | reports per round | gateway worker, reports/s | GnuPG decrypt only, messages/s | ratio |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.key} | ${r.threads} | ${r.reports} | ${fmt(r.ours)} | ${fmt(r.gnupg)} | ${r.ratio.toFixed(2)}× |`)
   ].join('\n')
 }

@@ -8,7 +8,7 @@ import type { Logger } from './log.js'
 import { QUEUE, TIMELINE_QUEUE, type JobMap } from './queue/jobs.js'
 import { createWorkerRedis } from './redis.js'
 import { sealPrivateKey } from './seal/keys.js'
-import { loadWorkerKeyring } from './pgp/team-key.js'
+import { loadWorkerKeyring, teamKeyArmor } from './pgp/team-key.js'
 import { createOctokit } from './advisory/github-client.js'
 import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink } from './advisory/sink.js'
 import { ReportError } from './report/errors.js'
@@ -28,6 +28,7 @@ import { startTimeline, startTimelineWorker } from './timeline/timeline.js'
 import { createKeySource } from './keys/published.js'
 import { startPublisher } from './keys/publisher.js'
 import { createKeyReplier } from './keys/key-request.js'
+import { createDecryptPool } from './pgp/decrypt-pool.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -36,7 +37,9 @@ export interface RunningWorker {
 
 export async function startWorker (opts: { config: Config, log: Logger }): Promise<RunningWorker> {
   const { config, log } = opts
-  const keyring = await loadWorkerKeyring(config, log)
+  const loaded = await loadWorkerKeyring(config, log)
+  const pool = config.decryptThreads > 0 ? createDecryptPool({ threads: config.decryptThreads, ...teamKeyArmor(config) }) : undefined
+  const keyring = pool === undefined ? loaded : { ...loaded, offload: pool.decrypt }
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
   const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
@@ -105,6 +108,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
       await timelineWorker?.close()
       await timelineQueue.close()
       mailer.close()
+      await pool?.close()
       redis.disconnect()
     }
   }
