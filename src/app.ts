@@ -4,7 +4,9 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
 import type { Accept } from './inbound/intake.js'
-import { rawRoute } from './inbound/raw-route.js'
+import { inboundRoutes } from './inbound/routes.js'
+import type { FetchText } from './inbound/sns-verify.js'
+import { opsRoutes, type OpsDeps } from './ops/routes.js'
 import type { Queue } from 'bullmq'
 import { githubWebhookRoute } from './timeline/webhook-route.js'
 import { keyRoutes } from './keys/routes.js'
@@ -13,8 +15,12 @@ export interface AppDeps {
   config: Config
   redis: Redis
   accept: Accept
+  /** Health, metrics, dashboard, load shedding. */
+  ops: OpsDeps
   /** The raw endpoint's secret (config or the development secret). */
   inboundSecret?: string
+  /** Outbound GETs of the SES endpoint (SNS certificates, SubscribeURL); tests inject it. */
+  fetchText?: FetchText
   /** The timeline queue, for GitHub webhooks (present when GITHUB_WEBHOOK_SECRET is set). */
   timelineQueue?: Queue
 }
@@ -25,15 +31,12 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
 
   fastify.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode ?? 500
-    if (status >= 500) req.log.error({ err: { name: err.name, message: err.message } }, 'request failed')
-    return reply.code(status).send({ error: status < 500 ? err.message : 'internal error' })
+    // 503 is load shedding (under-pressure): expected, said to the client, not logged per request.
+    if (status >= 500 && status !== 503) req.log.error({ err: { name: err.name, message: err.message } }, 'request failed')
+    return reply.code(status).send({ error: status < 500 || status === 503 ? err.message : 'internal error' })
   })
 
-  fastify.get('/healthz', async () => ({ ok: true }))
-  fastify.get('/readyz', async (_req, reply) => {
-    const redisOk = deps.redis.status === 'ready'
-    return reply.code(redisOk ? 200 : 503).send({ ok: redisOk, redis: deps.redis.status })
-  })
+  await opsRoutes(fastify, deps.ops)
 
   // The team's public key by every route reporters look: /pgp-key.asc, WKD, HKP, security.txt, /.
   await fastify.register(keyRoutes, {
@@ -46,9 +49,11 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
   })
 
   // An inbound endpoint whose secret is unset is not registered at all (404), never open.
-  if (deps.inboundSecret !== undefined) {
-    await rawRoute(fastify, { accept: deps.accept, redis: deps.redis, secret: deps.inboundSecret })
-  }
+  await fastify.register(inboundRoutes, {
+    config: deps.config, redis: deps.redis, accept: deps.accept,
+    ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}),
+    ...(deps.fetchText !== undefined ? { fetchText: deps.fetchText } : {})
+  })
   if (deps.config.githubWebhookSecret !== undefined && deps.timelineQueue !== undefined) {
     await githubWebhookRoute(fastify, { secret: deps.config.githubWebhookSecret, queue: deps.timelineQueue })
   }

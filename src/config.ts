@@ -1,6 +1,7 @@
 // One typed configuration, read from the environment (and `.env`) once at start.
 // `settings` is the single source: the loader, the README table (scripts/config-table.ts)
 // and the tests all read it. Every problem is collected and reported together.
+import { isInside } from './keys/paths.js'
 
 export type Role = 'all' | 'web' | 'worker'
 
@@ -51,6 +52,25 @@ const durations = (count: number) => (value: string) => {
 }
 const prefix = (value: string) =>
   /^[A-Za-z0-9_-]+$/.test(value) ? { value } : { error: 'letters, digits, _ and - only (no ":")' }
+const emailList = (value: string) => {
+  const list = value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  const bad = list.filter((v) => 'error' in email(v))
+  return bad.length === 0 ? { value: list.map((v) => v.toLowerCase()) } : { error: `holds something that is not an e-mail address: ${bad.join(', ')}` }
+}
+const topicArns = (value: string) => {
+  const list = value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  return list.length > 0 && list.every((v) => /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(v)) ? { value: list } : { error: 'must be SNS topic ARNs (arn:aws:sns:<region>:<account>:<topic>), comma-separated' }
+}
+const bool = (value: string) =>
+  /^(true|false|1|0|yes|no)$/i.test(value) ? { value: /^(true|1|yes)$/i.test(value) } : { error: 'must be true or false' }
+const intRange = (min: number, max: number) => (value: string) => {
+  const n = Number(value)
+  return Number.isInteger(n) && n >= min && n <= max ? { value: n } : { error: `must be an integer ${min}-${max}` }
+}
+const rate = (value: string) => {
+  const m = /^(\d{1,9})\/(\d{1,9})$/.exec(value.trim())
+  return m !== null && Number(m[1]) > 0 && Number(m[2]) > 0 ? { value: { max: Number(m[1]), windowSeconds: Number(m[2]) } } : { error: 'must be count/seconds, e.g. 20/3600' }
+}
 
 export const settings = [
   { env: 'NODE_ENV', default: 'development', doc: '`production` refuses embedded defaults that would lose or fake work', parse: oneOf('development', 'production', 'test') },
@@ -60,7 +80,7 @@ export const settings = [
   { env: 'SECURITY_EMAIL', default: 'security@stacklok.com', doc: 'the intake address; its domain is the WKD domain', parse: email },
   { env: 'REDIS_URL', doc: 'BullMQ and all state (default `redis://127.0.0.1:6379`; in development a local `redis-server` is started when none answers)', parse: url(['redis:', 'rediss:']) },
   { env: 'QUEUE_PREFIX', default: 'intake', doc: 'BullMQ prefix, so several deployments/tests can share a Redis', parse: prefix },
-  { env: 'PGP_PRIVATE_KEY_FILE', doc: 'armored secret key(s) file; several keys allowed (rotation: all decrypt, the first is published)', parse: nonEmpty },
+  { env: 'PGP_PRIVATE_KEY_FILE', doc: 'armored secret key(s) file, outside KEYS_DIR; several keys allowed (rotation: all decrypt; KEYS_DIR decides what is published)', parse: nonEmpty },
   { env: 'PGP_PRIVATE_KEY', doc: 'armored secret key(s) inline, instead of the file', parse: nonEmpty, secret: true },
   { env: 'PGP_PASSPHRASE', doc: 'passphrase for the secret key(s)', secret: true },
   { env: 'KEYS_DIR', default: 'keys', doc: 'public keys to publish (and the dev key, if generated)', parse: nonEmpty },
@@ -75,7 +95,6 @@ export const settings = [
   { env: 'GITHUB_APP_ID', doc: 'GitHub App auth (with the two below), instead of a token', parse: nonEmpty },
   { env: 'GITHUB_APP_PRIVATE_KEY', doc: 'GitHub App private key (PEM)', parse: nonEmpty, secret: true },
   { env: 'GITHUB_APP_INSTALLATION_ID', doc: 'GitHub App installation id', parse: nonEmpty },
-  { env: 'GITHUB_WRITE_INTERVAL_MS', default: '1000', doc: 'spacing of advisory-creating requests; GitHub asks for at least 1 s (0 only against local stubs, for benchmarks)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 && n <= 60_000 ? { value: n } : { error: 'must be an integer 0-60000' } } },
   { env: 'GITHUB_OWNER', doc: 'organisation that owns the repositories', parse: nonEmpty },
   { env: 'GITHUB_DEFAULT_REPO', doc: 'repository for reports that name no known repository', parse: nonEmpty },
   { env: 'SMTP_URL', doc: 'e.g. `smtp://user:pass@host:587`; unset = write .eml files to the outbox', parse: url(['smtp:', 'smtps:']), secret: true },
@@ -87,6 +106,7 @@ export const settings = [
   { env: 'DKIM_SELECTOR', doc: 'DKIM selector (the DNS record is `<selector>._domainkey.<domain>`)', parse: nonEmpty },
   { env: 'DKIM_DOMAIN', doc: 'DKIM signing domain (default: the domain of `MAIL_FROM`)', parse: nonEmpty },
   { env: 'AUTO_REPLY_WINDOW', default: '3d', doc: 'RFC 3834: the same kind of automatic reply goes to the same sender at most once per window', parse: duration },
+  { env: 'AUTO_REPLY_MAX_PER_HOUR', default: '120', doc: 'acknowledgements and could-not-decrypt replies to anyone per hour: From is not authenticated, so this bounds what a flood of forged senders can make us send', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
   { env: 'AUTO_REPLY_ACK_LIMIT', default: '3', doc: 'acknowledgements of distinct reports one sender gets per `AUTO_REPLY_WINDOW` (a responder that ignores RFC 3834 stops there)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 100 ? { value: n } : { error: 'must be an integer 1-100' } } },
   { env: 'REMINDER_DELAYS', default: '24h,7d,21d', doc: 'team reminders after a report (SECURITY.md: fix team within 24 h, fix within 7 days, release within 21 days); each checks the advisory first and stops once it is published or closed', parse: durations(3) },
   { env: 'REMINDER_DELAYS_URGENT', default: '2h,1d,3d', doc: 'the same for urgent (publicly disclosed) reports: "all timelines become ASAP"', parse: durations(3) },
@@ -97,7 +117,22 @@ export const settings = [
   { env: 'INBOUND_SECRET', doc: 'HMAC secret of `POST /inbound/raw` (development: generated into `.data/dev-secrets`)', parse: nonEmpty, secret: true },
   { env: 'MAILGUN_SIGNING_KEY', doc: 'enables `/inbound/mailgun/mime`', parse: nonEmpty, secret: true },
   { env: 'INBOUND_BASIC_AUTH', doc: '`user:password` for SendGrid and Postmark endpoints', parse: userPass, secret: true },
-  { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`', parse: userPass, secret: true },
+  { env: 'SECURITY_ALIASES', doc: 'comma-separated addresses also accepted as the intake address; provider mail to any other recipient is dropped (answered so the provider stops retrying, counted, not queued)', parse: emailList },
+  { env: 'SES_TOPIC_ARN', doc: 'enables `POST /inbound/ses`: the SNS topic (or comma-separated topics) whose signed messages are accepted', parse: topicArns },
+  { env: 'SES_CONFIRM_SUBSCRIPTION', default: 'false', doc: '`true`: confirm an SNS SubscriptionConfirmation by fetching its `SubscribeURL`; `false`: log the URL for the operator', parse: bool },
+  { env: 'INBOUND_MAX_MB', default: '40', doc: 'largest request an inbound endpoint reads, in MiB (413 above it)', parse: intRange(1, 200) },
+  { env: 'INBOUND_RATE_LIMIT', default: '120/60', doc: 'requests per client IP on the inbound routes, as `count/seconds` (Redis-backed; 429 above it)', parse: rate },
+  { env: 'TRUST_PROXY', default: '0', doc: 'reverse proxies in front of the gateway whose `X-Forwarded-For` entry is trusted for the client IP (per-IP limits, logs): 0 = the socket address is the client (a client-set header is ignored); 1 behind one proxy such as Fly\'s', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 && n <= 10 ? { value: n } : { error: 'must be an integer 0-10' } } },
+  { env: 'INBOUND_RATE_LIMIT_EXEMPT', default: '127.0.0.1,::1,::ffff:127.0.0.1', doc: 'client IPs the per-IP limit does not apply to (comma-separated; a relay on this host). Behind a reverse proxy that does not set `X-Forwarded-For` every client looks like the proxy: remove its address here', parse: (v: string) => ({ value: v.split(',').map((x) => x.trim()).filter((x) => x !== '') }) },
+  { env: 'SPAM_SCORE_THRESHOLD', default: '5', doc: 'a provider spam score above this quarantines the message (no advisory, no acknowledgement)', parse: (v: string) => Number.isFinite(Number(v)) && v.trim() !== '' ? { value: Number(v) } : { error: 'must be a number' } },
+  { env: 'SENDER_RATE_LIMIT', default: '20/3600', doc: 'reports per sender address as `count/seconds`; above it they are quarantined (senders are counted by a keyed hash, never by address)', parse: rate },
+  { env: 'ADMIN_BASIC_AUTH', doc: '`user:password` for `/admin/*` and `/metrics`; unset = those routes disabled in production, open on loopback only in development', parse: userPass, secret: true },
+  { env: 'METRICS_PORT', doc: 'a second listener for `/metrics`, `/healthz`, `/readyz` (how a worker-only process exposes its metrics; same `ADMIN_BASIC_AUTH`)', parse: port },
+  { env: 'METRICS_PORT_OPEN', default: 'false', doc: '`true` serves `/metrics` on `METRICS_PORT` without authentication, for a scraper on a private network (Fly\'s `[metrics]`); never for a published port', parse: oneOf('true', 'false') },
+  { env: 'DASHBOARD_READ_ONLY', default: 'true', doc: '`false` lets `/admin/queues` retry, promote and remove jobs', parse: oneOf('true', 'false') },
+  { env: 'SHUTDOWN_TIMEOUT_MS', default: '20000', doc: 'on SIGTERM, how long running jobs may take to finish before they go back to the queue', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
+  { env: 'MAX_EVENT_LOOP_DELAY_MS', default: '1000', doc: 'event-loop delay above which HTTP requests are shed with 503 + Retry-After (`@fastify/under-pressure`)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
+  { env: 'GITHUB_WRITE_INTERVAL_MS', default: '1000', doc: 'least time between two advisory writes to GitHub (its guidance: about one content-creating request per second)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
   { env: 'GITHUB_WEBHOOK_SECRET', doc: 'enables `POST /github/webhook`', parse: nonEmpty, secret: true },
   { env: 'ROUTING_FILE', doc: 'repositories, aliases and package names used to route reports', parse: nonEmpty },
   { env: 'DISCORD_WEBHOOK_URL', doc: 'release announcements, posted only after an advisory is published', parse: url(['https:', 'http:']), secret: true },
@@ -131,7 +166,6 @@ export interface Config {
     app?: { appId: string, privateKey: string, installationId: string }
     owner?: string
     defaultRepo?: string
-    writeIntervalMs: number
   }
   smtpUrl?: string
   mailFrom: string
@@ -139,7 +173,7 @@ export interface Config {
   teamNotifyKeysFile?: string
   templatesDir?: string
   dkim?: { privateKey: string, selector: string, domain: string }
-  autoReply: { windowMs: number, ackLimit: number }
+  autoReply: { windowMs: number, ackLimit: number, maxPerHour: number }
   timeline: { delaysMs: number[], urgentDelaysMs: number[], repeatMs: number, retrospectiveMs: number }
   outboxDir: string
   dataDir: string
@@ -148,6 +182,17 @@ export interface Config {
   inboundBasicAuth?: string
   adminBasicAuth?: string
   githubWebhookSecret?: string
+  /** Lower-case addresses accepted besides securityEmail. */
+  securityAliases: string[]
+  sesTopicArns?: string[]
+  sesConfirmSubscription: boolean
+  inboundMaxBytes: number
+  inboundRateLimit: { max: number, windowSeconds: number }
+  inboundRateLimitExempt: string[]
+  /** Proxy hops trusted for X-Forwarded-For; 0 = never (Fastify's `trustProxy`). */
+  trustProxy: number
+  spamScoreThreshold: number
+  senderRateLimit: { max: number, windowSeconds: number }
   routingFile?: string
   discordWebhookUrl?: string
   notifyWebhookUrl?: string
@@ -157,6 +202,12 @@ export interface Config {
   jobBackoffMs: number
   sealedTtlDays: number
   logLevel: string
+  metricsPort?: number
+  dashboardReadOnly: boolean
+  shutdownTimeoutMs: number
+  maxEventLoopDelayMs: number
+  githubWriteIntervalMs: number
+  metricsPortOpen: boolean
 }
 
 export class ConfigError extends Error {
@@ -191,6 +242,9 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
   }
   if (values.has('DKIM_PRIVATE_KEY') !== values.has('DKIM_SELECTOR')) problems.push('DKIM_PRIVATE_KEY and DKIM_SELECTOR must be set together')
   if (values.has('PGP_PRIVATE_KEY') && values.has('PGP_PRIVATE_KEY_FILE')) problems.push('set PGP_PRIVATE_KEY or PGP_PRIVATE_KEY_FILE, not both')
+  if (values.has('PGP_PRIVATE_KEY_FILE') && isInside(String(values.get('KEYS_DIR')), String(values.get('PGP_PRIVATE_KEY_FILE')))) {
+    problems.push('PGP_PRIVATE_KEY_FILE must not be inside KEYS_DIR: that directory is committed, published and read by the web role')
+  }
 
   if (production) {
     // Embedded defaults fake work (dev key, outbox) or lose it: refuse them outright.
@@ -202,7 +256,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
         const value = values.get(name)
         if (typeof value === 'string' && value.length < 16) problems.push(`production: ${name} is too short to be a secret (16 characters at least)`)
       }
-      if (!has('INBOUND_SECRET') && !has('MAILGUN_SIGNING_KEY') && !has('INBOUND_BASIC_AUTH')) problems.push('production: at least one inbound secret (INBOUND_SECRET, MAILGUN_SIGNING_KEY, INBOUND_BASIC_AUTH) is required')
+      if (!has('INBOUND_SECRET') && !has('MAILGUN_SIGNING_KEY') && !has('INBOUND_BASIC_AUTH') && !has('SES_TOPIC_ARN')) problems.push('production: at least one inbound secret (INBOUND_SECRET, MAILGUN_SIGNING_KEY, INBOUND_BASIC_AUTH, SES_TOPIC_ARN) is required')
       if (!has('SEAL_PUBLIC_KEY') && !(role === 'all' && has('SEAL_PRIVATE_KEY'))) problems.push('production: SEAL_PUBLIC_KEY is required (the web role seals every message to it)')
     }
     if (role === 'web') {
@@ -246,11 +300,10 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
         ? { appId: get('GITHUB_APP_ID') as string, privateKey: get('GITHUB_APP_PRIVATE_KEY') as string, installationId: get('GITHUB_APP_INSTALLATION_ID') as string }
         : undefined,
       owner: get('GITHUB_OWNER'),
-      defaultRepo: get('GITHUB_DEFAULT_REPO'),
-      writeIntervalMs: get<number>('GITHUB_WRITE_INTERVAL_MS')
+      defaultRepo: get('GITHUB_DEFAULT_REPO')
     }),
     mailFrom: get('MAIL_FROM') ?? securityEmail,
-    autoReply: { windowMs: get<number>('AUTO_REPLY_WINDOW') as number, ackLimit: get<number>('AUTO_REPLY_ACK_LIMIT') as number },
+    autoReply: { windowMs: get<number>('AUTO_REPLY_WINDOW') as number, ackLimit: get<number>('AUTO_REPLY_ACK_LIMIT') as number, maxPerHour: get<number>('AUTO_REPLY_MAX_PER_HOUR') as number },
     timeline: {
       delaysMs: get<number[]>('REMINDER_DELAYS') as number[],
       urgentDelaysMs: get<number[]>('REMINDER_DELAYS_URGENT') as number[],
@@ -265,6 +318,19 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     jobBackoffMs: get<number>('JOB_BACKOFF_MS') as number,
     sealedTtlDays: get<number>('SEALED_TTL_DAYS') as number,
     logLevel: get('LOG_LEVEL') as string,
+    securityAliases: get<string[]>('SECURITY_ALIASES') ?? [],
+    sesConfirmSubscription: get<boolean>('SES_CONFIRM_SUBSCRIPTION') as boolean,
+    inboundMaxBytes: (get<number>('INBOUND_MAX_MB') as number) * 1024 * 1024,
+    inboundRateLimit: get<Config['inboundRateLimit']>('INBOUND_RATE_LIMIT') as Config['inboundRateLimit'],
+    inboundRateLimitExempt: get<string[]>('INBOUND_RATE_LIMIT_EXEMPT') ?? [],
+    trustProxy: get<number>('TRUST_PROXY') as number,
+    spamScoreThreshold: get<number>('SPAM_SCORE_THRESHOLD') as number,
+    senderRateLimit: get<Config['senderRateLimit']>('SENDER_RATE_LIMIT') as Config['senderRateLimit'],
+    dashboardReadOnly: get('DASHBOARD_READ_ONLY') !== 'false',
+    shutdownTimeoutMs: get<number>('SHUTDOWN_TIMEOUT_MS') as number,
+    maxEventLoopDelayMs: get<number>('MAX_EVENT_LOOP_DELAY_MS') as number,
+    githubWriteIntervalMs: get<number>('GITHUB_WRITE_INTERVAL_MS') as number,
+    metricsPortOpen: get('METRICS_PORT_OPEN') === 'true',
     ...(omitUndefined({
       smtpUrl: get('SMTP_URL'),
       teamNotifyEmail: get('TEAM_NOTIFY_EMAIL'),
@@ -278,9 +344,11 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       inboundBasicAuth: get('INBOUND_BASIC_AUTH'),
       adminBasicAuth: get('ADMIN_BASIC_AUTH'),
       githubWebhookSecret: get('GITHUB_WEBHOOK_SECRET'),
+      sesTopicArns: get<string[]>('SES_TOPIC_ARN'),
       routingFile: get('ROUTING_FILE'),
       discordWebhookUrl: get('DISCORD_WEBHOOK_URL'),
-      notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL')
+      notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL'),
+      metricsPort: get<number>('METRICS_PORT')
     }) as Partial<Config>)
   }
   return deepFreeze(config)

@@ -7,7 +7,12 @@ import { devSecretsPath, ensureDevSecrets, readDevWebSecrets } from './dev/secre
 import { hasRedisServer, redisAnswers, startRedisChild } from './dev/redis-child.js'
 import { sealPublicKey } from './seal/keys.js'
 import { buildWeb } from './server.js'
-import { startWorker } from './worker.js'
+import { startWorker, type RunningWorker } from './worker.js'
+import { createMetrics } from './ops/metrics.js'
+import { readinessProbe } from './ops/health.js'
+import { startMetricsServer } from './ops/metrics-server.js'
+import { warnUnsafeRedis } from './ops/redis-safety.js'
+import { Redis } from 'ioredis'
 
 async function main (): Promise<void> {
   const role = parseRole(process.argv[2])
@@ -23,21 +28,48 @@ async function main (): Promise<void> {
   }
   const log = createLogger({ level: config.logLevel, production: config.production })
   await ensureRedis(config, log)
+  await checkRedis(config, log)
   if (needsDevSecrets(config)) prepareDevSecrets(config, log)
 
+  // Shutdown order: stop taking requests (and answer those in flight), then let running
+  // jobs finish or go back to the queue, each role closing its Redis connections last.
   const closers: Array<() => Promise<void>> = []
+  const metrics = createMetrics()
+  let worker: RunningWorker | undefined
   if (role === 'all' || role === 'worker') {
-    const worker = await startWorker({ config, log })
+    worker = await startWorker({ config, log, metrics })
     closers.push(worker.close)
   }
   if (role === 'all' || role === 'web') {
     const inboundSecret = config.inboundSecret ?? (needsDevSecrets(config) ? readDevWebSecrets(config.dataDir).inboundSecret : undefined)
-    const web = await buildWeb({ config, log, sealPublicKey: sealPublicKey(config, role), ...(inboundSecret !== undefined ? { inboundSecret } : {}) })
+    const web = await buildWeb({ config, log, metrics, sealPublicKey: sealPublicKey(config, role), readinessChecks: worker?.readinessChecks ?? [], ...(inboundSecret !== undefined ? { inboundSecret } : {}) })
     await web.fastify.listen({ port: config.port, host: config.host })
-    closers.unshift(web.close) // stop taking requests before the worker stops
+    closers.unshift(web.close)
+    if (config.metricsPort !== undefined) closers.unshift(await metricsListener(config, log, metrics, web.readiness))
+  } else if (config.metricsPort !== undefined && worker !== undefined) {
+    closers.unshift(await metricsListener(config, log, metrics, readinessProbe(worker.readinessChecks)))
   }
   log.info({ role, publicUrl: config.publicUrl, prefix: config.queuePrefix }, 'security intake gateway started')
-  handleSignals(log, closers)
+  handleSignals(log, closers, config.shutdownTimeoutMs + 10_000)
+}
+
+async function metricsListener (config: Config, log: Logger, metrics: ReturnType<typeof createMetrics>, readiness: ReturnType<typeof readinessProbe>): Promise<() => Promise<void>> {
+  const server = await startMetricsServer({ port: config.metricsPort as number, host: config.host, metrics, readiness, production: config.production, adminBasicAuth: config.adminBasicAuth, open: config.metricsPortOpen, log })
+  return async () => { await server.close() }
+}
+
+/** maxmemory-policy and persistence: loud in production, a note in development. */
+async function checkRedis (config: Config, log: Logger): Promise<void> {
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 3000, lazyConnect: true })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    await warnUnsafeRedis(redis, log, config.production)
+  } catch (err) {
+    log.warn({ err: { message: (err as Error).message } }, 'redis not reachable at start; inbound answers 503 until it is')
+  } finally {
+    redis.disconnect()
+  }
 }
 
 function parseRole (arg: string | undefined): Role {
@@ -70,17 +102,20 @@ function prepareDevSecrets (config: Config, log: Logger): void {
   }
 }
 
-function handleSignals (log: Logger, closers: Array<() => Promise<void>>): void {
+function handleSignals (log: Logger, closers: Array<() => Promise<void>>, hardDeadlineMs: number): void {
   let closing = false
   const shutdown = async (signal: string) => {
     if (closing) return
     closing = true
     log.info({ signal }, 'shutting down')
-    const deadline = setTimeout(() => { log.error('shutdown deadline passed, exiting'); process.exit(1) }, 30_000)
+    const deadline = setTimeout(() => { log.error('shutdown deadline passed, exiting'); process.exit(1) }, hardDeadlineMs)
     deadline.unref()
     for (const close of closers) {
+      log.debug({ step: close.name }, 'shutdown step')
       try { await close() } catch (err) { log.error({ err: { message: (err as Error).message } }, 'error while closing') }
     }
+    log.info('shut down cleanly')
+    log.flush()
     process.exit(0)
   }
   process.on('SIGTERM', () => { void shutdown('SIGTERM') })

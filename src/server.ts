@@ -1,6 +1,6 @@
 // Builds the Fastify instance for the web role and wires its dependencies.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import type { KeyObject } from 'node:crypto'
+import { randomUUID, type KeyObject } from 'node:crypto'
 import { Queue } from 'bullmq'
 import type { Config } from './config.js'
 import type { Logger } from './log.js'
@@ -8,17 +8,28 @@ import { app } from './app.js'
 import { createIntake } from './inbound/intake.js'
 import { QUEUE, TIMELINE_QUEUE, type JobMap } from './queue/jobs.js'
 import { createHttpRedis } from './redis.js'
-import { limits } from './limits.js'
+import type { FetchText } from './inbound/sns-verify.js'
+import { createMetrics, type Metrics } from './ops/metrics.js'
+import { observedAccept } from './ops/instrument.js'
+import { keyCheck, queueCheck, readinessProbe, redisCheck, type ReadinessCheck } from './ops/health.js'
 
 export interface WebDeps {
   config: Config
   log: Logger
   sealPublicKey: KeyObject
   inboundSecret?: string
+  /** Outbound GETs of the SES endpoint (SNS certificates, SubscribeURL); tests inject it. */
+  fetchText?: FetchText
+  /** The process's registry (main.ts shares one between roles); a fresh one otherwise. */
+  metrics?: Metrics
+  /** More readiness checks (the in-process worker's, in the `all` role). */
+  readinessChecks?: ReadinessCheck[]
 }
 
 export interface Web {
   fastify: FastifyInstance
+  metrics: Metrics
+  readiness: ReturnType<typeof readinessProbe>
   close: () => Promise<void>
 }
 
@@ -31,22 +42,37 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
   const timelineQueue = config.githubWebhookSecret !== undefined ? new Queue(TIMELINE_QUEUE, { connection: redis, prefix: config.queuePrefix }) : undefined
   timelineQueue?.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'timeline queue (web) error'))
   await readyOrTimeout(redis, 3000) // start anyway when Redis is down: inbound then answers 503
-  const accept = createIntake({ redis, queue, sealKey: deps.sealPublicKey, prefix: config.queuePrefix, retry: config })
+  const metrics = deps.metrics ?? createMetrics()
+  metrics.watchQueue(queue)
+  const accept = observedAccept(createIntake({ redis, queue, sealKey: deps.sealPublicKey, prefix: config.queuePrefix, retry: config }), metrics)
+  const readiness = readinessProbe([
+    redisCheck('redis', redis),
+    queueCheck(queue),
+    keyCheck('seal-public-key', () => deps.sealPublicKey.asymmetricKeyType === 'x25519'),
+    ...(deps.readinessChecks ?? [])
+  ])
 
   const fastify: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    bodyLimit: limits.rawMessageBytes,
-    trustProxy: true,
-    requestIdHeader: 'x-request-id'
+    bodyLimit: config.inboundMaxBytes,
+    // Trusting every hop would let a client pick its own IP (and dodge the per-IP limit)
+    // with one X-Forwarded-For header: only the configured proxies are believed.
+    trustProxy: (_address: string, hop: number) => hop < config.trustProxy,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID() // unless a proxy already sent one
   })
-  await fastify.register(app, { config, redis, accept, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}), ...(timelineQueue !== undefined ? { timelineQueue } : {}) })
+  const ops = { metrics, readiness, queues: [queue, ...(timelineQueue !== undefined ? [timelineQueue] : [])], production: config.production, adminBasicAuth: config.adminBasicAuth, dashboardReadOnly: config.dashboardReadOnly, maxEventLoopDelayMs: config.maxEventLoopDelayMs }
+  await fastify.register(app, { config, redis, accept, ops, ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}), ...(deps.fetchText !== undefined ? { fetchText: deps.fetchText } : {}), ...(timelineQueue !== undefined ? { timelineQueue } : {}) })
   return {
     fastify,
+    metrics,
+    readiness,
+    // Stop accepting and answer what is in flight (fastify.close), then Redis last.
     close: async () => {
-      await fastify.close()
+      await closeHttp(fastify)
       await queue.close()
       await timelineQueue?.close()
-      redis.disconnect()
+      await quit(redis)
     }
   }
 }
@@ -58,4 +84,28 @@ function readyOrTimeout (redis: ReturnType<typeof createHttpRedis>, ms: number):
     redis.once('ready', done)
     function done () { clearTimeout(timer); redis.off('ready', done); resolve() }
   })
+}
+
+/**
+ * fastify.close() stops accepting and answers 503 to new requests on open connections;
+ * Node closes the connections idle at that moment, but one whose request was in flight
+ * stays open for keepAliveTimeout (72 s) once answered. Reap those as they go idle.
+ */
+async function closeHttp (fastify: FastifyInstance): Promise<void> {
+  const closing = fastify.close()
+  const reaper = setInterval(() => { fastify.server.closeIdleConnections() }, 50)
+  try {
+    await closing
+  } finally {
+    clearInterval(reaper)
+  }
+}
+
+/** QUIT lets replies already on the wire arrive; a dead connection is simply dropped. */
+export async function quit (redis: ReturnType<typeof createHttpRedis>): Promise<void> {
+  if (redis.status === 'end') return
+  try {
+    await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+  } catch {}
+  redis.disconnect()
 }

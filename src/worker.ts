@@ -1,7 +1,7 @@
 // The worker role: BullMQ consumer of the reports queue. It is the only role that
 // holds the team's secret PGP key and the seal private key.
 import { readFileSync } from 'node:fs'
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
+import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq'
 import type { Octokit } from '@octokit/rest'
 import { hasGithub, type Config } from './config.js'
 import type { Logger } from './log.js'
@@ -12,12 +12,13 @@ import { loadWorkerKeyring, teamKeyArmor } from './pgp/team-key.js'
 import { createOctokit } from './advisory/github-client.js'
 import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink } from './advisory/sink.js'
 import { ReportError } from './report/errors.js'
-import { ReportBusyError } from './report/lock.js'
+import { ReportBusyError, releaseReportLock } from './report/lock.js'
 import { createMailer } from './mail/transport.js'
 import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
-import { processReport, quarantineFailed, type ProcessDeps } from './report/process.js'
+import { processReport, quarantineFailed, type ProcessDeps, type ProcessOutcome } from './report/process.js'
+import { abuseCheck } from './report/abuse.js'
 import { outgoingMail } from './mail/outgoing.js'
 import { replyWindow } from './mail/reply-window.js'
 import { loadTemplates } from './mail/templates.js'
@@ -29,14 +30,24 @@ import { createKeySource } from './keys/published.js'
 import { startPublisher } from './keys/publisher.js'
 import { createKeyReplier } from './keys/key-request.js'
 import { createDecryptPool } from './pgp/decrypt-pool.js'
+import { createMetrics, type Metrics } from './ops/metrics.js'
+import { observedProgress, observedQuarantine } from './ops/instrument.js'
+import { keyCheck, redisCheck, type ReadinessCheck } from './ops/health.js'
+import { abandonable, Abandoned } from './ops/abandon.js'
+import { quit } from './server.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
+  metrics: Metrics
+  /** What /readyz checks for this role. */
+  readinessChecks: ReadinessCheck[]
+  /** Running jobs get SHUTDOWN_TIMEOUT_MS to finish; the rest go back to the queue. */
   close: () => Promise<void>
 }
 
-export async function startWorker (opts: { config: Config, log: Logger }): Promise<RunningWorker> {
+export async function startWorker (opts: { config: Config, log: Logger, metrics?: Metrics }): Promise<RunningWorker> {
   const { config, log } = opts
+  const metrics = opts.metrics ?? createMetrics()
   const loaded = await loadWorkerKeyring(config, log)
   const pool = config.decryptThreads > 0 ? createDecryptPool({ threads: config.decryptThreads, ...teamKeyArmor(config) }) : undefined
   const keyring = pool === undefined ? loaded : { ...loaded, offload: pool.decrypt }
@@ -55,7 +66,7 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     ...(config.notifyWebhookUrl !== undefined ? { chat: chatNotifier(config.notifyWebhookUrl) } : {}),
     log
   })
-  const octokit = githubClient(config, log)
+  const octokit = githubClient(config, log, metrics)
   const timelineQueue = new Queue(TIMELINE_QUEUE, { connection: redis, prefix: config.queuePrefix })
   timelineQueue.on('error', (err) => log.warn({ err: { message: err.message } }, 'timeline queue error'))
   const progress = progressStore(redis, config.queuePrefix)
@@ -74,17 +85,20 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     templates,
     // Without GitHub there is no advisory state to poll: no reminders.
     ...(octokit !== undefined ? { timeline: { start: async (ref) => { await startTimeline({ redis, prefix: config.queuePrefix, queue: timelineQueue, timeline: config.timeline, retry: config }, ref) } } } : {}),
-    progress,
-    quarantine: quarantineStore(redis, config.queuePrefix),
+    progress: observedProgress(progress, metrics),
+    quarantine: observedQuarantine(quarantineStore(redis, config.queuePrefix), metrics),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
     log,
-    keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom, templates })
+    keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom, templates }),
+    abuse: abuseCheck(redis, config.queuePrefix, sealKey, { spamScoreThreshold: config.spamScoreThreshold, senderRate: config.senderRateLimit })
   }
 
   // The worker holds the key, so it signs security.txt for the web role to serve.
   const publisher = await startPublisher({ redis, prefix: config.queuePrefix, keyring, keySource, log, settings: { securityEmail: config.securityEmail, publicUrl: config.publicUrl, ...config.securityTxt } })
 
-  const worker = new Worker<JobMap['process-report']>(QUEUE, async (job) => await processJob(job, deps), {
+  // Three parameters: BullMQ hands the processor an AbortSignal only when it asks for one.
+  const abandoned = new Set<string>()
+  const worker = new Worker<JobMap['process-report']>(QUEUE, async (job, token, signal) => await runJob(job, token, signal, deps, metrics, abandoned), {
     connection: redis,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency
@@ -100,37 +114,120 @@ export async function startWorker (opts: { config: Config, log: Logger }): Promi
     })
   log.info({ fingerprint: keyring.fingerprint, sink: hasGithub(config) ? 'github' : 'outbox', mail: config.smtpUrl !== undefined ? 'smtp' : 'outbox' }, 'worker started')
 
+  metrics.watchQueue(timelineQueue)
+
   return {
     worker,
+    metrics,
+    readinessChecks: [
+      redisCheck('redis-worker', redis),
+      keyCheck('team-key', () => keyring.secretKeys.length > 0),
+      keyCheck('worker-running', () => worker.isRunning() && !worker.closing)
+    ],
     close: async () => {
       publisher.close()
-      await worker.close() // lets running jobs finish
+      await closeWithin(worker, config.shutdownTimeoutMs, log)
+      for (const id of abandoned) await releaseReportLock(config.queuePrefix, id)
       await timelineWorker?.close()
       await timelineQueue.close()
       mailer.close()
       await pool?.close()
-      redis.disconnect()
+      await quit(redis) // last: the jobs above needed it to record their progress
     }
   }
+}
+
+/**
+ * worker.close() stops fetching and waits for running jobs. Past the deadline the
+ * remaining runs are cancelled: each puts its job back in the queue (see runJob) and
+ * stops at its next progress record, so no side effect is half-recorded.
+ */
+async function closeWithin (worker: Worker, ms: number, log: Logger): Promise<void> {
+  const closing = worker.close()
+  let timer: NodeJS.Timeout | undefined
+  const late = await Promise.race([
+    closing.then(() => false),
+    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), ms) })
+  ])
+  clearTimeout(timer)
+  if (late) {
+    log.warn({ deadlineMs: ms }, 'shutdown deadline: returning running jobs to the queue')
+    worker.cancelAllJobs('shutdown')
+  }
+  await closing
+}
+
+/** One job run, timed and counted, with one log line for its outcome. */
+async function runJob (job: Job<JobMap['process-report']>, token: string | undefined, signal: AbortSignal | undefined, deps: ProcessDeps, metrics: Metrics, abandoned: Set<string>): Promise<ProcessOutcome> {
+  const start = performance.now()
+  const done = (outcome: string, extra: object = {}) => {
+    const seconds = (performance.now() - start) / 1000
+    metrics.jobDuration.observe({ queue: QUEUE, outcome }, seconds)
+    metrics.reportsProcessed.inc({ outcome })
+    deps.log.info({ intakeId: job.data.intakeId, source: job.data.source, attempt: job.attemptsMade + 1, outcome, ms: Math.round(seconds * 1000), ...extra }, 'report outcome')
+  }
+  const run = processJob(job, signal === undefined ? deps : { ...deps, progress: abandonable(deps.progress, signal) }, signal)
+  try {
+    const result = await (signal === undefined ? run : raceAbort(run, signal))
+    if (result.encrypted === true) metrics.messagesDecrypted.inc()
+    done(result.outcome, result.ghsaId !== undefined ? { ghsaId: result.ghsaId } : {})
+    return result
+  } catch (err) {
+    if (err instanceof Abandoned) {
+      run.catch(() => {}) // it stops by itself at its next progress record
+      abandoned.add(job.data.intakeId)
+      await job.moveToWait(token)
+      done('returned')
+      throw new WaitingError()
+    }
+    const e = err as Error
+    const final = endsForGood(e, job.attemptsMade + 1, job)
+    done(final ? 'failed' : 'retry', { error: e.message.slice(0, 200) })
+    throw err
+  }
+}
+
+function raceAbort<T> (run: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Abandoned())
+    if (signal.aborted) onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    run.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 function ownAddresses (config: Config): string[] {
   return [...new Set([config.securityEmail, addressOf(config.mailFrom)].map((a) => a.toLowerCase()))]
 }
 
-function githubClient (config: Config, log: Logger): Octokit | undefined {
+function githubClient (config: Config, log: Logger, metrics: Metrics): Octokit | undefined {
   if (!hasGithub(config)) return undefined
   const auth = config.github.token ?? config.github.app
   if (auth === undefined) throw new Error('no GitHub credentials')
-  return createOctokit({ baseUrl: config.github.apiUrl, auth, log, writeIntervalMs: config.github.writeIntervalMs })
+  const observe = {
+    request: (r: { method: string, route: string, status: number | 'error' }) => {
+      metrics.githubRequests.inc({ method: r.method, route: r.route, status: String(r.status) })
+      if (r.method === 'PATCH' && r.route.includes('/security-advisories/') && typeof r.status === 'number' && r.status < 300) metrics.advisories.inc({ action: 'updated' })
+    },
+    rateLimit: (r: { kind: string, retried: boolean }) => { metrics.githubRateLimitWaits.inc({ kind: r.kind, retried: String(r.retried) }) }
+  }
+  return createOctokit({ baseUrl: config.github.apiUrl, auth, log, observe, writeIntervalMs: config.githubWriteIntervalMs })
 }
 
 /** DKIM_PRIVATE_KEY holds the PEM itself or the path of a file holding it. */
-function dkimOptions (config: Config): { dkim?: { domainName: string, keySelector: string, privateKey: string } } {
+export function dkimOptions (config: Config): { dkim?: { domainName: string, keySelector: string, privateKey: string } } {
   if (config.dkim === undefined) return {}
   const { privateKey, selector, domain } = config.dkim
-  const pem = privateKey.includes('-----BEGIN') ? privateKey : readFileSync(privateKey, 'utf8')
-  return { dkim: { domainName: domain, keySelector: selector, privateKey: pem } }
+  return { dkim: { domainName: domain, keySelector: selector, privateKey: privateKey.includes('-----BEGIN') ? privateKey : readDkimKeyFile(privateKey) } }
+}
+
+function readDkimKeyFile (path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    // Not fs's message: it quotes the "path", which is the key itself when one was pasted without its PEM armour.
+    throw new Error(`DKIM_PRIVATE_KEY is neither a PEM key nor a readable file (${(err as NodeJS.ErrnoException).code ?? 'read error'})`)
+  }
 }
 
 /**
@@ -138,10 +235,11 @@ function dkimOptions (config: Config): { dkim?: { domainName: string, keySelecto
  * failed: done from the `failed` event alone, a crash in between would leave the report
  * neither filed nor quarantined.
  */
-async function processJob (job: Job<JobMap['process-report']>, deps: ProcessDeps) {
+async function processJob (job: Job<JobMap['process-report']>, deps: ProcessDeps, signal?: AbortSignal) {
   try {
     return await processReport(job, deps)
   } catch (err) {
+    if (err instanceof Abandoned || signal?.aborted === true) throw err // not a failure: the job is back in the queue
     const safe = safeError(err)
     const run = { data: job.data, attemptsMade: job.attemptsMade + 1, processedOn: job.processedOn }
     if (endsForGood(safe, run.attemptsMade, job)) await quarantineFailed(run, safe.message, deps).catch((q: Error) => deps.log.error({ intakeId: job.data.intakeId, err: { message: q.message } }, 'could not record quarantine entry'))

@@ -65,3 +65,12 @@ t.test('a production web role refuses private keys and tokens in its environment
   const text = err.problems.join('\n')
   for (const name of ['SEAL_PUBLIC_KEY is required', 'must not be given SEAL_PRIVATE_KEY', 'must not be given PGP_PRIVATE_KEY', 'must not be given GITHUB_TOKEN']) t.match(text, name)
 })
+
+t.test('a secret key file inside KEYS_DIR is refused (committed, published, read by the web role)', async (t) => {
+  for (const [keysDir, file] of [['keys', 'keys/team.asc'], ['keys', './keys/sub/team.secret.asc'], ['/srv/keys', '/srv/keys/..team.asc']] as const) {
+    const err = t.throws(() => loadConfig({ KEYS_DIR: keysDir, PGP_PRIVATE_KEY_FILE: file })) as ConfigError
+    t.match(err.message, /PGP_PRIVATE_KEY_FILE must not be inside KEYS_DIR/, file)
+  }
+  t.equal(loadConfig({ KEYS_DIR: 'keys', PGP_PRIVATE_KEY_FILE: 'keys-secret/team.asc' }).pgp.privateKeyFile, 'keys-secret/team.asc', 'a sibling directory is fine')
+  t.equal(loadConfig({ PGP_PRIVATE_KEY_FILE: '/run/secrets/team.asc' }).pgp.privateKeyFile, '/run/secrets/team.asc')
+})

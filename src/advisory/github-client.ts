@@ -31,9 +31,16 @@ export interface GithubClientOptions {
    * is retried later rather than holding a worker slot (default 120) */
   maxRateLimitWaitSeconds?: number
   userAgent?: string
-  /** spacing of content-creating requests (POST/PATCH/PUT/DELETE); GitHub asks for 1 s
-   * (default 1000). 0 only for local stubs and benchmarks. */
+  /** least time between two content-creating requests of this client (default 1000,
+   * GitHub's guidance of about one per second); 0 only for local stubs and benchmarks */
   writeIntervalMs?: number
+  /** Told of every attempt and every rate limit (metrics); route is the URL template. */
+  observe?: GithubObserver
+}
+
+export interface GithubObserver {
+  request: (info: { method: string, route: string, status: number | 'error' }) => void
+  rateLimit: (info: { kind: 'primary' | 'secondary', retried: boolean }) => void
 }
 
 export function createOctokit (opts: GithubClientOptions): Octokit {
@@ -46,11 +53,12 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
   // a later job's) passes it.
   const throttled = opts.throttle !== false
   const GithubOctokit = throttled
-    ? Octokit.plugin(requestLogging(log), waitGate(maxWait), retry, throttling)
-    : Octokit.plugin(requestLogging(log), retry, throttling)
+    ? Octokit.plugin(requestLogging(log, opts.observe), waitGate(maxWait), retry, throttling)
+    : Octokit.plugin(requestLogging(log, opts.observe), retry, throttling)
 
-  const onLimit = (kind: string) => (retryAfter: number, options: { method: string, url: string }, _octokit: unknown, retryCount: number) => {
+  const onLimit = (kind: 'primary' | 'secondary') => (retryAfter: number, options: { method: string, url: string }, _octokit: unknown, retryCount: number) => {
     const willRetry = retryCount < rateLimitRetries && retryAfter <= maxWait
+    opts.observe?.rateLimit({ kind, retried: willRetry })
     log.warn({ method: options.method, route: options.url, retryAfter, retryCount, willRetry }, `github ${kind} rate limit`)
     return willRetry
   }
@@ -70,7 +78,7 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
           onRateLimit: onLimit('primary'),
           onSecondaryRateLimit: onLimit('secondary'),
           // The plugin's own write group is process-global and fixed at 1 s; ours is per client.
-          write: new Bottleneck.Group({ maxConcurrent: 1, minTime: opts.writeIntervalMs ?? 1000 })
+          write: new Bottleneck.Group({ id: 'octokit-write', maxConcurrent: 1, minTime: opts.writeIntervalMs ?? 1000 })
         }
   })
 }
@@ -133,7 +141,7 @@ function waitUntil (err: unknown): number | undefined {
   return undefined
 }
 
-function requestLogging (log: Log) {
+function requestLogging (log: Log, observe: GithubObserver | undefined) {
   return (octokit: Pick<Octokit, 'hook'>) => {
     octokit.hook.wrap('request', async (request, options) => {
       const start = performance.now()
@@ -141,10 +149,12 @@ function requestLogging (log: Log) {
       try {
         const res = await request(options)
         log.debug({ ...entry, status: res.status, ms: Math.round(performance.now() - start) }, 'github request')
+        observe?.request({ ...entry, status: res.status })
         return res
       } catch (err) {
         const status = (err as { status?: unknown }).status
         log.debug({ ...entry, status, ms: Math.round(performance.now() - start) }, 'github request failed')
+        observe?.request({ ...entry, status: typeof status === 'number' ? status : 'error' })
         throw err
       }
     })

@@ -7,11 +7,12 @@ import type { Config } from '../config.js'
 import { gatewayKeys } from '../queue/jobs.js'
 import { open } from '../seal/hpke.js'
 import { sealPrivateKey } from '../seal/keys.js'
+import { unpackPayload } from '../seal/payload.js'
 
 export async function exportSealed (config: Config, redis: Redis, id: string, file: string, out: (s: string) => void): Promise<number> {
   const sealed = await redis.getBuffer(gatewayKeys(config.queuePrefix).sealed(id))
   if (sealed === null) { out(`no sealed message for ${id} (unknown id, or past SEALED_TTL_DAYS)\n`); return 1 }
-  writeFileSync(file, open(sealPrivateKey(config), sealed, id), { mode: 0o600, flag: 'wx' })
+  writeFileSync(file, unpackPayload(open(sealPrivateKey(config), sealed, id)).raw, { mode: 0o600, flag: 'wx' })
   out(`original message written to ${file} (mode 0600); delete it when done\n`)
   return 0
 }

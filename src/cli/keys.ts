@@ -2,7 +2,8 @@
 // into KEYS_DIR (commit it: that is what the gateway publishes); the secret half goes to
 // a 0600 file or to stdout for a secrets store, never into the repository.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { join, relative, resolve } from 'node:path'
+import { join } from 'node:path'
+import { isInside } from '../keys/paths.js'
 import type { Config } from '../config.js'
 import { generateTeamKey, loadTeamKeyring } from '../pgp/keyring.js'
 import type { TeamKeyring } from '../pgp/types.js'
@@ -74,7 +75,7 @@ async function generate (config: Config, flags: Flags, out: Write, err: Write): 
   const secretOut = flags.get('secret-out')
   const toStdout = flags.get('stdout') === true
   if ((secretOut === undefined) === !toStdout) throw new UsageError('choose where the secret key goes: --secret-out FILE or --stdout')
-  if (typeof secretOut === 'string' && !relative(resolve(config.keysDir), resolve(secretOut)).startsWith('..')) {
+  if (typeof secretOut === 'string' && isInside(config.keysDir, secretOut)) {
     throw new UsageError(`--secret-out must be outside KEYS_DIR (${config.keysDir}): that directory is committed and published`)
   }
   if (typeof secretOut === 'string' && existsSync(secretOut)) throw new UsageError(`${secretOut} exists: a secret key file is never overwritten`)

@@ -8,6 +8,8 @@ import type { Redis } from 'ioredis'
 import { seal } from '../seal/hpke.js'
 import { gatewayKeys, jobOptions, type JobMap } from '../queue/jobs.js'
 import { headerBoundary, messageId } from './message-head.js'
+import { packPayload } from '../seal/payload.js'
+import type { InboundMeta } from './message.js'
 
 const SEEN_TTL_SECONDS = 90 * 24 * 3600 // longer than any provider retries (SendGrid: 3 days)
 
@@ -44,7 +46,8 @@ export function intakeIdFor (hash: string): string {
 
 export function createIntake (deps: IntakeDeps) {
   const keys = gatewayKeys(deps.prefix)
-  return async function accept (raw: Buffer, source: string): Promise<Accepted> {
+  /** `meta` (provider envelope and verdicts) is sealed together with the raw bytes. */
+  return async function accept (raw: Buffer, source: string, meta?: InboundMeta): Promise<Accepted> {
     const hash = deliveryHash(raw)
     const seen = await deps.redis.get(keys.seen(hash))
     if (seen !== null) return { id: seen, duplicate: true }
@@ -52,7 +55,7 @@ export function createIntake (deps: IntakeDeps) {
     const id = intakeIdFor(hash)
     // NX: a sealed copy that is already there (an earlier, interrupted delivery of this
     // same message) is never replaced.
-    await deps.redis.set(keys.sealed(id), seal(deps.sealKey, raw, id), 'NX')
+    await deps.redis.set(keys.sealed(id), seal(deps.sealKey, packPayload(raw, meta), id), 'NX')
     // jobId = intake id: BullMQ ignores a second add while the first job exists.
     await deps.queue.add('process-report', { intakeId: id, receivedAt: new Date().toISOString(), source }, { ...jobOptions(deps.retry), jobId: id })
     await deps.redis.set(keys.seen(hash), id, 'EX', SEEN_TTL_SECONDS)

@@ -4,18 +4,21 @@ import type { FastifyInstance } from 'fastify'
 import { limits } from '../limits.js'
 import { checkRawHeaders, verifyRaw } from './hmac.js'
 import { looksLikeMessage } from './message-head.js'
+import { checkMimeShape } from './mime-shape.js'
 import { replyAccepted, type InboundDeps } from './respond.js'
 
-export async function rawRoute (app: FastifyInstance, deps: InboundDeps & { secret: string }): Promise<void> {
+export async function rawRoute (app: FastifyInstance, deps: InboundDeps & { secret: string, maxBytes?: number }): Promise<void> {
   app.post('/inbound/raw', {
-    bodyLimit: limits.rawMessageBytes,
-    // Refuse unsigned or stale requests before reading (up to 40 MiB of) body.
-    onRequest: async (req, reply) => {
+    bodyLimit: deps.maxBytes ?? limits.rawMessageBytes,
+    // Refuse unsigned or stale requests before reading (up to 40 MiB of) body; after
+    // the rate limiter (onRequest), so refused requests count too.
+    preParsing: async (req, reply, payload) => {
       const early = checkRawHeaders(authHeaders(req.headers))
       if (!early.ok) {
         req.log.warn({ reason: early.reason }, 'inbound raw: authentication failed')
         return reply.code(401).send({ error: 'authentication failed' })
       }
+      return payload
     }
   }, async (req, reply) => {
     const body = req.body
@@ -26,6 +29,8 @@ export async function rawRoute (app: FastifyInstance, deps: InboundDeps & { secr
       return reply.code(401).send({ error: 'authentication failed' })
     }
     if (!looksLikeMessage(body)) return reply.code(400).send({ error: 'not an RFC 5322 message (no header block with From)' })
+    const shape = checkMimeShape(body)
+    if (shape !== undefined) return reply.code(shape.status).send({ error: shape.error })
     return replyAccepted(req, reply, deps, body, 'raw')
   })
 }

@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Accept } from './intake.js'
+import type { InboundMeta } from './message.js'
 
 // Providers wait 10 s to 2 min for an answer; answer 503 well before any of them gives up.
 const ACCEPT_TIMEOUT_MS = 8000
@@ -12,13 +13,13 @@ export interface InboundDeps {
   redis: Redis
 }
 
-export async function replyAccepted (req: FastifyRequest, reply: FastifyReply, deps: InboundDeps, raw: Buffer, source: string) {
+export async function replyAccepted (req: FastifyRequest, reply: FastifyReply, deps: InboundDeps, raw: Buffer, source: string, meta?: InboundMeta) {
   if (deps.redis.status !== 'ready') {
     req.log.error({ redis: deps.redis.status }, 'inbound: redis unavailable, answering 503')
     return reply.code(503).header('retry-after', '60').send({ error: 'temporarily unable to queue the message' })
   }
   try {
-    const { id, duplicate } = await withTimeout(deps.accept(raw, source), ACCEPT_TIMEOUT_MS)
+    const { id, duplicate } = await withTimeout(deps.accept(raw, source, meta), ACCEPT_TIMEOUT_MS)
     req.log.info({ intakeId: id, duplicate, source, bytes: raw.length }, duplicate ? 'inbound: redelivery, nothing queued' : 'inbound: queued')
     return reply.code(200).send({ id })
   } catch (err) {

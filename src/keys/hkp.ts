@@ -3,6 +3,12 @@
 // it answers lookups, never accepts uploads.
 import type { PublishedKey } from './published.js'
 
+/** The keyserver URL of our own site for `gpg --keyserver`: hkps on https (port 443), hkp otherwise. */
+export function keyserverUrl (publicUrl: string): string {
+  const url = new URL(publicUrl)
+  return url.protocol === 'https:' ? `hkps://${url.host}` : `hkp://${url.host}`
+}
+
 export type HkpSearch =
   | { kind: 'fingerprint', hex: string }
   | { kind: 'keyid', hex: string }

@@ -9,30 +9,40 @@
 //   - It is a *key request only* (the key is sent, no advisory is opened) when it also
 //     looks like nothing else: unencrypted, no attachments, at most 600 characters of
 //     its own text, none of the words a report is made of (CVE, exploit, PoC, payload,
-//     injection, XSS, CSRF, SSRF, RCE, traversal, overflow, bypass, leak, ...), and not
-//     a reply to a mail of ours (key reply, acknowledgement: a follow-up is a report).
+//     injection, XSS, CSRF, SSRF, RCE, traversal, overflow, bypass, leak, hard-coded,
+//     exposed, plaintext, private key, ...), and not a reply to a mail of ours (key
+//     reply, acknowledgement: a follow-up is a report). Even then it is kept in the
+//     quarantine (report/process.ts), so a misjudged report can be replayed.
 //   - Otherwise, when unsure, it is a report: filed as usual, and an unencrypted report
 //     that asks for the key also gets the key in a separate reply.
 // Replies obey RFC 3834 (the worker's auto-reply policy decides first) and go at most
-// once every three days to the same address.
-import { createHash } from 'node:crypto'
+// once every three days to the same inbox, and at most KEY_REPLIES_PER_HOUR in all.
 import type { Redis } from 'ioredis'
-import type { PrivateKey } from 'openpgp'
 import type { OpenedReport } from '../report/types.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import { addressOf, replyRecipient, type ReplyTarget } from '../mail/messages.js'
 import { autocryptHeader, signMime, type RawMail } from '../mail/pgp-mime.js'
 import { keyReply } from '../mail/key-reply.js'
+import { inboxHash } from '../mail/reply-window.js'
 import type { Templates } from '../mail/templates.js'
 import type { KeySource } from './published.js'
+import { primarySigningKey } from './publisher.js'
 
 export type KeyMailKind = 'request' | 'report-and-key' | 'report'
 
 const KEY_WORDS = /\b(?:public|pgp|gpg|gnupg|openpgp|encryption)[ \t-]+key\b/i
-const REPORT_WORDS = /\b(?:cve-\d|cwe-\d|exploit|poc|proof[ -]of[ -]concept|payload|inject|injection|xss|csrf|ssrf|rce|remote code|code execution|traversal|overflow|bypass|leak|leaked|leaking|deserializ|privilege escalation|stack trace)/i
+// "Key" words also describe findings about keys ("the encryption key is hard-coded"):
+// those words make the mail a report, since a key request is answered without an advisory.
+const REPORT_WORDS = /\b(?:cve-\d|cwe-\d|exploit|poc|proof[ -]of[ -]concept|payload|inject|injection|xss|csrf|ssrf|rce|remote code|code execution|traversal|overflow|bypass|leak|leaked|leaking|deserializ|privilege escalation|stack trace|hard-?coded|expos(?:ed|es|ing|ure)|plain-?text|private key|secret key|compromis|crash|denial of service)/i
 const MAX_REQUEST_CHARS = 600
 const MAX_SCAN_CHARS = 64 * 1024
 export const KEY_REPLY_REPEAT_SECONDS = 3 * 24 * 3600
+/**
+ * Key replies go to an unauthenticated From: the per-address limit stops repeats to one
+ * mailbox, this stops a sender who forges many From addresses from using the gateway to
+ * mail strangers in bulk. Far above what real requests need.
+ */
+export const KEY_REPLIES_PER_HOUR = 60
 
 type Classifiable = Pick<OpenedReport, 'headers' | 'subject' | 'text' | 'attachments' | 'encrypted'>
 
@@ -90,6 +100,9 @@ export interface KeyReplierDeps {
   securityEmail: string
   publicUrl: string
   from: string
+  /** Defaults to KEY_REPLIES_PER_HOUR. */
+  maxRepliesPerHour?: number
+  now?: () => Date
   templates?: Templates
 }
 
@@ -107,15 +120,12 @@ export function createKeyReplier (deps: KeyReplierDeps): KeyReplier {
     async build (report, intakeId) {
       const pub = await deps.keySource.get()
       const primary = pub.primary
-      const signer = primary === undefined ? undefined : signingKey(deps.keyring, primary.fingerprint)
+      const signer = primarySigningKey(pub, deps.keyring)
       if (primary === undefined || signer === undefined) return { suppressed: 'no published team key this worker can sign with' }
       const to = replyRecipient(report)
       if (to === undefined) return { suppressed: 'no usable reply address' }
-      // RFC 3834 5.2: not the same reply to the same sender more than once every few days.
-      // The marker holds the intake id, so a retry of this very job still sends.
-      const marker = `${deps.prefix}:gw:key-reply:${createHash('sha256').update(to.address.toLowerCase()).digest('hex')}`
-      const set = await deps.redis.set(marker, intakeId, 'EX', KEY_REPLY_REPEAT_SECONDS, 'NX')
-      if (set === null && await deps.redis.get(marker) !== intakeId) return { suppressed: 'key already sent to this address in the last 3 days' }
+      const limited = await replyLimit(deps, to.address, intakeId)
+      if (limited !== undefined) return { suppressed: limited }
       const message = keyReply({
         report,
         intakeId,
@@ -133,6 +143,22 @@ export function createKeyReplier (deps: KeyReplierDeps): KeyReplier {
   }
 }
 
-function signingKey (keyring: TeamKeyring, fingerprint: string): PrivateKey | undefined {
-  return keyring.secretKeys.find((k) => k.getFingerprint().toUpperCase() === fingerprint)
+/**
+ * Why no key reply may go to `address` now, or undefined when one may (and is counted).
+ * RFC 3834 5.2: not the same reply to the same sender more than once every few days.
+ * The per-address marker holds the intake id, so a retry of this very job still sends.
+ */
+async function replyLimit (deps: KeyReplierDeps, address: string, intakeId: string): Promise<string | undefined> {
+  const marker = `${deps.prefix}:gw:key-reply:${inboxHash(address)}`
+  const holder = await deps.redis.get(marker)
+  if (holder === intakeId) return undefined
+  if (holder !== null) return 'key already sent to this address in the last 3 days'
+  const hour = Math.floor((deps.now?.() ?? new Date()).getTime() / 3_600_000)
+  const counter = `${deps.prefix}:gw:key-reply-hour:${hour}`
+  const [[, count] = []] = await deps.redis.multi().incr(counter).expire(counter, 7200).exec() ?? []
+  if (Number(count) > (deps.maxRepliesPerHour ?? KEY_REPLIES_PER_HOUR)) return 'hourly limit of key replies reached'
+  const set = await deps.redis.set(marker, intakeId, 'EX', KEY_REPLY_REPEAT_SECONDS, 'NX')
+  if (set === null && await deps.redis.get(marker) !== intakeId) return 'key already sent to this address in the last 3 days'
+  return undefined
 }
+

@@ -2,6 +2,7 @@
 import { formatFingerprint } from '../mail/messages.js'
 import type { PublishedKey } from './published.js'
 import { wkdHash } from './wkd.js'
+import { keyserverUrl } from './hkp.js'
 
 export interface PageInput {
   key: PublishedKey
@@ -33,7 +34,7 @@ ${e(key.algorithm)}, created ${e(key.created.toISOString().slice(0, 10))}${key.e
 ${retiring}
 <p>Get it from any of: <a href="${e(base)}/pgp-key.asc">${e(base)}/pgp-key.asc</a>,
 Web Key Directory (<code>gpg --locate-keys ${e(securityEmail)}</code>),
-keyserver (<code>gpg --keyserver ${e(hkpUrl(base))} --recv-keys ${e(key.fingerprint)}</code>),
+keyserver (<code>gpg --keyserver ${e(keyserverUrl(base))} --recv-keys ${e(key.fingerprint)}</code>),
 or by e-mail: write to <a href="mailto:${e(securityEmail)}?subject=public%20key">${e(securityEmail)}</a> asking for our public key.
 Always compare the fingerprint above.</p>
 <h2>Encrypt a report with GnuPG</h2>
@@ -44,11 +45,6 @@ gpg --armor --encrypt --recipient ${e(key.fingerprint)} report.txt   # writes re
 <p><small>WKD hash of ${e(securityEmail)}: <code>${e(wkdHash(securityEmail))}</code></small></p>
 </body></html>
 `
-}
-
-function hkpUrl (base: string): string {
-  const url = new URL(base)
-  return url.protocol === 'https:' ? `hkps://${url.host}` : `hkp://${url.host}`
 }
 
 function escapeHtml (s: string): string {

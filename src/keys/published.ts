@@ -120,7 +120,7 @@ export async function loadPublication (keysDir: string, opts: { production: bool
       seen.add(fingerprint)
       const problem = await whyNotPublishable(key as PublicKey, now)
       if (problem !== undefined) { refused.push({ file, fingerprint, reason: problem }); continue }
-      valid.push(await describe(key as PublicKey, file, development))
+      valid.push(await describe(key as PublicKey, file, development, now))
     }
   }
   valid.sort((a, b) => b.created.getTime() - a.created.getTime())
@@ -161,7 +161,7 @@ export async function whyNotPublishable (key: PublicKey, now: Date): Promise<str
   if (key.isPrivate()) return 'secret key'
   if (key.keyPacket.version !== 4) return `v${key.keyPacket.version} key: GnuPG 2.2/2.4 cannot use it (publish a v4 key)`
   if (await key.isRevoked(undefined, undefined, now, pgpConfig()).catch(() => false)) return 'revoked'
-  const expires = await expiryOf(key)
+  const expires = await expiryOf(key, now)
   if (expires !== undefined && expires.getTime() <= now.getTime()) return `expired on ${expires.toISOString()}`
   try {
     await key.verifyPrimaryKey(now, undefined, pgpConfig())
@@ -176,13 +176,29 @@ export async function whyNotPublishable (key: PublicKey, now: Date): Promise<str
   return undefined
 }
 
-export async function expiryOf (key: PublicKey): Promise<Date | undefined> {
+/**
+ * When the key stops being usable to write to us: the primary key's expiry, or earlier
+ * when every valid encryption subkey expires before it (short-lived subkeys under a
+ * long-lived primary are common practice). openpgp's getExpirationTime reads the primary
+ * only, which would let security.txt's Expires and the 30-day warning outlive the subkey.
+ */
+export async function expiryOf (key: PublicKey, now = new Date()): Promise<Date | undefined> {
   const value = await key.getExpirationTime(undefined, pgpConfig()).catch(() => null)
-  return value instanceof Date ? value : undefined
+  const primary = value instanceof Date ? value.getTime() : Infinity
+  let subkeys: number | undefined // the latest expiry of a valid encryption subkey
+  for (const sub of key.subkeys) {
+    const usable = await key.getEncryptionKey(sub.getKeyID(), now, undefined, pgpConfig()).then(() => true, () => false)
+    if (!usable) continue
+    const until = await sub.getExpirationTime(now, pgpConfig()).catch(() => null)
+    if (until === null) continue
+    subkeys = Math.max(subkeys ?? -Infinity, until instanceof Date ? until.getTime() : Infinity)
+  }
+  const at = Math.min(primary, subkeys ?? Infinity)
+  return Number.isFinite(at) ? new Date(at) : undefined
 }
 
-async function describe (key: PublicKey, file: string, development: boolean): Promise<Omit<PublishedKey, 'role'>> {
-  const expires = await expiryOf(key)
+async function describe (key: PublicKey, file: string, development: boolean, now: Date): Promise<Omit<PublishedKey, 'role'>> {
+  const expires = await expiryOf(key, now)
   const users = []
   for (const user of key.users) {
     if (user.userID === null) continue

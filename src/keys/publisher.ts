@@ -49,7 +49,7 @@ export async function startPublisher (deps: PublisherDeps): Promise<Publisher> {
   const now = deps.now ?? (() => new Date())
   const refresh = async (): Promise<string | undefined> => {
     const pub = await deps.keySource.get()
-    const signer = signingKeyFor(pub, deps.keyring)
+    const signer = primarySigningKey(pub, deps.keyring)
     if (pub.primary === undefined || signer === undefined) return undefined
     const at = now()
     const body = securityTxtBody({
@@ -82,10 +82,10 @@ export async function startPublisher (deps: PublisherDeps): Promise<Publisher> {
   return { refresh, first, close: () => clearInterval(timer) }
 }
 
-/** The secret key of the primary published key, if this worker holds it. */
-function signingKeyFor (pub: Publication, keyring: TeamKeyring): PrivateKey | undefined {
+/** The secret key of the primary published key, if this worker holds it: what signs security.txt and the key reply. */
+export function primarySigningKey (pub: Publication, keyring: TeamKeyring): PrivateKey | undefined {
   const fingerprint = pub.primary?.fingerprint
-  return keyring.secretKeys.find((k) => k.getFingerprint().toUpperCase() === fingerprint)
+  return fingerprint === undefined ? undefined : keyring.secretKeys.find((k) => k.getFingerprint().toUpperCase() === fingerprint)
 }
 
 /**

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import fastifyEtag from '@fastify/etag'
 import type { Redis } from 'ioredis'
 import type { Logger } from '../log.js'
-import { createKeySource, publicationWarnings, type KeySource, type PublishedKey } from './published.js'
+import { armorKeys, createKeySource, publicationWarnings, type KeySource, type Publication, type PublishedKey } from './published.js'
 import { wkdDomain, wkdHash } from './wkd.js'
 import { machineReadableIndex, matchKeys, parseSearch } from './hkp.js'
 import { securityTxtKey } from './publisher.js'
@@ -33,6 +33,9 @@ export async function keyRoutes (fastify: FastifyInstance, opts: KeyRoutesOption
   fastify.addHook('onSend', async (_req, reply) => {
     // Web clients (Mailvelope, Proton's key lookup, FlowCrypt) fetch keys cross-origin.
     reply.header('access-control-allow-origin', '*')
+    // A 404 is heuristically cacheable (RFC 9111 4.2.2): without this a CDN could keep
+    // answering "no key" for an address or fingerprint after the key is published.
+    if (reply.statusCode >= 400 && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
   })
 
   // On start, tell the operator what is (not) being published: a refused key or one
@@ -81,7 +84,7 @@ export async function keyRoutes (fastify: FastifyInstance, opts: KeyRoutesOption
     const found = matchKeys(pub.keys, parsed)
     if (found.length === 0) return reply.code(404).type('text/plain; charset=utf-8').send('no results found\n')
     if (op === 'index') return cacheable(reply, 'text/plain; charset=utf-8').send(machineReadableIndex(found))
-    return cacheable(reply, 'application/pgp-keys').send(found.length === 1 ? (found[0] as PublishedKey).armored : pub.armored)
+    return cacheable(reply, 'application/pgp-keys').send(armorKeys(found.map((k) => k.binary)))
   })
 
   const securityTxt = async (_req: unknown, reply: FastifyReply) => {
@@ -91,10 +94,9 @@ export async function keyRoutes (fastify: FastifyInstance, opts: KeyRoutesOption
     } catch {
       return unavailable(reply, 'security.txt is unavailable right now (state store unreachable)')
     }
-    // Redis drops the text at its Expires date; the check here covers a clock skew.
-    if (text === null || parseSecurityTxt(text).expires === undefined) {
-      return unavailable(reply, 'security.txt is not signed yet: the worker, which holds the team key, signs and publishes it when it starts')
-    }
+    if (text === null) return unavailable(reply, 'security.txt is not signed yet: the worker, which holds the team key, signs and publishes it when it starts')
+    const stale = staleSecurityTxt(text, await keys.get())
+    if (stale !== undefined) return unavailable(reply, `security.txt is being re-signed (${stale})`)
     return cacheable(reply, 'text/plain; charset=utf-8').send(text)
   }
   fastify.get('/.well-known/security.txt', securityTxt)
@@ -121,6 +123,22 @@ function noKey (reply: FastifyReply) {
 
 function unavailable (reply: FastifyReply, message: string) {
   return reply.code(503).header('retry-after', '60').header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(message + '\n')
+}
+
+/**
+ * Why the signed text in Redis must not be served, or undefined. Redis drops it at its
+ * Expires, but a clock skew or a missing TTL must not serve an expired file; and a key
+ * that stopped being published (revoked, expired, file removed) must not stay advertised
+ * until the worker's next hourly signing.
+ */
+export function staleSecurityTxt (text: string, pub: Publication, now = new Date()): string | undefined {
+  const parsed = parseSecurityTxt(text, now)
+  if (parsed.expires === undefined || parsed.expires.getTime() <= now.getTime()) return 'expired'
+  const named = parsed.fields
+    .filter((f) => f.name.toLowerCase() === 'encryption' && f.value.toLowerCase().startsWith('openpgp4fpr:'))
+    .map((f) => f.value.slice('openpgp4fpr:'.length).toUpperCase())
+  if (named.some((fpr) => !pub.keys.some((k) => k.fingerprint === fpr))) return 'it names a key that is no longer published'
+  return undefined
 }
 
 function wkdAddresses (key: PublishedKey, domain: string): string[] {

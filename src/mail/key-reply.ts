@@ -4,6 +4,7 @@
 // sender's echoed (see messages.ts). Signed by the caller (PGP/MIME) before it is sent.
 import { formatFingerprint, messageId, reply, type MailMessage, type ReplyTarget } from './messages.js'
 import { builtinTemplates, type Templates } from './templates.js'
+import { keyserverUrl } from '../keys/hkp.js'
 
 export interface KeyReplyInput {
   report: ReplyTarget
@@ -30,7 +31,7 @@ export function keyReply (input: KeyReplyInput): MailMessage {
     keyUrl: `${base}/pgp-key.asc`,
     securityTxtUrl: `${base}/.well-known/security.txt`,
     securityEmail: input.securityEmail,
-    keyserver: hkp(base),
+    keyserver: keyserverUrl(base),
     publicUrl: base,
     warning: input.development ? 'WARNING: this gateway runs with a throw-away DEVELOPMENT key. Do not send real reports to it.' : ''
   })
@@ -44,9 +45,4 @@ export function keyReply (input: KeyReplyInput): MailMessage {
     headers: { ...message.headers, Autocrypt: input.autocrypt },
     attachments: [{ filename: 'security-team-key.asc', content: input.armoredKey, contentType: 'application/pgp-keys' }]
   }
-}
-
-function hkp (base: string): string {
-  const url = new URL(base)
-  return url.protocol === 'https:' ? `hkps://${url.host}` : `hkp://${url.host}`
 }

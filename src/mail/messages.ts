@@ -4,7 +4,7 @@
 // is reduced to one line without control characters before nodemailer sees it.
 import { domainToASCII } from 'node:url'
 import type { Address, OpenedReport, SignatureState } from '../report/types.js'
-import { builtinTemplates, type Templates } from './templates.js'
+import { builtinTemplates, wrapText, type Rendered, type Templates } from './templates.js'
 
 /** What a reply needs from the report; `encrypted` is unknown for undecryptable mail. */
 export type ReplyTarget = Pick<OpenedReport, 'headers' | 'from' | 'replyTo' | 'messageId' | 'references' | 'subject'> &
@@ -80,30 +80,21 @@ export class NoReplyRecipientError extends Error {
   }
 }
 
-const WIDTH = 72
 const REFERENCES_MAX = 20
 
 export function acknowledgement (input: AcknowledgementInput): MailMessage {
-  const { report, intakeId, advisory } = input
+  const { intakeId, advisory } = input
   const rendered = (input.templates ?? builtinTemplates()).render('acknowledgement', {
     intakeId: token(intakeId),
     ghsaId: token(advisory.ghsaId),
     ...keyValues(input)
   })
-  return reply(input.from, report, {
-    subject: rendered.subject ?? replySubject(intakeId),
-    messageId: messageId('ack', intakeId, input.from),
-    text: rendered.text
-  })
+  return templatedReply(input, 'ack', rendered)
 }
 
 export function couldNotDecrypt (input: CouldNotDecryptInput): MailMessage {
   const rendered = (input.templates ?? builtinTemplates()).render('could-not-decrypt', { intakeId: token(input.intakeId), ...keyValues(input) })
-  return reply(input.from, input.report, {
-    subject: rendered.subject ?? replySubject(input.intakeId),
-    messageId: messageId('undecryptable', input.intakeId, input.from),
-    text: rendered.text
-  })
+  return templatedReply(input, 'undecryptable', rendered)
 }
 
 export interface PublishedInput {
@@ -125,9 +116,14 @@ export function publishedNotice (input: PublishedInput): MailMessage {
     advisoryUrl: httpUrl(advisory.htmlUrl) ?? '',
     publicUrl: input.publicUrl
   })
+  return templatedReply(input, 'published', rendered)
+}
+
+/** A reply to the report from a rendered template; `kind` names its Message-ID (see OWN_KINDS). */
+function templatedReply (input: { from: string | Address, report: ReplyTarget, intakeId: string }, kind: string, rendered: Rendered): MailMessage {
   return reply(input.from, input.report, {
     subject: rendered.subject ?? replySubject(input.intakeId),
-    messageId: messageId('published', input.intakeId, input.from),
+    messageId: messageId(kind, input.intakeId, input.from),
     text: rendered.text
   })
 }
@@ -216,23 +212,17 @@ export function teamNotification (input: TeamNotificationInput): MailMessage {
     `  Sender:     ${flags.unverifiedSender ? 'unverified (From is not authenticated; a key sent in the message proves nothing)' : 'verified by a signature from a key on record'}`
   )
   if (flags.quarantined !== undefined) {
-    lines.push('', ...wrap(`Quarantined: ${headerText(flags.quarantined, 300)}`))
+    lines.push('', ...wrapText(`Quarantined: ${headerText(flags.quarantined, 300)}`))
   }
   // On a line of its own so it is never wrapped (a URL cannot be).
   const url = httpUrl(advisory?.htmlUrl)
   if (url !== undefined) lines.push('', 'Open the advisory:', url)
-  lines.push('', ...wrap('The report itself is only in the private advisory (or the quarantine); this notice never carries its content.'))
-  const to = toAddress(input.to)
-  if (to === undefined) throw new Error('team notification address is not valid')
-  return {
-    from: input.from,
-    to,
-    envelope: { from: addressOf(input.from), to: [to.address] },
+  lines.push('', ...wrapText('The report itself is only in the private advisory (or the quarantine); this notice never carries its content.'))
+  return teamMail(input, {
     subject: `[security intake] ${flags.urgent === true ? 'URGENT ' : ''}${flags.quarantined !== undefined ? 'Quarantined report' : 'New report'} ${token(input.intakeId)}`,
     messageId: messageId(flags.quarantined !== undefined ? 'notify-quarantined' : 'notify', input.intakeId, input.from),
-    headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
     text: lines.join('\n') + '\n'
-  }
+  })
 }
 
 /** Reply-To if set, else From: one address, validated, or undefined. */
@@ -366,22 +356,6 @@ export function formatFingerprint (fingerprint: string): string {
   const groups = hex.match(/.{1,4}/g) ?? []
   const half = Math.ceil(groups.length / 2)
   return `${groups.slice(0, half).join(' ')}  ${groups.slice(half).join(' ')}`.trim()
-}
-
-/** Greedy word wrap; a single word longer than the width stays whole on its own line. */
-export function wrap (paragraph: string, width = WIDTH): string[] {
-  const lines: string[] = []
-  let line = ''
-  for (const word of paragraph.split(/\s+/).filter(Boolean)) {
-    if (line !== '' && line.length + 1 + word.length > width) {
-      lines.push(line)
-      line = word
-    } else {
-      line = line === '' ? word : `${line} ${word}`
-    }
-  }
-  if (line !== '') lines.push(line)
-  return lines
 }
 
 const OWN_KINDS = ['ack', 'undecryptable', 'notify', 'notify-quarantined', 'published', 'retro', 'key']

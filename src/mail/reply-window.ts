@@ -1,34 +1,65 @@
 // RFC 3834 section 2: "a responder ... SHOULD NOT send the same response to the same
 // sender more often than every few days". This is what stops a loop with a responder
 // that ignores Auto-Submitted and threading headers (or two gateways whose mail is
-// mangled in between): one Redis key per (kind of reply, sender), taken atomically.
+// mangled in between): one Redis key per (kind of reply, inbox), taken atomically.
 // Acknowledgements are different: each distinct report deserves its own, so they are
 // counted instead, up to a small limit per window.
+// From is not authenticated, so a stranger can point these replies at anyone: besides
+// the per-inbox window, all automatic replies together are capped per hour, and the
+// inbox ignores case and `+tag`s (`x+1@`, `x+2@` are one victim, not two).
+import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { addressHash } from '../pgp/key-store.js'
+import { normalizeAddress } from '../pgp/key-store.js'
 
 export interface ReplyWindow {
-  /** True when this reply may go out now (and takes the slot); false: already sent within the window. */
-  take: (kind: string, address: string) => Promise<boolean>
+  /** Undefined when this reply may go out now (and takes the slot), else why not. */
+  take: (kind: string, address: string) => Promise<string | undefined>
 }
 
 export interface ReplyWindowOptions {
   windowMs: number
   /** Replies of kind 'ack' allowed per sender and window (distinct reports). */
   ackLimit: number
+  /** Windowed replies to anyone, per clock hour. */
+  maxPerHour: number
+  now?: () => number
 }
 
 export function replyWindow (redis: Redis, prefix: string, opts: ReplyWindowOptions): ReplyWindow {
-  const keyOf = (kind: string, address: string) => `${prefix}:gw:replied:${kind.replace(/[^a-z-]/g, '')}:${addressHash(address)}`
+  const keyOf = (kind: string, address: string) => `${prefix}:gw:replied:${kind.replace(/[^a-z-]/g, '')}:${inboxHash(address)}`
   const seconds = Math.max(1, Math.ceil(opts.windowMs / 1000))
+  const perInbox = async (kind: string, address: string): Promise<boolean> => {
+    const key = keyOf(kind, address)
+    if (kind !== 'ack') return await redis.set(key, '1', 'EX', seconds, 'NX') === 'OK'
+    // The window starts with the first acknowledgement (EXPIRE NX) and is not
+    // extended by later ones, so a counted sender is free again after it.
+    const [[, count] = [], [] = []] = await redis.multi().incr(key).expire(key, seconds, 'NX').exec() ?? []
+    return Number(count) <= opts.ackLimit
+  }
+  const global = async (): Promise<boolean> => {
+    const hour = Math.floor((opts.now?.() ?? Date.now()) / 3_600_000)
+    const key = `${prefix}:gw:replied-hour:${hour}`
+    const [[, count] = []] = await redis.multi().incr(key).expire(key, 7200).exec() ?? []
+    return Number(count) <= opts.maxPerHour
+  }
   return {
     async take (kind, address) {
-      const key = keyOf(kind, address)
-      if (kind !== 'ack') return await redis.set(key, '1', 'EX', seconds, 'NX') === 'OK'
-      // The window starts with the first acknowledgement (EXPIRE NX) and is not
-      // extended by later ones, so a counted sender is free again after it.
-      const [[, count] = [], [] = []] = await redis.multi().incr(key).expire(key, seconds, 'NX').exec() ?? []
-      return Number(count) <= opts.ackLimit
+      if (!(await perInbox(kind, address))) return 'this sender had the same kind of reply within the window (RFC 3834)'
+      if (!(await global())) return 'hourly limit of automatic replies reached'
+      return undefined
     }
   }
+}
+
+/** One mailbox however it is spelled: `Alice+x@Example.NET` and `alice@example.net` are the same inbox. */
+export function mailboxKey (address: string): string {
+  const normal = normalizeAddress(address)
+  const at = normal.lastIndexOf('@')
+  if (at <= 0) return normal
+  const local = normal.slice(0, at).split('+', 1)[0] ?? ''
+  return `${local === '' ? normal.slice(0, at) : local}@${normal.slice(at + 1)}`
+}
+
+export function inboxHash (address: string): string {
+  return createHash('sha256').update(mailboxKey(address)).digest('hex')
 }

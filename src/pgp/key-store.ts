@@ -3,6 +3,7 @@
 // is refused. The Redis key is a hash of the normalized address, so a key listing shows
 // no addresses; the value is the armored public key (public by definition).
 import { createHash } from 'node:crypto'
+import { domainToASCII } from 'node:url'
 import type { Redis } from 'ioredis'
 import { readKey, type PublicKey } from 'openpgp'
 import type { KeySource } from '../report/types.js'
@@ -24,16 +25,24 @@ export interface ReporterKeyStore {
   /** The key on record for an address, if any (and still usable for encryption). */
   get: (address: string) => Promise<StoredKey | undefined>
   /**
-   * Records a key for an address. A key already on record is replaced only by a key
-   * that made a valid signature on the new message (`signed`): an Autocrypt header or
-   * an attachment under a forgeable From must not redirect later mail to another key.
+   * Records a key for an address. A valid key already on record is replaced only when
+   * the new message was signed by that key on record (`vouched`): From is forgeable, and
+   * a signature by a key that came in the same message (Autocrypt, attachment) proves
+   * only that the sender holds that key, so it must not redirect later mail to it.
    */
-  remember: (address: string, armored: string, opts: { source: KeySource, signed: boolean }) => Promise<'stored' | 'kept' | 'refused'>
+  remember: (address: string, armored: string, opts: { source: KeySource, vouched: boolean }) => Promise<'stored' | 'kept' | 'refused'>
 }
 
-/** Lower-case, trimmed: the form the store is keyed by. */
+/**
+ * Lower-case, trimmed, the domain in A-labels: the form the store is keyed by. Replies go
+ * to the A-label form (messages.ts), while From may arrive in U-labels (SMTPUTF8), and
+ * both must find the same key.
+ */
 export function normalizeAddress (address: string): string {
-  return address.trim().toLowerCase()
+  const clean = address.trim().toLowerCase()
+  const at = clean.lastIndexOf('@')
+  const domain = at < 0 ? '' : domainToASCII(clean.slice(at + 1))
+  return at < 0 || domain === '' ? clean : `${clean.slice(0, at)}@${domain}`
 }
 
 export function addressHash (address: string): string {
@@ -50,23 +59,40 @@ export function reporterKeyStore (redis: Redis, prefix: string): ReporterKeyStor
       if (key === undefined || !(await canEncrypt(key))) return undefined
       return { key, fingerprint: fingerprintOf(key), source: (stored.source as KeySource | undefined) ?? 'known' }
     },
-    async remember (address, armored, { source, signed }) {
+    async remember (address, armored, { source, vouched }) {
       if (Buffer.byteLength(armored) > maxArmoredBytes) return 'refused'
-      const key = await readPublic(armored)
+      const incoming = await readPublic(armored)
+      if (incoming === undefined) return 'refused'
+      const fingerprint = fingerprintOf(incoming)
+      const [current = null, currentArmored = null] = await redis.hmget(keyOf(address), 'fingerprint', 'armored')
+      // The same key again is merged into the copy on record, never swapped for it: an
+      // older copy, re-sent by anyone, would otherwise drop a revocation it does not carry.
+      const key = current === fingerprint ? await merge(currentArmored, incoming) : incoming
       if (key === undefined || !(await canEncrypt(key))) return 'refused'
-      const fingerprint = fingerprintOf(key)
-      const current = await redis.hget(keyOf(address), 'fingerprint')
       // An expired or revoked key on record no longer holds its place.
-      if (current !== null && current !== fingerprint && !signed && await this.get(address) !== undefined) {
+      if (current !== null && current !== fingerprint && !vouched && await this.get(address) !== undefined) {
         await redis.expire(keyOf(address), ttlSeconds)
         return 'kept'
       }
+      const keyArmored = key.armor(pgpConfig())
+      if (Buffer.byteLength(keyArmored) > maxArmoredBytes) return 'refused' // merging must not grow it without bound
       await redis.multi()
-        .hset(keyOf(address), { armored: key.armor(pgpConfig()), fingerprint, source, at: new Date().toISOString() })
+        .hset(keyOf(address), { armored: keyArmored, fingerprint, source, at: new Date().toISOString() })
         .expire(keyOf(address), ttlSeconds)
         .exec()
       return 'stored'
     }
+  }
+}
+
+/** The key on record updated with what the new copy adds (subkeys, signatures, revocations). */
+async function merge (currentArmored: string | null, incoming: PublicKey): Promise<PublicKey | undefined> {
+  const current = currentArmored === null ? undefined : await readPublic(currentArmored)
+  if (current === undefined) return incoming
+  try {
+    return await current.update(incoming, undefined, pgpConfig())
+  } catch {
+    return undefined
   }
 }
 

@@ -25,6 +25,9 @@ import { withReportLock } from './lock.js'
 import { replyToReporter, type ReplyDeps } from './reply.js'
 import type { Progress, ProgressStore, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
+import { unpackPayload } from '../seal/payload.js'
+import type { InboundMeta } from '../inbound/message.js'
+import type { AbuseCheck } from './abuse.js'
 import type { KeyReplier } from '../keys/key-request.js'
 
 export interface ProcessDeps {
@@ -48,6 +51,8 @@ export interface ProcessDeps {
   log: Logger
   /** Key by e-mail (src/keys/key-request.ts); absent: every mail is a report. */
   keys?: KeyReplier
+  /** Spam, DMARC and per-sender rate checks (absent: none). */
+  abuse?: AbuseCheck
 }
 
 export interface ProcessJob {
@@ -57,6 +62,8 @@ export interface ProcessJob {
 export interface ProcessOutcome {
   outcome: 'advisory' | 'quarantined' | 'key-request'
   ghsaId?: string
+  /** The report arrived encrypted (and was decrypted). */
+  encrypted?: boolean
 }
 
 export async function processReport (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
@@ -65,7 +72,14 @@ export async function processReport (job: ProcessJob, deps: ProcessDeps): Promis
 
 async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
   const { intakeId } = job.data
-  const raw = await unseal(intakeId, deps)
+  const { raw, meta } = await unseal(intakeId, deps)
+  // Before anything is opened or answered: spam gets neither an advisory nor a reply.
+  const held = job.data.replay === undefined ? await deps.abuse?.(intakeId, raw, meta) : undefined
+  if (held !== undefined) {
+    await deps.quarantine.add({ intakeId, code: held.code, reason: `${held.reason}; replay to file it anyway`, source: job.data.source, attempts: 1 })
+    deps.log.info({ intakeId, code: held.code }, 'held in quarantine (spam/abuse), no advisory, no acknowledgement')
+    return { outcome: 'quarantined' }
+  }
   let report: OpenedReport
   try {
     report = await openReport(raw, { keyring: deps.keyring, knownSenderKeys: async (address) => await knownKeys(address, deps) })
@@ -90,13 +104,15 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   // A mail that only asks for our key gets it and opens no advisory (an operator's replay files it).
   const keyMail = deps.keys === undefined || job.data.replay !== undefined ? 'report' : deps.keys.classify(report)
   if (keyMail === 'request') {
+    // Never dropped: the rule can take a short report for a mere key request, so the
+    // original stays in the quarantine (listed, sealed) for a human to replay as a report.
+    await deps.quarantine.add({ intakeId, code: 'key-request', reason: 'answered with the team key, no advisory opened; replay to file it as a report', source: job.data.source, attempts: 1 })
     await sendKey(intakeId, report, progress, deps)
     await progress.record({ outcome: 'key-request' })
-    await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
     deps.log.info({ intakeId }, 'key request answered, no advisory')
     return { outcome: 'key-request' }
   }
-  const advisory = await fileAdvisory(intakeId, job, report, progress, deps)
+  const advisory = await fileAdvisory(intakeId, job, report, progress, deps, meta)
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
   }))
@@ -107,14 +123,14 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
   if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
   deps.log.info({ intakeId, ghsaId: advisory.ghsaId, encrypted: report.encrypted, signature: report.signature.state }, 'report processed')
-  return { outcome: 'advisory', ghsaId: advisory.ghsaId }
+  return { outcome: 'advisory', ghsaId: advisory.ghsaId, encrypted: report.encrypted }
 }
 
-async function unseal (intakeId: string, deps: ProcessDeps): Promise<Buffer> {
+async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buffer, meta?: InboundMeta }> {
   const sealed = await deps.redis.getBuffer(gatewayKeys(deps.prefix).sealed(intakeId))
   if (sealed === null) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
   try {
-    return open(deps.sealKey, sealed, intakeId)
+    return unpackPayload(open(deps.sealKey, sealed, intakeId))
   } catch {
     // Wrong seal key (misconfigured split deployment): keep it for a replay once fixed.
     await deps.quarantine.add({ intakeId, code: 'unsealable', reason: 'the sealed message could not be opened with this worker\'s SEAL_PRIVATE_KEY', source: 'worker', attempts: 1 })
@@ -122,22 +138,31 @@ async function unseal (intakeId: string, deps: ProcessDeps): Promise<Buffer> {
   }
 }
 
-async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps): Promise<{ ghsaId: string, htmlUrl: string }> {
+async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps, meta?: InboundMeta): Promise<{ ghsaId: string, htmlUrl: string }> {
   const { ghsaId, advisoryUrl, advisoryPending } = progress.state
   if (ghsaId !== undefined) return { ghsaId, htmlUrl: advisoryUrl ?? '' }
-  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: job.data.source })
+  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: meta?.rebuilt === true ? `${job.data.source} (rebuilt by provider, signatures unverifiable)` : job.data.source })
   // Pending before the POST: if we die between the POST and the record below, the
   // retry looks the advisory up by its intake marker instead of creating another.
   await progress.record({ advisoryPending: '1' })
   try {
     const ref = await deps.sink.create({ ...deps.github, intakeId, body }, { lookupFirst: advisoryPending === '1' })
-    const severity = body.severity ?? (body.cvss_vector_string != null ? body.cvss_vector_string.split('/')[0] : undefined)
+    const severity = filedSeverity(body)
     await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl, ...(severity !== undefined ? { severity } : {}), ...(isUrgent(report) ? { urgent: '1' } : {}) })
     return ref
   } catch (err) {
     if (err instanceof AdvisoryPermanentError) throw new UnrecoverableError(err.message)
     throw err
   }
+}
+
+/**
+ * The severity shown in team notices: GitHub's enum as filed, or none. A CVSS vector is
+ * not a severity (its first field is the version, "CVSS:3.1"); GitHub computes the score.
+ * An enum also keeps report-derived text out of the chat line.
+ */
+export function filedSeverity (body: { severity?: string, cvss_vector_string?: string | null }): string | undefined {
+  return body.severity !== undefined && ['critical', 'high', 'medium', 'low'].includes(body.severity) ? body.severity : undefined
 }
 
 function replyDeps (deps: ProcessDeps): ReplyDeps {
@@ -153,9 +178,11 @@ async function rememberReporterKey (intakeId: string, report: OpenedReport, deps
   const found = report.reporterKey
   const address = report.from?.address
   if (found === undefined || address === undefined || found.source === 'known') return
-  const signed = report.signature.state === 'verified' && report.signature.fingerprint === found.fingerprint
-  const outcome = await deps.keyStore.remember(address, found.armored, { source: found.source, signed })
-  deps.log.info({ intakeId, fingerprint: found.fingerprint, source: found.source, signed, outcome }, 'reporter key')
+  // Only the key on record can vouch for a replacement: a signature by the offered key
+  // itself is made as easily by whoever forged From (see senderVerified).
+  const vouched = senderVerified(report)
+  const outcome = await deps.keyStore.remember(address, found.armored, { source: found.source, vouched })
+  deps.log.info({ intakeId, fingerprint: found.fingerprint, source: found.source, vouched, outcome }, 'reporter key')
 }
 
 /** Keys on record for a sender: a signature by one of them verifies the sender. */

@@ -55,7 +55,8 @@ export async function replyToReporter (intakeId: string, kind: ReplyKind, report
   const message = built
   const slot = `${field}.window` as const
   if (windowed.has(kind) && progress.state[slot] === undefined) {
-    if (!(await deps.window.take(kind, message.to.address))) return await suppress('this sender had the same kind of reply within the window (RFC 3834)')
+    const refused = await deps.window.take(kind, message.to.address)
+    if (refused !== undefined) return await suppress(refused)
     // Recorded so that a retry after a failed send does not count against the window again.
     await progress.record({ [slot]: 'taken' })
   }

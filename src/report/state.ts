@@ -28,7 +28,7 @@ export interface ReportProgress {
 export type ReplyKind = 'ack' | 'unreadable' | 'key' | 'published'
 export type TeamNoticeKind = 'received' | 'quarantined'
 
-const STATE_TTL_SECONDS = 180 * 24 * 3600
+export const STATE_TTL_SECONDS = 180 * 24 * 3600
 
 /** One report's progress: read once per job, then every step is recorded as it happens. */
 export interface Progress {

@@ -20,13 +20,18 @@ import { toAdvisoryError } from '../advisory/sink.js'
 import { withReportLock } from '../report/lock.js'
 import { outerHeaders } from '../report/outer-headers.js'
 import { replyToReporter, type ReplyDeps } from '../report/reply.js'
-import type { Progress, ProgressStore } from '../report/state.js'
+import { STATE_TTL_SECONDS, type Progress, type ProgressStore } from '../report/state.js'
 import { open } from '../seal/hpke.js'
+import { unpackPayload } from '../seal/payload.js'
 
 /** After the three SECURITY.md steps, this many overdue reminders at most. */
 const MAX_REPEATS = 8
-/** How long the GHSA -> intake mapping is kept (webhooks for old advisories are ignored). */
-const MAPPING_TTL_SECONDS = 400 * 24 * 3600
+/**
+ * How long the GHSA -> intake mapping is kept (webhooks for older advisories are ignored).
+ * Never longer than the progress hash, which is written after it: a webhook that still
+ * found the mapping but no progress would publish again (a second retrospective).
+ */
+const MAPPING_TTL_SECONDS = STATE_TTL_SECONDS
 
 export interface AdvisoryState {
   state: string
@@ -118,16 +123,21 @@ async function reminder (job: Job<JobMap['advisory-reminder']>, deps: TimelineDe
   try {
     state = await advisoryState(deps.octokit, data)
   } catch (err) {
-    // Retried with backoff; on the last attempt the chain goes on to its next step rather
-    // than ending, so a long GitHub outage costs one check, not every later reminder.
-    if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err
-    deps.log.warn({ ghsaId: data.ghsaId, step: data.step, err: { message: (err as Error).message } }, 'advisory state unavailable; next check scheduled')
-    await scheduleNext(data, deps)
+    if (!isLastAttempt(job)) throw err
+    await onToNextStep(data, 'advisory state unavailable', err, deps)
     return 'github unavailable'
   }
   if (state === undefined) return 'advisory gone'
   if (state.state === 'published') {
-    await published(data.intakeId, data, state, deps)
+    try {
+      await published(data.intakeId, data, state, deps)
+    } catch (err) {
+      // Without a webhook, this chain is the only one to notice the publication: if the
+      // notice cannot go now (mail server down, report busy), the next check tries again.
+      if (!isLastAttempt(job)) throw err
+      await onToNextStep(data, 'published notice failed', err, deps)
+      return 'published; notice pending'
+    }
     return 'published'
   }
   if (state.state === 'closed' || state.state === 'withdrawn') return state.state
@@ -137,6 +147,19 @@ async function reminder (job: Job<JobMap['advisory-reminder']>, deps: TimelineDe
   if (needed) await remindTeam(data, state, due, deps)
   await scheduleNext(data, deps)
   return needed ? 'reminded' : 'on track'
+}
+
+function isLastAttempt (job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+}
+
+/**
+ * A check that failed on its last attempt (retried with backoff before) hands over to the
+ * next step rather than ending the chain: a long outage costs one check, not every later one.
+ */
+async function onToNextStep (data: JobMap['advisory-reminder'], what: string, err: unknown, deps: TimelineDeps): Promise<void> {
+  deps.log.warn({ ghsaId: data.ghsaId, step: data.step, err: { message: (err as Error).message } }, `${what}; next check scheduled`)
+  await scheduleNext(data, deps)
 }
 
 async function remindTeam (data: JobMap['advisory-reminder'], state: AdvisoryState, due: string, deps: TimelineDeps): Promise<void> {
@@ -223,7 +246,7 @@ async function tellReporter (intakeId: string, ghsaId: string, state: AdvisorySt
 
 function unsealOrUndefined (key: KeyObject, sealed: Buffer, intakeId: string): Buffer | undefined {
   try {
-    return open(key, sealed, intakeId)
+    return unpackPayload(open(key, sealed, intakeId)).raw // provider mail carries sealed metadata before the bytes
   } catch {
     return undefined
   }

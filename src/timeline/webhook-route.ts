@@ -4,7 +4,8 @@
 // the same idempotent step as polling. Registered only when GITHUB_WEBHOOK_SECRET is set.
 import type { FastifyInstance } from 'fastify'
 import type { Queue } from 'bullmq'
-import { verify } from '@octokit/webhooks-methods'
+import { createHmac } from 'node:crypto'
+import { safeEqual } from '../inbound/hmac.js'
 import type { JobMap } from '../queue/jobs.js'
 
 /** repository_advisory payloads are a few KiB; GitHub caps any payload at 25 MB. */
@@ -19,7 +20,7 @@ export async function githubWebhookRoute (app: FastifyInstance, deps: { secret: 
     scope.post('/github/webhook', { bodyLimit: maxBodyBytes }, async (req, reply) => {
       const body = req.body
       const signature = header(req.headers['x-hub-signature-256'])
-      if (!Buffer.isBuffer(body) || body.length === 0 || signature === undefined || !(await verify(deps.secret, body.toString('utf8'), signature).catch(() => false))) {
+      if (!Buffer.isBuffer(body) || body.length === 0 || signature === undefined || !verified(deps.secret, body, signature)) {
         req.log.warn('github webhook: signature did not verify')
         return reply.code(401).send({ error: 'signature did not verify' })
       }
@@ -56,6 +57,15 @@ function advisoryEvent (body: Buffer): JobMap['advisory-event'] | undefined {
   const action = typeof p.action === 'string' && /^[a-z_]{1,40}$/.test(p.action) ? p.action : 'unknown'
   if (typeof ghsaId !== 'string' || !GHSA.test(ghsaId) || typeof owner !== 'string' || !NAME.test(owner) || typeof repo !== 'string' || !NAME.test(repo)) return undefined
   return { ghsaId, owner, repo, action }
+}
+
+/**
+ * X-Hub-Signature-256 over the bytes exactly as received: not over a decoded string,
+ * where bytes that are not UTF-8 become U+FFFD, so two different bodies would verify
+ * with one signature. Constant time.
+ */
+function verified (secret: string, body: Buffer, signature: string): boolean {
+  return safeEqual(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`, signature.trim().toLowerCase())
 }
 
 function header (value: string | string[] | undefined): string | undefined {

@@ -68,6 +68,10 @@ t.test('generate: destination required, never inside KEYS_DIR; RSA-4096 to stdou
   const inside = await cli({ KEYS_DIR: keysDir }, ['generate', '--secret-out', join(keysDir, 'x.asc')])
   t.equal(inside.code, 2)
   t.match(inside.stderr, /outside KEYS_DIR/)
+  // A name that merely starts with '..' is still inside KEYS_DIR (and hidden from the publisher).
+  const dotted = await cli({ KEYS_DIR: keysDir }, ['generate', '--secret-out', join(keysDir, '..team.secret.asc')])
+  t.equal(dotted.code, 2)
+  t.match(dotted.stderr, /outside KEYS_DIR/)
   t.same(readdirSync(keysDir), [])
   const rsa = await cli({ KEYS_DIR: keysDir, PGP_PASSPHRASE: 'correct horse' }, ['generate', '--rsa', '--stdout', '--expires', '400d'])
   t.equal(rsa.code, 0)

@@ -14,6 +14,7 @@ import { teamKey } from '../helpers/team-key.js'
 import { plainMessage } from '../helpers/messages.js'
 import { headerValue, parseContentType, splitMime, splitMultipart } from '../../src/mail/mime-split.js'
 import { formatFingerprint } from '../../src/mail/messages.js'
+import { quarantineCommand } from '../../src/cli/quarantine.js'
 
 async function outcome (gw: Gateway, id: string): Promise<string> {
   return await gw.waitFor(async () => (await gw.redis.hget(`${gw.prefix}:gw:state:${id}`, 'outcome')) ?? undefined, `outcome of ${id}`)
@@ -155,5 +156,20 @@ t.test('key by e-mail', async (t) => {
     t.equal(await outcome(gw, res.id as string), 'advisory')
     const mails = to(smtp.messages.slice(before), 'grace@example.net')
     t.equal(mails.length, 1, 'the acknowledgement only')
+  })
+
+  t.test('a key request is never dropped: it stays in the quarantine, sealed, for a replay as a report', async (t) => {
+    const res = await gw.post(request({ messageId: 'ask-kept@example.net', from: 'kim@example.net' }))
+    t.equal(await outcome(gw, res.id as string), 'key-request')
+    const entry = JSON.parse(await gw.redis.hget(`${gw.prefix}:gw:quarantine`, res.id as string) ?? 'null') as { code: string, reason: string } | null
+    t.equal(entry?.code, 'key-request')
+    t.match(entry?.reason, /replay/)
+    t.equal(await gw.redis.ttl(`${gw.prefix}:gw:sealed:${res.id}`), -1, 'the original is kept while it is listed')
+    const advisories = gw.outbox('advisories').length
+
+    // A human reads it, finds a report, and replays it: filed, and off the list.
+    t.equal(await quarantineCommand(gw.config(), ['replay', res.id as string], () => {}), 0)
+    await gw.waitFor(() => gw.outbox('advisories').length === advisories + 1 ? true : undefined, 'advisory after replay')
+    await gw.waitFor(async () => (await gw.redis.hexists(`${gw.prefix}:gw:quarantine`, res.id as string)) === 0 ? true : undefined, 'quarantine entry removed')
   })
 })

@@ -10,13 +10,14 @@ import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
 import { createLogger } from '../../src/log.js'
 import { buildWeb, type Web } from '../../src/server.js'
-import { startWorker } from '../../src/worker.js'
+import { startWorker, type RunningWorker } from '../../src/worker.js'
 import { signRaw } from '../../src/inbound/hmac.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
 import { QUEUE } from '../../src/queue/jobs.js'
 import { testConfig } from './config.js'
 import type { Config } from '../../src/config.js'
 import { REDIS_URL, dropPrefix, uniquePrefix } from './redis.js'
+import type { FetchText } from '../../src/inbound/sns-verify.js'
 
 export const INBOUND_SECRET = 'e2e-inbound-secret'
 
@@ -33,13 +34,15 @@ export interface Gateway {
   inject: (opts: { method: 'GET' | 'POST', url: string, headers?: Record<string, string>, payload?: string | Buffer }) => Promise<{ statusCode: number, body: string }>
   waitFor: <T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number) => Promise<T>
   restartWorker: (env?: Record<string, string>) => Promise<void>
+  /** The current worker (metrics, readiness checks, close). */
+  worker: () => RunningWorker
   /** The configuration the gateway runs with (for CLI commands in tests). */
   config: () => Config
   /** Finished files in outbox/advisories or outbox/mail (writers use dot-temp files, then rename). */
   outbox: (kind: 'advisories' | 'mail') => string[]
 }
 
-export async function startGateway (t: Test, env: Record<string, string>): Promise<Gateway> {
+export async function startGateway (t: Test, env: Record<string, string>, opts: { fetchText?: FetchText } = {}): Promise<Gateway> {
   const prefix = uniquePrefix('e2e')
   const dir = mkdtempSync(join(tmpdir(), 'intake-e2e-'))
   const seal = generateSealKeyPair()
@@ -51,8 +54,8 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
     SEAL_PRIVATE_KEY: seal.privateKey, INBOUND_SECRET, JOB_BACKOFF_MS: '50', JOB_ATTEMPTS: '3', LOG_LEVEL: 'debug'
   }
   let config = testConfig({ ...baseEnv, ...env })
-  const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey), inboundSecret: INBOUND_SECRET })
-  let worker = await startWorker({ config, log })
+  const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey), inboundSecret: INBOUND_SECRET, ...(opts.fetchText !== undefined ? { fetchText: opts.fetchText } : {}) })
+  let worker = await startWorker({ config, log, metrics: web.metrics })
   const redis = new Redis(REDIS_URL)
   const queue = new Queue(QUEUE, { connection: redis, prefix })
 
@@ -91,6 +94,7 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
         await new Promise((r) => setTimeout(r, 25))
       }
     },
+    worker: () => worker,
     async inject (opts) {
       const res = await web.fastify.inject(opts)
       return { statusCode: res.statusCode, body: res.body }
@@ -106,7 +110,7 @@ export async function startGateway (t: Test, env: Record<string, string>): Promi
     async restartWorker (more = {}) {
       await worker.close()
       config = testConfig({ ...baseEnv, ...env, ...more })
-      worker = await startWorker({ config, log })
+      worker = await startWorker({ config, log, metrics: web.metrics })
     }
   }
 }

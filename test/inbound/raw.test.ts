@@ -137,7 +137,7 @@ t.test('Redis down: 503 at once, never 200', async (t) => {
 t.test('without a secret the endpoint does not exist', async (t) => {
   const config = testConfig({ QUEUE_PREFIX: uniquePrefix('nosecret'), REDIS_URL })
   const web = await buildWeb({ config, log, sealPublicKey: importPublicKey(seal.publicKey) })
-  t.teardown(web.close)
+  t.teardown(async () => { await web.close(); await dropPrefix(config.queuePrefix) }) // the queue writes its meta key
   const res = await web.fastify.inject({ method: 'POST', url: '/inbound/raw', headers: { 'content-type': 'message/rfc822' }, payload: plainMessage() })
   t.equal(res.statusCode, 404)
 })

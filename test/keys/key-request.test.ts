@@ -29,6 +29,10 @@ t.test('key requests', async (t) => {
 
 t.test('when unsure, a report (and the key too when it was sent in the clear)', async (t) => {
   t.equal(classify(mail({ text: 'Your encryption key is leaked in the repo config.' })), 'report-and-key')
+  // Findings about a key, in few words and none of the classic report vocabulary.
+  t.equal(classify(mail({ subject: 'Android app', text: 'Your Android app ships its encryption key hard-coded; anyone can decrypt user backups.' })), 'report-and-key', 'a hard-coded key')
+  t.equal(classify(mail({ text: 'The GPG key of your release bot is exposed at /static/bot.asc, with its private key.' })), 'report-and-key', 'an exposed key')
+  t.equal(classify(mail({ text: 'Your API returns the public key and the user password in plaintext.' })), 'report-and-key', 'plaintext')
   t.equal(classify(mail({ subject: 'public key', text: 'PoC attached' , attachments: 1 })), 'report-and-key')
   t.equal(classify(mail({ text: `Send your public key please. ${'details '.repeat(100)}` })), 'report-and-key', 'long text')
   t.equal(classify(mail({ subject: 'XSS in login', text: 'Send me your PGP key and I send the payload.' })), 'report-and-key')

@@ -10,6 +10,9 @@ import { dkimVerify } from 'mailauth/lib/dkim/verify.js'
 import { startGateway } from '../helpers/gateway.js'
 import { startSmtpSink } from '../helpers/smtp-sink.js'
 import { plainMessage } from '../helpers/messages.js'
+import { testConfig } from '../helpers/config.js'
+import { dkimOptions } from '../../src/worker.js'
+import { redactPaths } from '../../src/log.js'
 
 t.test('acknowledgement and team mail are DKIM-signed and verify against the published key', async (t) => {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
@@ -44,4 +47,21 @@ t.test('acknowledgement and team mail are DKIM-signed and verify against the pub
     t.not((await dkimVerify(tampered, { resolver })).results[0]?.status.result, 'pass', 'a changed subject or body fails')
   }
   t.ok(lookups.includes('TXT intake2026._domainkey.example.org'))
+})
+
+// Review of issue 6: a key pasted without its PEM armour was taken for a path, and the
+// file error (which the start-up failure prints) quoted the whole value: the key itself.
+t.test('a DKIM_PRIVATE_KEY that is neither PEM nor a readable file fails without quoting it', async (t) => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const bare = privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64')
+  const config = testConfig({ DKIM_PRIVATE_KEY: bare, DKIM_SELECTOR: 'intake2026', SECURITY_EMAIL: 'security@example.org' })
+  let message = ''
+  try {
+    dkimOptions(config)
+  } catch (err) {
+    message = `${(err as Error).message} ${(err as Error).stack ?? ''}`
+  }
+  t.match(message, /DKIM_PRIVATE_KEY/, 'fails, naming the setting')
+  t.equal(message.indexOf(bare.slice(0, 40)), -1, 'the key is not in the error')
+  t.ok(redactPaths.includes('config.dkim'), 'and a logged config would not show it either')
 })

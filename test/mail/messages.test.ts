@@ -1,5 +1,6 @@
 import t from 'tap'
-import { acknowledgement, couldNotDecrypt, formatFingerprint, NoReplyRecipientError, teamNotification, wrap } from '../../src/mail/messages.js'
+import { acknowledgement, couldNotDecrypt, formatFingerprint, NoReplyRecipientError, teamNotification } from '../../src/mail/messages.js'
+import { wrapText as wrap } from '../../src/mail/templates.js'
 import type { OpenedReport } from '../../src/report/types.js'
 
 const FPR = '0123456789ABCDEF0123456789ABCDEF01234567'

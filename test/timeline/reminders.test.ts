@@ -13,8 +13,9 @@ import { createGpg, message, pgpMimeEncrypted, textPart, type Gpg, type GpgKey }
 import { openMail } from '../helpers/pgp-mail.js'
 import { teamKey } from '../helpers/team-key.js'
 import { dumpValues } from '../helpers/redis.js'
-import { TIMELINE_QUEUE } from '../../src/queue/jobs.js'
+import { TIMELINE_QUEUE, gatewayKeys } from '../../src/queue/jobs.js'
 import { sign } from '@octokit/webhooks-methods'
+import { createHmac } from 'node:crypto'
 
 const WEBHOOK_SECRET = 'whsec-test-0123456789abcdef'
 
@@ -80,6 +81,10 @@ t.test('reminders fire while the advisory is a draft, stop once it is published;
   const { intakeId, ghsaId } = await report(w, secret)
 
   const first = await w.gw.waitFor(async () => await w.timeline.getJob(`remind-${intakeId}-0`), "first reminder job")
+  // Review of issue 6: the GHSA mapping must expire before the progress hash, or a late
+  // webhook finds the advisory but not its progress and publishes (retrospective) again.
+  const keys = gatewayKeys(w.gw.prefix)
+  t.ok(await w.gw.redis.ttl(keys.advisory(ghsaId)) <= await w.gw.redis.ttl(keys.state(intakeId)), 'the mapping does not outlive the progress')
   t.equal(first?.opts.delay, 3_600_000, 'first reminder delayed by REMINDER_DELAYS[0]')
 
   t.equal(await fire(w, `remind-${intakeId}-0`), 'reminded', '24 h: no collaborators yet')
@@ -139,6 +144,25 @@ t.test('GitHub failing a check: retried, then the chain goes on to its next step
   t.equal(await fire(w, `remind-${intakeId}-1`), 'reminded', 'and works once GitHub answers')
 })
 
+// Review of issue 6: the poll saw the publication, but the notice step failed on every
+// attempt (here: another run holds the report's lock; an SMTP outage is the same). The
+// job failed and no later check was scheduled, so without a webhook the reporter never
+// heard of the publication and the retrospective was never planned.
+t.test('a publication whose notice keeps failing does not end the chain: the next check sends it', async (t) => {
+  const w = await world(t)
+  const { intakeId, ghsaId } = await report(w, 'x')
+  w.stub.changeAdvisory(ghsaId, { state: 'published' })
+  const lock = gatewayKeys(w.gw.prefix).lock(intakeId)
+  await w.gw.redis.set(lock, 'another-run', 'PX', 60_000)
+  t.equal(await fire(w, `remind-${intakeId}-0`), 'published; notice pending', 'every attempt found the report busy')
+  t.equal(mailsTo(w, 'rita@example.net').length, 1, 'no notice yet')
+  await w.gw.redis.del(lock)
+  t.equal(await fire(w, `remind-${intakeId}-1`), 'published', 'the next check runs the publication step again')
+  await w.gw.waitFor(() => mailsTo(w, 'rita@example.net').length === 2, 'published notice')
+  t.ok(await w.timeline.getJob(`retro-${intakeId}`), 'and the retrospective is scheduled')
+  t.equal(await w.timeline.getJob(`remind-${intakeId}-2`), undefined, 'then the chain ends')
+})
+
 t.test('a closed advisory ends the chain without reminders', async (t) => {
   const w = await world(t)
   const { intakeId, ghsaId } = await report(w, 'x')
@@ -183,6 +207,25 @@ t.test('POST /github/webhook: verified repository_advisory events publish at onc
   t.equal((await w.gw.inject({ method: 'POST', url: '/github/webhook', headers: headers(await sign(WEBHOOK_SECRET, foreign), 'd-4'), payload: foreign })).statusCode, 202)
   t.equal(await fire(w, 'gh-d-4'), 'not an advisory of ours')
   t.same(w.stub.invalidRequests, [])
+})
+
+// Review of issue 6: the signature was checked over the body decoded as UTF-8, not over
+// the bytes received, so bytes that are not UTF-8 were replaced (U+FFFD) before the HMAC:
+// a body whose bytes differ from the signed ones verified, and a signed one did not.
+t.test('POST /github/webhook: the signature covers the bytes exactly as received', async (t) => {
+  const w = await world(t, { GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET })
+  const { ghsaId } = await report(w, 'x')
+  const headers = (signature: string, delivery: string) => ({ 'content-type': 'application/json', 'x-github-event': 'repository_advisory', 'x-github-delivery': delivery, 'x-hub-signature-256': signature })
+  const body = (marker: Buffer) => Buffer.concat([Buffer.from(`{"action":"updated","repository_advisory":{"ghsa_id":"${ghsaId}","summary":"`), marker, Buffer.from('"},"repository":{"name":"security-reports","owner":{"login":"acme"}}}')])
+  const replacement = Buffer.from('\uFFFD', 'utf8') // what a lossy decode makes of a stray byte
+  const signed = body(replacement)
+  const signature = 'sha256=' + createHmac('sha256', WEBHOOK_SECRET).update(signed).digest('hex')
+  const altered = await w.gw.inject({ method: 'POST', url: '/github/webhook', headers: headers(signature, 'bytes-1'), payload: body(Buffer.from([0xff])) })
+  t.equal(altered.statusCode, 401, 'other bytes, same text after decoding: refused')
+  const stray = body(Buffer.from([0xff]))
+  const strayOk = await w.gw.inject({ method: 'POST', url: '/github/webhook', headers: headers('sha256=' + createHmac('sha256', WEBHOOK_SECRET).update(stray).digest('hex'), 'bytes-2'), payload: stray })
+  t.equal(strayOk.statusCode, 202, 'a body signed as sent verifies, whatever its bytes')
+  t.equal((await w.gw.inject({ method: 'POST', url: '/github/webhook', headers: headers(signature, 'bytes-3'), payload: signed })).statusCode, 202)
 })
 
 t.test('POST /github/webhook is 404 without GITHUB_WEBHOOK_SECRET', async (t) => {

@@ -1,0 +1,45 @@
+// The end of every provider adapter: the message is checked (is it mail, for us, of a
+// shape the worker takes) and then goes down the same durable path as /inbound/raw.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { looksLikeMessage } from './message-head.js'
+import { checkMimeShape } from './mime-shape.js'
+import { countDropped, recipientFilter } from './recipients.js'
+import { replyAccepted, type InboundDeps } from './respond.js'
+import { mergeVerdicts, type InboundMessage } from './message.js'
+import { verdictsFromHeaders } from './verdict-headers.js'
+
+export interface DeliverDeps extends InboundDeps {
+  prefix: string
+  addressedToUs: ReturnType<typeof recipientFilter>
+}
+
+/** How each provider is told "not for us, do not retry" (see the reference on retries). */
+const DROP_STATUS: Record<string, number> = {
+  mailgun: 406, // Mailgun: 406 = rejected, not retried
+  postmark: 403, // Postmark: 403 stops its retries
+  sendgrid: 200, // SendGrid retries 5xx only; 200 makes it forget the message
+  ses: 200 // SNS: a 2xx ends the delivery
+}
+
+export async function deliver (req: FastifyRequest, reply: FastifyReply, deps: DeliverDeps, msg: InboundMessage) {
+  if (!looksLikeMessage(msg.raw)) return await reply.code(400).send({ error: 'not an RFC 5322 message (no header block with From)' })
+  const shape = checkMimeShape(msg.raw)
+  if (shape !== undefined) {
+    req.log.warn({ source: msg.source, problem: shape.error, bytes: msg.raw.length }, 'inbound: message refused')
+    return await reply.code(shape.status).send({ error: shape.error })
+  }
+  if (!deps.addressedToUs(msg.raw, msg.envelope?.to)) {
+    await countDropped(deps.redis, deps.prefix, msg.source, 'recipient')
+    req.log.info({ source: msg.source }, 'inbound: not addressed to the intake address, dropped')
+    return await reply.code(DROP_STATUS[msg.source] ?? 200).send({ dropped: 'not addressed to the intake address' })
+  }
+  // Bounded: the sealed metadata has a size cap, and a provider field is sender-controlled.
+  const cut = (s: string) => s.slice(0, 320)
+  const meta = {
+    verdicts: mergeVerdicts(verdictsFromHeaders(msg.raw), msg.verdicts),
+    ...(msg.envelope !== undefined ? { envelope: { to: msg.envelope.to.slice(0, 100).map(cut), ...(msg.envelope.from !== undefined ? { from: cut(msg.envelope.from) } : {}) } } : {}),
+    ...(msg.providerMessageId !== undefined ? { providerMessageId: msg.providerMessageId.slice(0, 200) } : {}),
+    ...(msg.rebuilt === true ? { rebuilt: true } : {})
+  }
+  return await replyAccepted(req, reply, deps, msg.raw, msg.source, meta)
+}
