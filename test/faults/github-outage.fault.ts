@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import { QUEUE } from '../../src/queue/jobs.js'
 import { startChildRole } from '../helpers/child-gateway.js'
 import { REDIS_URL, dropPrefix, uniquePrefix } from '../helpers/redis.js'
-import { acknowledgements, advisedIntakes, assertCanaryOnlyAtGithub, makeReports, postAll, rig, waitFor } from './harness.js'
+import { acknowledgements, advisedIntakes, assertCanaryOnlyAtGithub, makeReports, postAll, rig, waitFor, metricsOf } from './harness.js'
 
 const COUNT = 100
 
@@ -62,5 +62,5 @@ t.test('GitHub 500/502/429/secondary 403 windows: all filed once after recovery,
   t.equal(new Set(ids).size, COUNT)
 
   await waitFor(() => acknowledgements(r.smtp).distinct.size >= COUNT, 'an answer to every reporter')
-  await assertCanaryOnlyAtGithub(t, { redisUrl: REDIS_URL, prefix, logs, smtp: r.smtp, stub: r.stub })
+  await assertCanaryOnlyAtGithub(t, { redisUrl: REDIS_URL, prefix, logs, smtp: r.smtp, stub: r.stub, metrics: await metricsOf([web.url, r.workerMetricsUrl]) })
 })

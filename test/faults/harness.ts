@@ -17,8 +17,10 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js'
 import { teamKey, makeTeamKey } from '../helpers/team-key.js'
 import { message, multipart, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../helpers/gpg.js'
 import { dumpValues, keysUnder } from '../helpers/redis.js'
+import { freePort } from '../helpers/redis-server.js'
 
 export const SECRET = 'faults-inbound-secret-0123456789'
+const ADMIN = 'ops:faults-admin-password'
 /** Report text that may appear in the advisory stub's bodies and nowhere else. */
 export const CANARY = `CANARY-${randomBytes(6).toString('hex')}`
 
@@ -63,6 +65,8 @@ export interface Rig {
   team: Awaited<ReturnType<typeof teamKey>>
   wrong: Awaited<ReturnType<typeof makeTeamKey>>
   dir: string
+  /** the worker's METRICS_PORT listener */
+  workerMetricsUrl: string
   /** environment for the web role */
   webEnv: (redisUrl: string, prefix: string) => Record<string, string>
   /** environment for the worker role */
@@ -76,13 +80,15 @@ export async function rig (t: Test): Promise<Rig> {
   const wrong = await makeTeamKey()
   const seal = generateSealKeyPair()
   const dir = mkdtempSync(join(tmpdir(), 'intake-faults-'))
+  const metricsPort = await freePort()
   t.teardown(async () => { await stub.close(); await smtp.close().catch(() => {}); rmSync(dir, { recursive: true, force: true }) })
   const common = (redisUrl: string, prefix: string) => ({
     REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, OUTBOX_DIR: join(dir, 'outbox'), KEYS_DIR: join(dir, 'keys'), DATA_DIR: join(dir, '.data')
   })
   return {
     stub, smtp, team, wrong, dir,
-    webEnv: (redisUrl, prefix) => ({ ...common(redisUrl, prefix), INBOUND_SECRET: SECRET, SEAL_PUBLIC_KEY: seal.publicKey }),
+    workerMetricsUrl: `http://127.0.0.1:${metricsPort}`,
+    webEnv: (redisUrl, prefix) => ({ ...common(redisUrl, prefix), INBOUND_SECRET: SECRET, SEAL_PUBLIC_KEY: seal.publicKey, ADMIN_BASIC_AUTH: ADMIN }),
     workerEnv: (redisUrl, prefix, more = {}) => ({
       ...common(redisUrl, prefix),
       SEAL_PRIVATE_KEY: seal.privateKey,
@@ -91,6 +97,7 @@ export async function rig (t: Test): Promise<Rig> {
       GITHUB_WRITE_INTERVAL_MS: '0',
       SMTP_URL: smtp.url, TEAM_NOTIFY_EMAIL: 'team@example.org',
       JOB_ATTEMPTS: '25', JOB_BACKOFF_MS: '200', WORKER_CONCURRENCY: '4',
+      METRICS_PORT: String(metricsPort), ADMIN_BASIC_AUTH: ADMIN,
       ...more
     })
   }
@@ -106,6 +113,16 @@ export async function postAll (url: string, reports: Report[]): Promise<{ ids: s
     else refused++
   }
   return { ids, refused }
+}
+
+/** Both roles' /metrics, as Prometheus would scrape them (the worker's on its METRICS_PORT). */
+export async function metricsOf (urls: string[]): Promise<string> {
+  const texts = await Promise.all(urls.map(async (url) => {
+    const res = await fetch(`${url}/metrics`, { headers: { authorization: `Basic ${Buffer.from(ADMIN).toString('base64')}` } })
+    if (res.status !== 200) throw new Error(`${url}/metrics answered ${res.status}`)
+    return await res.text()
+  }))
+  return texts.join('\n')
 }
 
 /** Intake ids with an advisory at the stub, from the marker each description starts with. */
@@ -159,5 +176,8 @@ export async function assertCanaryOnlyAtGithub (t: Test, where: { redisUrl: stri
     if (r.method === 'POST') continue // the advisory bodies themselves
     t.notMatch(JSON.stringify({ path: r.path, query: r.query }), CANARY, 'no canary in other GitHub requests')
   }
-  if (where.metrics !== undefined) t.notMatch(where.metrics, CANARY, 'no canary in /metrics')
+  if (where.metrics !== undefined) {
+    t.ok(where.metrics.includes('# TYPE'), 'metrics were scraped')
+    t.notOk(where.metrics.includes(CANARY), 'no canary in /metrics of either role')
+  }
 }

@@ -5,7 +5,7 @@ import t from 'tap'
 import { startChildRole } from '../helpers/child-gateway.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 import { uniquePrefix } from '../helpers/redis.js'
-import { assertCanaryOnlyAtGithub, hasAdvisory, makeReports, post, rig, waitFor } from './harness.js'
+import { assertCanaryOnlyAtGithub, hasAdvisory, makeReports, post, rig, waitFor, metricsOf } from './harness.js'
 
 t.test('Redis killed while posting: 503 only, and every message answered 200 is processed after restart', async (t) => {
   const r = await rig(t)
@@ -47,5 +47,5 @@ t.test('Redis killed while posting: 503 only, and every message answered 200 is 
   t.equal(r.stub.advisories.length, new Set(accepted).size, 'and nothing else, nothing twice')
   t.notOk(worker.child.exitCode !== null, 'the worker survived the outage')
   t.same(r.stub.invalidRequests, [])
-  await assertCanaryOnlyAtGithub(t, { redisUrl: redis.url, prefix, logs, smtp: r.smtp, stub: r.stub })
+  await assertCanaryOnlyAtGithub(t, { redisUrl: redis.url, prefix, logs, smtp: r.smtp, stub: r.stub, metrics: await metricsOf([web.url, r.workerMetricsUrl]) })
 })

@@ -4,7 +4,7 @@ import t from 'tap'
 import { startChildRole } from '../helpers/child-gateway.js'
 import { REDIS_URL, dropPrefix, uniquePrefix } from '../helpers/redis.js'
 import { startSmtpSink } from '../helpers/smtp-sink.js'
-import { acknowledgements, advisedIntakes, assertCanaryOnlyAtGithub, makeReports, postAll, rig, waitFor } from './harness.js'
+import { acknowledgements, advisedIntakes, assertCanaryOnlyAtGithub, makeReports, postAll, rig, waitFor, metricsOf } from './harness.js'
 
 const COUNT = 60
 
@@ -35,5 +35,5 @@ t.test('SMTP down for a window: advisories unaffected, acknowledgements delivere
   await waitFor(() => r.smtp.messages.length >= 2 * COUNT, 'the team notices too')
   t.equal(r.stub.advisories.length, COUNT, 'retries of the mail step filed nothing again')
   t.same(r.stub.invalidRequests, [])
-  await assertCanaryOnlyAtGithub(t, { redisUrl: REDIS_URL, prefix, logs, smtp: r.smtp, stub: r.stub })
+  await assertCanaryOnlyAtGithub(t, { redisUrl: REDIS_URL, prefix, logs, smtp: r.smtp, stub: r.stub, metrics: await metricsOf([web.url, r.workerMetricsUrl]) })
 })

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis'
 import { QUEUE } from '../../src/queue/jobs.js'
 import { startChildRole } from '../helpers/child-gateway.js'
 import { REDIS_URL, dropPrefix, uniquePrefix } from '../helpers/redis.js'
-import { acknowledgements, advisedIntakes, assertCanaryOnlyAtGithub, makeReports, postAll, rig, waitFor } from './harness.js'
+import { acknowledgements, advisedIntakes, assertCanaryOnlyAtGithub, makeReports, postAll, rig, waitFor, metricsOf } from './harness.js'
 
 const COUNT = 1000
 
@@ -56,5 +56,5 @@ t.test('worker SIGKILLed mid-way through 1,000 reports, restarted: 1,000 outcome
   t.equal(acks.distinct.size, COUNT, 'exactly 1,000 acknowledgements (distinct Message-IDs)')
   t.ok(acks.deliveries - COUNT <= 4, `re-sends only for runs in flight at the kill (${acks.deliveries - COUNT})`)
 
-  await assertCanaryOnlyAtGithub(t, { redisUrl: REDIS_URL, prefix, logs, smtp: r.smtp, stub: r.stub })
+  await assertCanaryOnlyAtGithub(t, { redisUrl: REDIS_URL, prefix, logs, smtp: r.smtp, stub: r.stub, metrics: await metricsOf([web.url, r.workerMetricsUrl]) })
 })
