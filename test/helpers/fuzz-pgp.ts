@@ -40,10 +40,10 @@ export async function pgpBases (t: { teardown: (fn: () => Promise<void>) => void
 }
 
 /** The (mutated) OpenPGP bytes as a mail client would send them. */
-export function wrapPgp (bytes: Buffer, wrapper: string, damageArmor: boolean): Buffer {
+export function wrapPgp (bytes: Buffer, wrapper: string, damageArmor: boolean, from = 'Reporter <reporter@example.net>'): Buffer {
   let armored = openpgp.armor(openpgp.enums.armor.message, bytes)
   if (damageArmor) armored = armored.replace(/\n=[A-Za-z0-9+/]{4}\n/, '\n=AAAA\n').replace('-----END PGP MESSAGE-----', '-----END PGP MESSAG-----')
-  const env = { from: 'Reporter <reporter@example.net>', subject: 'Report' }
+  const env = { from, subject: 'Report' }
   switch (wrapper) {
     case 'pgp-mime-binary': return message(env, multipart('encrypted', [
       'Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n',
