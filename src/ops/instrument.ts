@@ -8,8 +8,10 @@ import type { ProgressStore, ReportProgress } from '../report/state.js'
 import { reasonLabel, type Metrics } from './metrics.js'
 
 export function observedAccept (accept: Accept, metrics: Metrics): Accept {
-  return async (raw, source) => {
-    const accepted = await accept(raw, source)
+  // All arguments passed on as they are: providers add sealed metadata after `source`.
+  return async (...args: Parameters<Accept>) => {
+    const [, source] = args
+    const accepted = await accept(...args)
     if (accepted.duplicate) metrics.messagesRedelivered.inc({ source })
     else metrics.messagesQueued.inc({ source })
     return accepted

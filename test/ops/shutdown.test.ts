@@ -27,6 +27,8 @@ t.test(`SIGTERM during a burst of ${REPORTS} reports, restart: ${REPORTS} adviso
   const env = {
     QUEUE_PREFIX: prefix, KEYS_DIR: join(dir, 'keys'), DATA_DIR: join(dir, '.data'), OUTBOX_DIR: join(dir, 'outbox'),
     INBOUND_SECRET: SECRET, GITHUB_TOKEN: 'gh-token', GITHUB_API_URL: stub.url, GITHUB_OWNER: 'acme', GITHUB_DEFAULT_REPO: 'widget',
+    // One sender writes all 200: above the default per-sender rate, which would quarantine them.
+    SENDER_RATE_LIMIT: '1000/3600',
     JOB_BACKOFF_MS: '200', SHUTDOWN_TIMEOUT_MS: '15000', GITHUB_WRITE_INTERVAL_MS: '0', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
   }
 
