@@ -103,12 +103,19 @@ export async function rig (t: Test): Promise<Rig> {
   }
 }
 
-/** Posts every report; returns the ids answered 200 and the count of other answers. */
+/**
+ * Posts every report as a provider would, retrying a 503 (load shedding on a busy
+ * machine); returns the ids answered 200 and the count of other answers.
+ */
 export async function postAll (url: string, reports: Report[]): Promise<{ ids: string[], refused: number }> {
   const ids: string[] = []
   let refused = 0
   for (const report of reports) {
-    const res = await post(url, report.raw)
+    let res = await post(url, report.raw)
+    for (let tries = 0; res.status === 503 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      res = await post(url, report.raw)
+    }
     if (res.id !== undefined) ids.push(res.id)
     else refused++
   }
