@@ -60,7 +60,7 @@ export async function drain (full: boolean): Promise<{ rows: DrainRow[], scale: 
       const worker = await startChildRole('worker', {
         REDIS_URL: redis.url, QUEUE_PREFIX: prefix, SEAL_PRIVATE_KEY: seal.privateKey, PGP_PRIVATE_KEY: key.armoredSecret,
         GITHUB_API_URL: stub.url, GITHUB_TOKEN: 'ghp_bench', GITHUB_OWNER: 'acme', GITHUB_DEFAULT_REPO: 'security-reports',
-        GITHUB_WRITE_INTERVAL_MS: String(interval), JOB_BACKOFF_MS: String(5000 / scale), SMTP_URL: smtp.url, DATA_DIR: '/tmp/intake-bench-data'
+        GITHUB_WRITE_INTERVAL_MS: String(interval), JOB_BACKOFF_MS: String(5000 / scale), SMTP_URL: smtp.url, AUTO_REPLY_MAX_PER_HOUR: '1000000', DATA_DIR: '/tmp/intake-bench-data'
       }, [], { entry: 'dist' })
       await queue.resume()
       await waitUntil(() => stub.advisories.length >= REPORTS, `drain (${mode})`, 30 * 60_000, 200)

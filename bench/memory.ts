@@ -46,7 +46,7 @@ export async function memory (env: Record<string, string> = {}): Promise<{ rows:
       const worker = await startChildRole('worker', {
         ...common, SEAL_PRIVATE_KEY: seal.privateKey, PGP_PRIVATE_KEY: key.armoredSecret,
         GITHUB_API_URL: stub.url, GITHUB_TOKEN: 'ghp_bench', GITHUB_OWNER: 'acme', GITHUB_DEFAULT_REPO: 'security-reports', GITHUB_WRITE_INTERVAL_MS: '0',
-        SMTP_URL: smtp.url, ...env
+        SMTP_URL: smtp.url, AUTO_REPLY_MAX_PER_HOUR: '1000000', ...env
       }, [], { entry: 'dist' })
       const idle = rssMiB(worker.child.pid as number)
       const before = stub.advisories.length

@@ -79,7 +79,7 @@ export async function workerThroughput (rounds: number, env: Record<string, stri
         const worker = await startChildRole('worker', {
           REDIS_URL: redis.url, QUEUE_PREFIX: prefix, SEAL_PRIVATE_KEY: seal.privateKey, PGP_PRIVATE_KEY: key.armoredSecret,
           GITHUB_API_URL: stub.url, GITHUB_TOKEN: 'ghp_bench', GITHUB_OWNER: 'acme', GITHUB_DEFAULT_REPO: 'security-reports', GITHUB_WRITE_INTERVAL_MS: '0',
-          SMTP_URL: smtp.url, DATA_DIR: '/tmp/intake-bench-data', DECRYPT_THREADS: String(threads), ...env
+          SMTP_URL: smtp.url, AUTO_REPLY_MAX_PER_HOUR: '1000000', DATA_DIR: '/tmp/intake-bench-data', DECRYPT_THREADS: String(threads), ...env
         }, [], { entry: 'dist' })
         const start = performance.now()
         await queue.resume()

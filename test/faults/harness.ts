@@ -98,6 +98,9 @@ export async function rig (t: Test): Promise<Rig> {
       SMTP_URL: smtp.url, TEAM_NOTIFY_EMAIL: 'team@example.org',
       JOB_ATTEMPTS: '25', JOB_BACKOFF_MS: '200', WORKER_CONCURRENCY: '4',
       METRICS_PORT: String(metricsPort), ADMIN_BASIC_AUTH: ADMIN,
+      // The hourly cap on automatic replies (a flood guard, 120 by default) would hold back
+      // most of 1,000 acknowledgements to 1,000 distinct reporters; these runs test recovery.
+      AUTO_REPLY_MAX_PER_HOUR: '100000',
       ...more
     })
   }

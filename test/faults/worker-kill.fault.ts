@@ -51,7 +51,13 @@ t.test('worker SIGKILLed mid-way through 1,000 reports, restarted: 1,000 outcome
   // Acknowledgement Message-IDs are per intake, so a reply re-sent after the kill (SMTP
   // accepted it, the record of it did not happen) is the same message, not a second one:
   // SMTP has no exactly-once, the Message-ID lets the recipient's mail system merge it.
-  await waitFor(() => acknowledgements(r.smtp).distinct.size >= COUNT, 'every acknowledgement')
+  await waitFor(() => acknowledgements(r.smtp).distinct.size >= COUNT, 'every acknowledgement', 60_000).catch(async (err: Error) => {
+    // Say what the progress records claim, to tell a lost reply from a suppressed one.
+    const states = await Promise.all(ids.slice(0, 1000).map(async (id) => await redis.hget(`${prefix}:gw:state:${id}`, 'reply.ack')))
+    const kinds = new Map<string, number>()
+    for (const v of states) { const k = v === null ? 'none' : v.startsWith('suppressed') ? v : 'sent'; kinds.set(k, (kinds.get(k) ?? 0) + 1) }
+    throw new Error(`${err.message}: ${acknowledgements(r.smtp).distinct.size} distinct; reply.ack records ${JSON.stringify([...kinds])}`)
+  })
   const acks = acknowledgements(r.smtp)
   t.equal(acks.distinct.size, COUNT, 'exactly 1,000 acknowledgements (distinct Message-IDs)')
   t.ok(acks.deliveries - COUNT <= 4, `re-sends only for runs in flight at the kill (${acks.deliveries - COUNT})`)
