@@ -10,11 +10,11 @@ import { dropPrefix, uniquePrefix } from '../helpers/redis.js'
 const silent = createLogger({ level: 'silent', production: false })
 const auth = { authorization: 'Basic ' + Buffer.from('ops:s3cret-pass').toString('base64') }
 
-async function build (t: Tap.Test, env: Record<string, string>) {
+async function build (t: Tap.Test, env: Record<string, string>, withAuth = true) {
   const seal = generateSealKeyPair()
   const prefix = uniquePrefix('adminpaths')
   t.teardown(async () => await dropPrefix(prefix))
-  const web = await buildWeb({ config: loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', QUEUE_PREFIX: prefix, SEAL_PUBLIC_KEY: seal.publicKey, ADMIN_BASIC_AUTH: 'ops:s3cret-pass', ...env }, 'web'), log: silent, sealPublicKey: importPublicKey(seal.publicKey) })
+  const web = await buildWeb({ config: loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', QUEUE_PREFIX: prefix, SEAL_PUBLIC_KEY: seal.publicKey, ...(withAuth ? { ADMIN_BASIC_AUTH: 'ops:s3cret-pass' } : {}), ...env }, 'web'), log: silent, sealPublicKey: importPublicKey(seal.publicKey) })
   t.teardown(web.close)
   return web
 }
@@ -54,4 +54,14 @@ t.test('read-only board: every mutating API call is refused, with credentials', 
   }
   const after = await web.fastify.inject({ url: '/admin/queues/api/queues', headers: auth })
   t.notMatch(after.body, /"isPaused":true/, 'no queue paused')
+})
+
+t.test('development without ADMIN_BASIC_AUTH: a request relayed by any local proxy is refused', async (t) => {
+  const web = await build(t, {}, false)
+  t.equal((await web.fastify.inject({ url: '/metrics', remoteAddress: '127.0.0.1' })).statusCode, 200, 'loopback, direct')
+  for (const header of ['x-forwarded-for', 'forwarded', 'x-real-ip', 'fly-client-ip']) {
+    const value = header === 'forwarded' ? 'for=203.0.113.9' : '203.0.113.9'
+    t.equal((await web.fastify.inject({ url: '/metrics', remoteAddress: '127.0.0.1', headers: { [header]: value } })).statusCode, 403, `relayed with ${header}`)
+    t.equal((await web.fastify.inject({ url: '/admin/queues/api/queues', remoteAddress: '127.0.0.1', headers: { [header]: value } })).statusCode, 403, `dashboard API relayed with ${header}`)
+  }
 })
