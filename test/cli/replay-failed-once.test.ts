@@ -28,13 +28,13 @@ t.test('a job failing again during the replay is replayed once', { timeout: 30_0
     await dropPrefix(prefix)
   })
   await queue.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'process-report', data: { intakeId: `job-${i}` }, opts: { attempts: 1 } })))
-  while ((await queue.getJobCounts('failed')).failed < JOBS) await new Promise((resolve) => setTimeout(resolve, 20))
+  while (((await queue.getJobCounts('failed')).failed ?? 0) < JOBS) await new Promise((resolve) => setTimeout(resolve, 20))
 
   let text = ''
   const code = await replayFailedCommand(testConfig({ QUEUE_PREFIX: prefix }), [], (s) => { text += s })
   t.equal(code, 0)
   t.match(text, `${JOBS} job(s) went back to waiting`)
   t.equal(text.split('\n').filter((l) => l.startsWith('replayed ')).length, JOBS, 'one line per job')
-  while ((await queue.getJobCounts('failed')).failed < JOBS) await new Promise((resolve) => setTimeout(resolve, 20))
+  while (((await queue.getJobCounts('failed')).failed ?? 0) < JOBS) await new Promise((resolve) => setTimeout(resolve, 20))
   t.same([...new Set(runs.values())], [2], 'every job ran twice: once before, once replayed')
 })

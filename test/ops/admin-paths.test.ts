@@ -1,6 +1,6 @@
 // Every way into the admin surface (board pages, API, static assets, encoded paths,
 // HEAD/OPTIONS) is behind the guard, and a read-only board refuses every mutating call.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/log.js'
 import { buildWeb } from '../../src/server.js'
@@ -10,7 +10,7 @@ import { dropPrefix, uniquePrefix } from '../helpers/redis.js'
 const silent = createLogger({ level: 'silent', production: false })
 const auth = { authorization: 'Basic ' + Buffer.from('ops:s3cret-pass').toString('base64') }
 
-async function build (t: Tap.Test, env: Record<string, string>, withAuth = true) {
+async function build (t: Test, env: Record<string, string>, withAuth = true) {
   const seal = generateSealKeyPair()
   const prefix = uniquePrefix('adminpaths')
   t.teardown(async () => await dropPrefix(prefix))
