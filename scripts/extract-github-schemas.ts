@@ -18,7 +18,12 @@ const ADVISORIES = '/repos/{owner}/{repo}/security-advisories'
 const OPERATIONS = {
   createRepositoryAdvisory: { method: 'post', path: ADVISORIES },
   updateRepositoryAdvisory: { method: 'patch', path: `${ADVISORIES}/{ghsa_id}` },
-  listRepositoryAdvisories: { method: 'get', path: ADVISORIES }
+  listRepositoryAdvisories: { method: 'get', path: ADVISORIES },
+  // Routing and enrichment reads (repository, manifests, CODEOWNERS, reporter, teams).
+  reposGet: { method: 'get', path: '/repos/{owner}/{repo}' },
+  reposGetContent: { method: 'get', path: '/repos/{owner}/{repo}/contents/{path}' },
+  usersGetByUsername: { method: 'get', path: '/users/{username}' },
+  teamsGetByName: { method: 'get', path: '/orgs/{org}/teams/{team_slug}' }
 } as const
 const COMPONENT_SCHEMAS = ['repository-advisory']
 
@@ -72,6 +77,7 @@ function extractOperations (spec: JsonObject) {
     const body = lookup(op, ['requestBody', 'content', 'application/json', 'schema'])
     const params = Array.isArray(op.parameters) ? op.parameters.map(p => asObject(inline(p, spec, []), 'parameter')) : []
     const query = params.filter(p => p.in === 'query')
+    const pathParams = params.filter(p => p.in === 'path')
     return [name, {
       operationId: op.operationId ?? null,
       method: method.toUpperCase(),
@@ -83,6 +89,15 @@ function extractOperations (spec: JsonObject) {
         : {
             type: 'object',
             properties: Object.fromEntries(query.map(p => [String(p.name), p.schema ?? {}])),
+            additionalProperties: false
+          },
+      // Path parameters likewise (names and types only; GitHub documents no patterns).
+      pathParams: pathParams.length === 0
+        ? null
+        : {
+            type: 'object',
+            properties: Object.fromEntries(pathParams.map(p => [String(p.name), p.schema ?? {}])),
+            required: pathParams.map(p => String(p.name)),
             additionalProperties: false
           },
       successStatus: Number(Object.keys(asObject(op.responses, 'responses')).find(s => s.startsWith('2')))

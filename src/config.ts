@@ -141,6 +141,7 @@ export const settings = [
   { env: 'JOB_ATTEMPTS', default: '8', doc: 'tries per report before it is quarantined', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 50 ? { value: n } : { error: 'must be an integer 1-50' } } },
   { env: 'JOB_BACKOFF_MS', default: '5000', doc: 'first retry delay; doubles on each attempt', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
   { env: 'SEALED_TTL_DAYS', default: '90', doc: 'days a processed report\'s original stays sealed in Redis (for `intake export`: attachments, full text); quarantined ones stay until resolved', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
+  { env: 'ATTACHMENT_INLINE_BYTES', default: '16384', doc: 'text-like attachments (logs, scripts, patches) up to this size are shown inline in the advisory; others are listed with SHA-256 (`npm run intake -- attachment <id> <n>`); 0 = none inline', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 && n <= 60_000 ? { value: n } : { error: 'must be an integer 0-60000' } } },
   { env: 'LOG_LEVEL', default: 'info', doc: 'pino level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') }
 ] as const satisfies readonly Setting[]
 
@@ -199,6 +200,7 @@ export interface Config {
   jobAttempts: number
   jobBackoffMs: number
   sealedTtlDays: number
+  attachmentInlineBytes: number
   logLevel: string
   metricsPort?: number
   dashboardReadOnly: boolean
@@ -314,6 +316,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     jobAttempts: get<number>('JOB_ATTEMPTS') as number,
     jobBackoffMs: get<number>('JOB_BACKOFF_MS') as number,
     sealedTtlDays: get<number>('SEALED_TTL_DAYS') as number,
+    attachmentInlineBytes: get<number>('ATTACHMENT_INLINE_BYTES') as number,
     logLevel: get('LOG_LEVEL') as string,
     securityAliases: get<string[]>('SECURITY_ALIASES') ?? [],
     sesConfirmSubscription: get<boolean>('SES_CONFIRM_SUBSCRIPTION') as boolean,

@@ -19,6 +19,11 @@ import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
 import { processReport, quarantineFailed, type ProcessDeps, type ProcessOutcome } from './report/process.js'
 import { abuseCheck } from './report/abuse.js'
+import { ThreadPendingError } from './report/follow-up.js'
+import { threadIndex } from './report/thread-index.js'
+import { githubFacts, offlineFacts, type RepoFacts } from './advisory/repo-facts.js'
+import { loadRouting } from './triage/load-routing.js'
+import type { Routing } from './triage/routing.js'
 import { outgoingMail } from './mail/outgoing.js'
 import { replyWindow } from './mail/reply-window.js'
 import { loadTemplates } from './mail/templates.js'
@@ -50,6 +55,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
   const keyring = await loadWorkerKeyring(config, log)
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
+  const routing = loadRouting(config)
   const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
   const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log, ...dkimOptions(config) })
   const templates = loadTemplates(config.templatesDir) // a broken template stops the start, not a reply
@@ -74,6 +80,8 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
     sealKey,
     keyring,
     sink: octokit === undefined ? outboxSink(config.outboxDir) : githubSink(octokit, log),
+    triage: { routing, facts: repoFacts(config, routing, octokit, log), inlineAttachmentBytes: config.attachmentInlineBytes },
+    threads: threadIndex(redis, config.queuePrefix),
     github: { owner: config.github.owner ?? 'local', repo: config.github.defaultRepo ?? 'security-reports' },
     mail: { from: config.mailFrom, publicUrl: config.publicUrl, ownAddresses: ownAddresses(config) },
     reply: { outgoing, keyStore, window },
@@ -226,6 +234,11 @@ function readDkimKeyFile (path: string): string {
   }
 }
 
+function repoFacts (config: Config, routing: Routing, octokit: Octokit | undefined, log: Logger): RepoFacts {
+  if (octokit === undefined) return offlineFacts(routing, config.github.defaultRepo ?? 'security-reports')
+  return githubFacts(octokit, config.github.owner ?? '', log)
+}
+
 /**
  * Runs one job. On its last attempt, a failure is quarantined *before* the job is
  * failed: done from the `failed` event alone, a crash in between would leave the report
@@ -269,7 +282,7 @@ function endsForGood (err: Error, attemptsMade: number, job: Job): boolean {
  */
 function safeError (err: unknown): Error {
   const e = err instanceof Error ? err : new Error('non-error thrown')
-  const ours = e instanceof UnrecoverableError || e instanceof ReportError || e instanceof AdvisoryTransientError || e instanceof AdvisoryPermanentError || e instanceof ReportBusyError
+  const ours = e instanceof UnrecoverableError || e instanceof ReportError || e instanceof AdvisoryTransientError || e instanceof AdvisoryPermanentError || e instanceof ReportBusyError || e instanceof ThreadPendingError
   const message = ours ? e.message.slice(0, 500) : describeForeign(e)
   const safe = e instanceof UnrecoverableError ? new UnrecoverableError(message) : new Error(message)
   if (ours && !(safe instanceof UnrecoverableError)) safe.name = e.name

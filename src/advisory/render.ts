@@ -12,12 +12,23 @@
 // filter then sees `@login` in the rendered text.
 import { intakeMarker } from './marker.js'
 import { limits } from '../limits.js'
+import { fenceFor, fenceLanguage, longestRun } from '../triage/attachments.js'
 import type { OpenedReport, PartSignature, ReportAttachment, SignatureState } from '../report/types.js'
 
 export interface RenderMeta {
   intakeId: string
   receivedAt: Date
   provider?: string
+}
+
+/** What triage adds: its table, a summary prefix, attachments shown inline. */
+export interface RenderExtras {
+  /** Markdown lines placed after the metadata table (already safe: see triage-section.ts). */
+  sections?: string[]
+  /** Our own words before the subject, e.g. "[PUBLICLY DISCLOSED]". */
+  summaryPrefix?: string
+  /** Attachment index -> text shown inline in a fence. */
+  inline?: Map<number, string>
 }
 
 export interface RenderedAdvisory {
@@ -31,6 +42,8 @@ export type Ecosystem =
 
 export interface AdvisoryVulnerability {
   package: { ecosystem: Ecosystem, name: string | null }
+  vulnerable_version_range?: string | null
+  patched_versions?: string | null
 }
 
 /** Body of POST /repos/{owner}/{repo}/security-advisories. Optional fields are omitted, never null. */
@@ -41,6 +54,7 @@ export interface AdvisoryCreateBody {
   severity?: 'critical' | 'high' | 'medium' | 'low'
   cvss_vector_string?: string
   cwe_ids?: string[]
+  credits?: Array<{ login: string, type: 'reporter' }>
 }
 
 export interface CreateBodyOptions {
@@ -48,6 +62,9 @@ export interface CreateBodyOptions {
   severity?: 'critical' | 'high' | 'medium' | 'low'
   cvssVectorString?: string
   cweIds?: string[]
+  /** Logins checked to exist; credited as `reporter`. */
+  reporters?: string[]
+  extras?: RenderExtras
 }
 
 const SUMMARY_MAX = 1024
@@ -60,15 +77,16 @@ const ZWJ = '\u200D'
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001F\u007F-\u009F\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g
 
-export function renderAdvisory (report: OpenedReport, meta: RenderMeta): RenderedAdvisory {
+export function renderAdvisory (report: OpenedReport, meta: RenderMeta, extras: RenderExtras = {}): RenderedAdvisory {
+  const summary = renderSummary(report.subject, meta.intakeId)
   return {
-    summary: renderSummary(report.subject, meta.intakeId),
-    description: renderDescription(report, meta)
+    summary: extras.summaryPrefix === undefined ? summary : cut(`${extras.summaryPrefix} ${summary}`, SUMMARY_MAX),
+    description: renderDescription(report, meta, extras)
   }
 }
 
 export function buildCreateBody (report: OpenedReport, meta: RenderMeta, options: CreateBodyOptions = {}): AdvisoryCreateBody {
-  const { summary, description } = renderAdvisory(report, meta)
+  const { summary, description } = renderAdvisory(report, meta, options.extras)
   const body: AdvisoryCreateBody = {
     summary,
     description,
@@ -78,6 +96,7 @@ export function buildCreateBody (report: OpenedReport, meta: RenderMeta, options
   if (options.cvssVectorString !== undefined) body.cvss_vector_string = options.cvssVectorString
   else if (options.severity !== undefined) body.severity = options.severity
   if (options.cweIds !== undefined && options.cweIds.length > 0) body.cwe_ids = options.cweIds
+  if (options.reporters !== undefined && options.reporters.length > 0) body.credits = options.reporters.map((login) => ({ login, type: 'reporter' as const }))
   return body
 }
 
@@ -86,22 +105,47 @@ export function renderSummary (subject: string, intakeId: string): string {
   return cut(line === '' ? `Vulnerability report ${intakeId}` : line, SUMMARY_MAX)
 }
 
-function renderDescription (report: OpenedReport, meta: RenderMeta): string {
-  const head = [
+function renderDescription (report: OpenedReport, meta: RenderMeta, extras: RenderExtras): string {
+  const inline = extras.inline ?? new Map<number, string>()
+  const head = (shown: Set<number>): string => [
     intakeMarker(meta.intakeId),
     '',
     '## Vulnerability report received by e-mail',
     '',
-    ...metadataTable(report, meta),
+    ...metadataTable(report, meta, inline.size > 0),
     '',
-    ...attachmentsSection(report.attachments),
+    ...(extras.sections ?? []),
+    ...attachmentsSection(report.attachments, shown),
     '### Report text',
     ''
   ].join('\n')
-  return head + textSection(report.text, meta.intakeId, limits.descriptionChars - head.length)
+  // Inline attachments take what the report text leaves (the text comes first); one
+  // that does not fit is only listed, with its digest, like a binary one.
+  const blocks = [...inline.entries()].map(([index, text]) => ({ index, block: inlineBlock(report.attachments[index], index, text) }))
+  const textNeed = report.text.length + 2 * fenceFor(report.text).length + 16
+  const shown = new Set<number>()
+  let used = 0
+  const room = limits.descriptionChars - head(new Set(blocks.map((b) => b.index))).length - textNeed
+  for (const { index, block } of blocks) {
+    if (used + block.length > room) continue
+    used += block.length
+    shown.add(index)
+  }
+  const top = head(shown)
+  const tail = blocks.filter((b) => shown.has(b.index)).map((b) => b.block).join('')
+  const attachmentsTail = tail === '' ? '' : `\n### Attachments shown inline\n\n${tail}`
+  return top + textSection(report.text, meta.intakeId, limits.descriptionChars - top.length - attachmentsTail.length) + attachmentsTail
 }
 
-function metadataTable (report: OpenedReport, meta: RenderMeta): string[] {
+// An attachment's text in a fence of its own; the heading names it in a code span.
+function inlineBlock (a: ReportAttachment | undefined, index: number, text: string): string {
+  const body = escapeText(text)
+  const fence = fenceFor(body)
+  const lang = a === undefined ? 'text' : fenceLanguage(a.filename)
+  return `#### Attachment ${index + 1}: ${a === undefined ? '' : code(a.filename, 120)}\n\n${fence}${lang}\n${body.endsWith('\n') ? body : body + '\n'}${fence}\n\n`
+}
+
+function metadataTable (report: OpenedReport, meta: RenderMeta, someInline = false): string[] {
   const rows: Array<[string, string]> = [
     ['Intake id', code(meta.intakeId)],
     ['Received at', code(meta.receivedAt.toISOString())]
@@ -114,7 +158,9 @@ function metadataTable (report: OpenedReport, meta: RenderMeta): string[] {
   rows.push(['Signature', signatureCell(report.signature)])
   if (report.partSignature) rows.push(['Signature covers', partSignatureCell(report.partSignature)])
   if (report.reporterKey) rows.push(['Reporter key', `${code(report.reporterKey.fingerprint)} (from ${report.reporterKey.source})`])
-  rows.push(['Attachments', `${report.attachments.length} (listed below; contents not included)`])
+  rows.push(['Attachments', someInline
+    ? `${report.attachments.length} (listed below; text-like ones shown inline after the report text; the rest kept sealed: \`npm run intake -- attachment ${meta.intakeId} <n>\`)`
+    : `${report.attachments.length} (listed below; contents not included)`])
   return ['| Field | Value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)]
 }
 
@@ -147,7 +193,7 @@ function plural (count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`
 }
 
-function signatureCell (sig: SignatureState): string {
+export function signatureCell (sig: SignatureState): string {
   switch (sig.state) {
     case 'unsigned':
       return 'unsigned'
@@ -175,22 +221,22 @@ function partSignatureCell (part: PartSignature): string {
   return `${text}; ${attachments}`
 }
 
-function attachmentsSection (attachments: ReportAttachment[]): string[] {
+function attachmentsSection (attachments: ReportAttachment[], inline: Set<number> = new Set()): string[] {
   if (attachments.length === 0) return []
   const shown = attachments.slice(0, ATTACHMENT_ROWS_MAX)
   const lines = [
     '### Attachments',
     '',
-    '| # | Name | Type | Size (bytes) | SHA-256 |',
-    '| --- | --- | --- | --- | --- |',
-    ...shown.map((a, i) => `| ${i + 1} | ${code(a.filename, 120)} | ${code(a.contentType, 80)} | ${a.size} | ${code(a.sha256, 64)} |`)
+    '| # | Name | Type | Size (bytes) | SHA-256 | Shown |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...shown.map((a, i) => `| ${i + 1} | ${code(a.filename, 120)} | ${code(a.contentType, 80)} | ${a.size} | ${code(a.sha256, 64)} | ${inline.has(i) ? 'inline below' : 'sealed'} |`)
   ]
   if (attachments.length > shown.length) lines.push('', `${attachments.length - shown.length} more attachments are not listed.`)
   return [...lines, '']
 }
 
 // The report text in a fence no line of it can close, truncated to the space left.
-function textSection (raw: string, intakeId: string, space: number): string {
+export function textSection (raw: string, intakeId: string, space: number): string {
   if (!/\S/.test(raw)) return '*(no text part)*\n'
   // Only the part that can be shown matters: a run past the cut must not lengthen the fence.
   const fence = fenceFor(cut(raw, space))
@@ -217,20 +263,14 @@ function fitText (raw: string, budget: number): { shown: string, shownChars: num
 
 // Fence content is shown verbatim (it is a proof of concept the team may copy), so only
 // what would defeat the intake marker is touched: the marker lookup reads raw Markdown.
-function escapeText (text: string): string {
+export function escapeText (text: string): string {
   return breakMarkers(text.replace(/\r\n?/g, '\n').replace(/\u0000/g, '\uFFFD'))
-}
-
-function fenceFor (text: string): string {
-  const ticks = longestRun(text, '`')
-  const tildes = longestRun(text, '~')
-  return ticks <= tildes ? '`'.repeat(Math.max(3, ticks + 1)) : '~'.repeat(Math.max(3, tildes + 1))
 }
 
 // A table cell holding a hostile value: one line, capped, in a code span it cannot close.
 // `|` is escaped for the GFM table splitter, which removes the backslash again even inside
 // a code span (cmark-gfm unescape_pipes), so the value renders unchanged.
-function code (value: string, max = CELL_MAX): string {
+export function code (value: string, max = CELL_MAX): string {
   const v = breakMarkers(cut(singleLine(value), max))
   if (v === '') return '*(empty)*'
   const tick = '`'.repeat(longestRun(v, '`') + 1)
@@ -241,7 +281,7 @@ function codeList (values: string[]): string {
   return values.length === 0 ? '*(none)*' : values.slice(0, 10).map((v) => code(v, 40)).join(', ')
 }
 
-function mailbox (a: { address: string, name?: string }): string {
+export function mailbox (a: { address: string, name?: string }): string {
   return a.name ? `${a.name} <${a.address}>` : a.address
 }
 
@@ -252,7 +292,7 @@ function singleLine (value: string): string {
 // Plain text outside code: break @mentions (`@login`, `@org/team`, `repo@sha`) and
 // cross-repository references (`org/repo#1`). A lone `#123` is left alone: it can only
 // point into the advisory's own repository and is common in prose ("step #2").
-function neutralisePlain (value: string): string {
+export function neutralisePlain (value: string): string {
   return breakMarkers(value
     .replace(/@(?=[A-Za-z0-9])/g, `@${ZWJ}`)
     .replace(/(\/[\w.-]+)#(?=\d)/g, `$1#${ZWJ}`))
@@ -267,7 +307,7 @@ function breakMarkers (value: string): string {
 }
 
 /** At most `max` UTF-16 units, never splitting a surrogate pair. */
-function cut (value: string, max: number): string {
+export function cut (value: string, max: number): string {
   if (value.length <= max) return value
   const end = max > 0 && isHighSurrogate(value.charCodeAt(max - 1)) ? max - 1 : max
   return value.slice(0, end)
@@ -283,16 +323,3 @@ function countCodePoints (value: string): number {
   return value.length - (pairs === null ? 0 : pairs.length)
 }
 
-function longestRun (value: string, char: '`' | '~'): number {
-  let best = 0
-  let run = 0
-  for (let i = 0; i < value.length; i++) {
-    if (value[i] === char) {
-      run++
-      if (run > best) best = run
-    } else {
-      run = 0
-    }
-  }
-  return best
-}

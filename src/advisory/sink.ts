@@ -7,7 +7,7 @@
 // that echoes GitHub's `errors[].value`) is never rethrown or attached as a cause.
 
 import { randomUUID } from 'node:crypto'
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Octokit, RestEndpointMethodTypes } from '@octokit/rest'
@@ -49,8 +49,20 @@ export interface CreateOptions {
   lookupFirst?: boolean
 }
 
+/** The fields of PATCH .../security-advisories/{ghsa_id} the gateway sets. Arrays replace, not merge. */
+export interface AdvisoryUpdateBody {
+  description?: string
+  collaborating_users?: string[]
+  collaborating_teams?: string[]
+}
+
+export interface AdvisoryLocation { owner: string, repo: string, ghsaId: string }
+
 export interface AdvisorySink {
   create (req: AdvisoryRequest, opts?: CreateOptions): Promise<AdvisoryRef>
+  /** The advisory's current description (re-read before every append). */
+  description (where: AdvisoryLocation): Promise<string>
+  update (where: AdvisoryLocation, body: AdvisoryUpdateBody): Promise<void>
 }
 
 /** Retrying cannot help (validation, missing repo, no permission): fail the job. */
@@ -105,6 +117,17 @@ export function githubSink (octokit: Octokit, log: Log): AdvisorySink {
         } as CreateParams))
       log.info({ intakeId, ghsaId: res.data.ghsa_id, repo: where }, 'advisory created')
       return { ghsaId: res.data.ghsa_id, htmlUrl: res.data.html_url, created: true }
+    },
+    async description ({ owner, repo, ghsaId }) {
+      const res = await guarded(`read advisory ${ghsaId} in ${owner}/${repo}`, () =>
+        octokit.rest.securityAdvisories.getRepositoryAdvisory({ owner, repo, ghsa_id: ghsaId }))
+      return res.data.description ?? ''
+    },
+    async update ({ owner, repo, ghsaId }, body) {
+      // Same body, same result: a retried PATCH cannot duplicate anything.
+      await guarded(`update advisory ${ghsaId} in ${owner}/${repo}`, () =>
+        octokit.rest.securityAdvisories.updateRepositoryAdvisory({ owner, repo, ghsa_id: ghsaId, ...body }))
+      log.info({ ghsaId, repo: `${owner}/${repo}`, fields: Object.keys(body) }, 'advisory updated')
     }
   }
 }
@@ -219,7 +242,28 @@ export function outboxSink (outboxDir: string): AdvisorySink {
         throw err
       }
       return { ...ref, created: true }
+    },
+    async description ({ ghsaId }) {
+      const body = JSON.parse(await readFile(fileOf(ghsaId), 'utf8')) as { description?: string }
+      return body.description ?? ''
+    },
+    async update ({ ghsaId }, patch) {
+      const file = fileOf(ghsaId)
+      const body = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
+      const tmp = join(dir, `.${ghsaId}.${randomUUID()}.tmp`)
+      try {
+        await writeFile(tmp, JSON.stringify({ ...body, ...patch }, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+        await rename(tmp, file)
+      } catch (err) {
+        await rm(tmp, { force: true })
+        throw err
+      }
     }
+  }
+  function fileOf (ghsaId: string): string {
+    const id = /^LOCAL-([A-Za-z0-9_-][A-Za-z0-9._-]*)$/.exec(ghsaId)?.[1]
+    if (id === undefined) throw new AdvisoryPermanentError(`${ghsaId.slice(0, 64)} is not an outbox advisory`)
+    return join(dir, `${id}.json`)
   }
 }
 

@@ -5,6 +5,7 @@ import 'dotenv/config'
 import { ConfigError, loadConfig, type Config, type Role } from '../config.js'
 import { quarantineCommand } from './quarantine.js'
 import { exportCommand } from './export.js'
+import { attachmentCommand } from './attachment.js'
 import { statusCommand } from './status.js'
 import { replayFailedCommand } from './replay-failed.js'
 import { sendTestCommand } from './send-test.js'
@@ -40,6 +41,10 @@ const commands: Record<string, Command> = {
   export: {
     usage: 'export <id> <file>                  the original message of any sealed report (processed\n                                      ones for SEALED_TTL_DAYS), e.g. for its attachments',
     run: async (args, out, config) => await exportCommand(config(), args, out)
+  },
+  attachment: {
+    usage: 'attachment <id> <n> [file]          attachment #n of a sealed report, decrypted (runs\n                                      with the worker\'s keys), as listed in the advisory',
+    run: async (args, out, config) => await attachmentCommand(config(), args, out)
   },
   keys: {
     usage: 'keys generate|show|export           the team OpenPGP key: make one (public half into\n                                      KEYS_DIR), list what is published, export it',

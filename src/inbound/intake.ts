@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis'
 import { seal } from '../seal/hpke.js'
 import { gatewayKeys, jobOptions, type JobMap } from '../queue/jobs.js'
 import { headerBoundary, messageId } from './message-head.js'
+import { threadIndex } from '../report/thread-index.js'
 import { packPayload } from '../seal/payload.js'
 import type { InboundMeta } from './message.js'
 
@@ -56,6 +57,8 @@ export function createIntake (deps: IntakeDeps) {
     // NX: a sealed copy that is already there (an earlier, interrupted delivery of this
     // same message) is never replaced.
     await deps.redis.set(keys.sealed(id), seal(deps.sealKey, packPayload(raw, meta), id), 'NX')
+    // Message-ID (hashed) -> intake id, so a reply that overtakes its report still joins it.
+    await threadIndex(deps.redis, deps.prefix).rememberFirst(messageId(raw), id)
     // jobId = intake id: BullMQ ignores a second add while the first job exists.
     await deps.queue.add('process-report', { intakeId: id, receivedAt: new Date().toISOString(), source }, { ...jobOptions(deps.retry), jobId: id })
     await deps.redis.set(keys.seen(hash), id, 'EX', SEEN_TTL_SECONDS)

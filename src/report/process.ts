@@ -29,6 +29,11 @@ import { unpackPayload } from '../seal/payload.js'
 import type { InboundMeta } from '../inbound/message.js'
 import type { AbuseCheck } from './abuse.js'
 import type { KeyReplier } from '../keys/key-request.js'
+import { enrich, type EnrichDeps, type Enriched } from '../advisory/enrich.js'
+import { triageSection } from '../advisory/triage-section.js'
+import { findDisclosure } from '../triage/disclosure.js'
+import { appendFollowUp, findThreadRoot, senderHash, type ThreadRoot } from './follow-up.js'
+import type { ThreadIndex } from './thread-index.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -51,6 +56,9 @@ export interface ProcessDeps {
   log: Logger
   /** Key by e-mail (src/keys/key-request.ts); absent: every mail is a report. */
   keys?: KeyReplier
+  /** Routing, GitHub facts and inline-attachment size for the advisory's triage. */
+  triage: Omit<EnrichDeps, 'owner' | 'defaultRepo'>
+  threads: ThreadIndex
   /** Spam, DMARC and per-sender rate checks (absent: none). */
   abuse?: AbuseCheck
 }
@@ -60,7 +68,7 @@ export interface ProcessJob {
 }
 
 export interface ProcessOutcome {
-  outcome: 'advisory' | 'quarantined' | 'key-request'
+  outcome: 'advisory' | 'quarantined' | 'key-request' | 'follow-up'
   ghsaId?: string
   /** The report arrived encrypted (and was decrypted). */
   encrypted?: boolean
@@ -112,7 +120,15 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
     deps.log.info({ intakeId }, 'key request answered, no advisory')
     return { outcome: 'key-request' }
   }
-  const advisory = await fileAdvisory(intakeId, job, report, progress, deps, meta)
+  // A report already being filed as its own advisory stays one, whatever a retry sees.
+  const root = progress.state.advisoryPending === undefined ? await findThreadRoot(report, intakeId, followUpDeps(deps)) : undefined
+  if (root !== undefined) return await processFollowUp(intakeId, job, report, root, progress, deps)
+  // Early, so a reply that arrives while this report is being filed waits for it.
+  await deps.threads.rememberFirst(report.messageId, intakeId)
+  const enriched = await enrich(report, { ...deps.triage, owner: deps.github.owner, defaultRepo: deps.github.repo })
+  const advisory = await fileAdvisory(intakeId, job, report, progress, deps, enriched, meta)
+  await deps.threads.rememberAdvisory(advisory.ghsaId, intakeId)
+  await addCollaborators(intakeId, advisory, progress, deps, enriched)
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
   }))
@@ -138,17 +154,24 @@ async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buff
   }
 }
 
-async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps, meta?: InboundMeta): Promise<{ ghsaId: string, htmlUrl: string }> {
+async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps, enriched: Enriched, meta?: InboundMeta): Promise<{ ghsaId: string, htmlUrl: string }> {
   const { ghsaId, advisoryUrl, advisoryPending } = progress.state
   if (ghsaId !== undefined) return { ghsaId, htmlUrl: advisoryUrl ?? '' }
-  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider: meta?.rebuilt === true ? `${job.data.source} (rebuilt by provider, signatures unverifiable)` : job.data.source })
+  // A retry files where the first attempt did (its lookup by marker must find it there).
+  const repo = progress.state.advisoryRepo?.split('/')[1] ?? enriched.route.repo
+  const provider = meta?.rebuilt === true ? `${job.data.source} (rebuilt by provider, signatures unverifiable)` : job.data.source
+  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider }, createOptions(enriched, deps.github.owner))
   // Pending before the POST: if we die between the POST and the record below, the
   // retry looks the advisory up by its intake marker instead of creating another.
-  await progress.record({ advisoryPending: '1' })
+  const sender = senderHash(deps.sealKey, report.from?.address)
+  await progress.record({ advisoryPending: '1', advisoryRepo: `${deps.github.owner}/${repo}`, ...(sender === undefined ? {} : { senderHash: sender }) })
   try {
-    const ref = await deps.sink.create({ ...deps.github, intakeId, body }, { lookupFirst: advisoryPending === '1' })
-    const severity = filedSeverity(body)
-    await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl, ...(severity !== undefined ? { severity } : {}), ...(isUrgent(report) ? { urgent: '1' } : {}) })
+    const ref = await deps.sink.create({ owner: deps.github.owner, repo, intakeId, body }, { lookupFirst: advisoryPending === '1' })
+    // For team notices and reminders: the severity sent, or the band the vector scores
+    // (computed by the calculator from a validated vector: an enum, never report text).
+    const band = enriched.severity.vector?.band
+    const severity = filedSeverity(body) ?? (band === 'none' ? undefined : band)
+    await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl, ...(severity !== undefined ? { severity } : {}), ...(enriched.findings.disclosure.publiclyDisclosed ? { urgent: '1' } : {}) })
     return ref
   } catch (err) {
     if (err instanceof AdvisoryPermanentError) throw new UnrecoverableError(err.message)
@@ -191,15 +214,97 @@ async function knownKeys (address: string, deps: ProcessDeps) {
   return known === undefined ? [] : [known.key]
 }
 
-/** Issue 5 marks publicly disclosed reports `urgent`; until then the field is simply absent. */
-function isUrgent (report: OpenedReport): boolean {
-  return (report as OpenedReport & { urgent?: boolean }).urgent === true
-}
 
 async function startTimeline (intakeId: string, advisory: { ghsaId: string }, progress: Progress, deps: ProcessDeps): Promise<void> {
   if (deps.timeline === undefined || progress.state['timeline.started'] !== undefined) return
-  await deps.timeline.start({ intakeId, ...deps.github, ghsaId: advisory.ghsaId, urgent: progress.state.urgent === '1' })
+  await deps.timeline.start({ intakeId, ...advisoryRepo(progress, deps), ghsaId: advisory.ghsaId, urgent: progress.state.urgent === '1' })
   await progress.record({ 'timeline.started': new Date().toISOString() })
+}
+
+function createOptions (e: Enriched, owner: string): Parameters<typeof buildCreateBody>[2] {
+  const versions = e.findings.versions
+  const d = e.findings.disclosure
+  return {
+    vulnerabilities: [{
+      package: e.package,
+      ...(versions.vulnerableRange === undefined ? {} : { vulnerable_version_range: versions.vulnerableRange }),
+      ...(versions.patched === undefined ? {} : { patched_versions: versions.patched })
+    }],
+    ...(e.severity.vector !== undefined ? { cvssVectorString: e.severity.vector.vector } : {}),
+    ...(e.severity.vector === undefined && e.severity.severity !== undefined ? { severity: e.severity.severity } : {}),
+    cweIds: e.findings.cweIds,
+    reporters: e.credits,
+    extras: {
+      sections: triageSection(e, owner),
+      inline: e.inline,
+      ...(d.publiclyDisclosed ? { summaryPrefix: d.exploited ? '[EXPLOITED]' : '[PUBLICLY DISCLOSED]' } : {})
+    }
+  }
+}
+
+/** CODEOWNERS owners (and a reporter who asked) get access: arrays replace, so one PATCH. */
+async function addCollaborators (intakeId: string, advisory: { ghsaId: string }, progress: Progress, deps: ProcessDeps, e: Enriched): Promise<void> {
+  if (progress.state.collaborators !== undefined) return
+  const { users, teams } = e.collaborators
+  if (users.length + teams.length === 0) {
+    await progress.record({ collaborators: 'none' })
+    return
+  }
+  const [owner = deps.github.owner, repo = e.route.repo] = (progress.state.advisoryRepo ?? '').split('/')
+  try {
+    await deps.sink.update({ owner, repo, ghsaId: advisory.ghsaId }, { collaborating_users: users, collaborating_teams: teams })
+  } catch (err) {
+    if (err instanceof AdvisoryPermanentError) {
+      // The advisory is filed; a refused collaborator list must not fail the report.
+      await progress.record({ collaborators: `refused: ${err.message.slice(0, 200)}` })
+      deps.log.warn({ intakeId, ghsaId: advisory.ghsaId }, 'collaborators refused by GitHub')
+      return
+    }
+    throw err
+  }
+  await progress.record({ collaborators: 'done' })
+}
+
+async function processFollowUp (intakeId: string, job: ProcessJob, report: OpenedReport, root: ThreadRoot, progress: Progress, deps: ProcessDeps): Promise<ProcessOutcome> {
+  await deps.threads.remember(report.messageId, root.intakeId)
+  // "It is public now" in a follow-up makes the team notice urgent (SECURITY.md: ASAP).
+  const urgent = findDisclosure(`${report.subject}\n${report.text}`).publiclyDisclosed
+  await progress.record({ followUpOf: root.intakeId, advisoryRepo: `${root.owner}/${root.repo}`, ...(urgent ? { urgent: '1' } : {}) })
+  const advisory = { ghsaId: root.ghsaId, htmlUrl: root.htmlUrl }
+  if (progress.state.ghsaId === undefined) {
+    const appended = await appendFollowUp(intakeId, new Date(job.data.receivedAt), report, root, followUpDeps(deps))
+    await progress.record({ ghsaId: root.ghsaId, advisoryUrl: root.htmlUrl, followUp: appended ? 'appended' : 'no room' })
+  }
+  await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
+    report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
+  }))
+  await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
+  await progress.record({ outcome: 'follow-up' })
+  await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
+  if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
+  deps.log.info({ intakeId, ghsaId: root.ghsaId, root: root.intakeId }, 'follow-up appended to the report\'s advisory')
+  return { outcome: 'follow-up', ghsaId: root.ghsaId }
+}
+
+function followUpDeps (deps: ProcessDeps) {
+  return {
+    redis: deps.redis,
+    prefix: deps.prefix,
+    sink: deps.sink,
+    progress: deps.progress,
+    threads: deps.threads,
+    sealKey: deps.sealKey,
+    ownDomain: deps.mail.from.includes('@') ? (deps.mail.from.split('@').pop() ?? '').replace(/>.*$/, '').toLowerCase() : '',
+    defaultOwner: deps.github.owner,
+    quarantined: async (id: string) => await deps.quarantine.get(id) !== undefined,
+    log: deps.log
+  }
+}
+
+/** Where this report's advisory is: the routed repository, recorded before the POST. */
+function advisoryRepo (progress: Progress, deps: ProcessDeps): { owner: string, repo: string } {
+  const [owner, repo] = (progress.state.advisoryRepo ?? '').split('/')
+  return owner !== undefined && owner !== '' && repo !== undefined ? { owner, repo } : deps.github
 }
 
 async function sendKey (intakeId: string, report: OpenedReport, progress: Progress, deps: ProcessDeps): Promise<void> {
@@ -208,13 +313,14 @@ async function sendKey (intakeId: string, report: OpenedReport, progress: Progre
 }
 
 async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Progress, deps: ProcessDeps, about: { advisory?: { ghsaId: string, htmlUrl: string }, report?: OpenedReport, quarantined?: string }): Promise<void> {
-  const repo = `${deps.github.owner}/${deps.github.repo}`
+  const { owner, repo: name } = advisoryRepo(progress, deps)
+  const repo = `${owner}/${name}`
   const severity = progress.state.severity
   const flags = {
     encrypted: about.report?.bodyEncrypted ?? about.report?.encrypted ?? false, // the body: an encrypted attachment beside cleartext is not an encrypted report
     signature: (about.report?.signature.state ?? 'unknown') as SignatureState['state'] | 'unknown',
     unverifiedSender: !senderVerified(about.report),
-    urgent: progress.state.urgent === '1' || (about.report !== undefined && isUrgent(about.report)),
+    urgent: progress.state.urgent === '1',
     ...(about.quarantined !== undefined ? { quarantined: about.quarantined } : {})
   }
   const field = `team.${kind}` as const

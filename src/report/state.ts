@@ -17,6 +17,16 @@ export interface ReportProgress {
   'team.received'?: string
   'team.quarantined'?: string
   outcome?: string
+  /** `owner/repo` the advisory is (being) filed in: fixed before the POST so a retry looks in the same place. */
+  advisoryRepo?: string
+  /** Collaborators PATCHed after creation ("done" or "none"). */
+  collaborators?: string
+  /** This report continues another: the root intake id (its advisory gets the section). */
+  followUpOf?: string
+  /** Follow-ups: "appended", or why not ("no room": the description is at GitHub's limit). */
+  followUp?: string
+  /** HMAC of the sender address (never the address), to mark follow-ups from someone else. */
+  senderHash?: string
   /** The advisory's severity as filed (from the report's CVSS or severity), for team notices. */
   severity?: string
   /** The report is urgent (publicly disclosed): short reminder intervals. */

@@ -129,14 +129,16 @@ t.test('bounces and our own automated mail are kept in quarantine, not filed; a 
   await gw.waitFor(() => gw.outbox('advisories').includes(`${a.id}.json`), 'replayed bounce filed on request')
 })
 
-t.test('a reply to our acknowledgement is filed but never auto-answered (no loop with a careless responder)', async (t) => {
+t.test('a reply to our acknowledgement joins the first advisory and is never auto-answered (no loop with a careless responder)', async (t) => {
   const gw = await startGateway(t, {})
   const first = await gw.post(plainMessage({ messageId: 'loop-0@example.org' }))
   await gw.waitFor(() => gw.outbox('mail').length === 1, 'first acknowledgement')
   // A vacation responder that ignores Auto-Submitted answers our acknowledgement.
   const answer = plainMessage({ messageId: 'loop-1@example.org', subject: 'Out of office', headers: { 'In-Reply-To': `<ack.${first.id}@stacklok.com>` } })
   const second = await gw.post(answer)
-  await gw.waitFor(() => gw.outbox('advisories').includes(`${second.id}.json`), 'filed')
   await gw.waitFor(async () => (await gw.queue.getCompletedCount()) === 2, 'processed')
+  t.same(gw.outbox('advisories'), [`${first.id}.json`], 'no second advisory: the reply is a follow-up')
+  const advisory = JSON.parse(readFileSync(join(gw.dir, 'outbox', 'advisories', `${first.id}.json`), 'utf8')) as { description: string }
+  t.match(advisory.description, `<!-- follow-up-intake-id: ${second.id} -->`, 'appended to the first advisory')
   t.equal(gw.outbox('mail').length, 1, 'no second acknowledgement')
 })

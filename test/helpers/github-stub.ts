@@ -31,6 +31,14 @@ export interface GithubStubOptions {
   app?: { appId: string, installationId: number, publicKeyPem: string }
   /** login of the authenticated user, shown as advisory author (default 'intake-bot') */
   login?: string
+  /** repository files served by the contents API: { 'owner/repo': { 'package.json': '...' } } */
+  files?: Record<string, Record<string, string>>
+  /** user accounts (GET /users/{login}; credits and collaborators must be among them) */
+  users?: string[]
+  /** organisation logins (GET /users/{login} answers type Organization) */
+  orgs?: string[]
+  /** teams as 'org/slug' (GET /orgs/{org}/teams/{slug}; collaborating_teams must be among them) */
+  teams?: string[]
 }
 
 export interface StubRequest {
@@ -96,7 +104,11 @@ export interface GithubStub {
 const schemas = JSON.parse(readFileSync(new URL('../fixtures/github-schemas.json', import.meta.url), 'utf8'))
 const ajv = addFormats(new Ajv({ strict: true, allErrors: true, verbose: true }))
 const queryAjv = new Ajv({ strict: true, allErrors: true, coerceTypes: true })
+const pathValidators = Object.fromEntries(Object.entries(schemas.operations as Record<string, { pathParams: object | null }>)
+  .filter(([, op]) => op.pathParams !== null)
+  .map(([name, op]) => [name, queryAjv.compile(op.pathParams as object)]))
 const validators = {
+  content: queryAjv.compile(schemas.operations.reposGetContent.query),
   create: ajv.compile(schemas.operations.createRepositoryAdvisory.requestBody),
   update: ajv.compile(schemas.operations.updateRepositoryAdvisory.requestBody),
   list: queryAjv.compile(schemas.operations.listRepositoryAdvisories.query),
@@ -136,6 +148,10 @@ interface Ctx { req: StubRequest, owner: string, repo: string, ghsa?: string }
 
 export async function startGithubStub (opts: GithubStubOptions = {}): Promise<GithubStub> {
   const repos = new Set((opts.repos ?? ['acme/widget']).map(r => r.toLowerCase()))
+  const files = new Map(Object.entries(opts.files ?? {}).map(([r, f]) => [r.toLowerCase(), f]))
+  const users = new Map((opts.users ?? []).map(u => [u.toLowerCase(), u]))
+  const orgs = new Map((opts.orgs ?? []).map(u => [u.toLowerCase(), u]))
+  const teams = new Set((opts.teams ?? []).map(t => t.toLowerCase()))
   const login = opts.login ?? 'intake-bot'
   const requests: StubRequest[] = []
   const invalidRequests: StubRequest[] = []
@@ -229,8 +245,12 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
   }
 
   function route (record: StubRequest) {
+    const read = readRoute(record)
+    if (read !== undefined) return read
     const m = /^\/repos\/([^/]+)\/([^/]+)(\/security-advisories(?:\/([^/]+))?)?\/?$/.exec(record.path)
     if (m === null) throw new HttpError(404, ghError(404))
+    validParams(record.method === 'PATCH' || (record.method === 'GET' && m[4] !== undefined) ? 'updateRepositoryAdvisory' : m[3] === undefined ? 'reposGet' : 'createRepositoryAdvisory',
+      { owner: m[1], repo: m[2], ...(m[4] === undefined ? {} : { ghsa_id: m[4] }) })
     const [, owner = '', repo = '', sub, ghsa] = m
     if (!repos.has(`${owner}/${repo}`.toLowerCase())) throw new HttpError(404, ghError(404))
     const ctx: Ctx = { req: record, owner, repo, ...(ghsa === undefined ? {} : { ghsa }) }
@@ -243,6 +263,53 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
       case 'PATCH one': return update(ctx)
       default: throw new HttpError(404, ghError(404))
     }
+  }
+
+  // The reads routing and enrichment make: contents, users, teams. GETs carry no body.
+  function readRoute (record: StubRequest) {
+    const content = /^\/repos\/([^/]+)\/([^/]+)\/contents\/(.+)$/.exec(record.path)
+    const user = /^\/users\/([^/]+)$/.exec(record.path)
+    const team = /^\/orgs\/([^/]+)\/teams\/([^/]+)$/.exec(record.path)
+    if (content === null && user === null && team === null) return undefined
+    if (record.method !== 'GET') throw new HttpError(404, ghError(404))
+    if (record.body !== undefined) throw invalid(['GET with a body'])
+    if (content !== null) {
+      const [, owner = '', repo = '', path = ''] = content
+      validParams('reposGetContent', { owner, repo, path: decodeURIComponent(path) })
+      if (!validators.content(record.query)) throw invalid(describe(validators.content.errors))
+      if (!repos.has(`${owner}/${repo}`.toLowerCase())) throw new HttpError(404, ghError(404))
+      const text = files.get(`${owner}/${repo}`.toLowerCase())?.[decodeURIComponent(path)]
+      if (text === undefined) throw new HttpError(404, ghError(404))
+      return ok(200, fileContent(owner, repo, decodeURIComponent(path), text))
+    }
+    if (user !== null) {
+      const login = decodeURIComponent(user[1] ?? '')
+      validParams('usersGetByUsername', { username: login })
+      const known = users.get(login.toLowerCase()) ?? orgs.get(login.toLowerCase())
+      if (known === undefined) throw new HttpError(404, ghError(404))
+      return ok(200, { ...simpleUser(known, users.has(login.toLowerCase()) ? 'User' : 'Organization'), name: null, company: null, blog: '', location: null, email: null, hireable: null, bio: null, public_repos: 1, public_gists: 0, followers: 0, following: 0, created_at: '2020-01-01T00:00:00Z', updated_at: '2020-01-01T00:00:00Z' })
+    }
+    const [, org = '', slug = ''] = team ?? []
+    validParams('teamsGetByName', { org, team_slug: slug })
+    if (!teams.has(`${org}/${slug}`.toLowerCase())) throw new HttpError(404, ghError(404))
+    return ok(200, { id: 1, node_id: 'T_stub', name: slug, slug, description: null, privacy: 'closed', permission: 'pull', url: `https://api.github.com/orgs/${org}/teams/${slug}`, html_url: `https://github.com/orgs/${org}/teams/${slug}`, members_url: '', repositories_url: '', parent: null })
+  }
+
+  function validParams (operation: string, params: Record<string, unknown>) {
+    const validate = pathValidators[operation]
+    if (validate === undefined) throw new Error(`stub bug: no path schema for ${operation}`)
+    if (!validate(params)) throw invalid(describe(validate.errors))
+  }
+
+  // GitHub refuses credits and collaborators that are not accounts (or teams) it knows.
+  // Only when the test declared its people (older tests credit made-up logins).
+  function checkPeople (body: Record<string, any>) {
+    if (opts.users === undefined) return
+    const problems: string[] = []
+    for (const c of (body.credits ?? []) as Array<{ login: string }>) if (!users.has(c.login.toLowerCase())) problems.push(`credits: ${c.login} is not a user`)
+    for (const u of (body.collaborating_users ?? []) as string[]) if (!users.has(u.toLowerCase())) problems.push(`collaborating_users: ${u} is not a user`)
+    for (const t of (body.collaborating_teams ?? []) as string[]) if (![...teams].some(k => k.endsWith(`/${t.toLowerCase()}`))) problems.push(`collaborating_teams: ${t} is not a team`)
+    if (problems.length > 0) throw invalid(problems, undefined, 'credits')
   }
 
   function list ({ req, owner, repo }: Ctx) {
@@ -274,6 +341,7 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
   function create ({ req, owner, repo }: Ctx) {
     const body = validBody(validators.create, req.body)
     checkRules(body)
+    checkPeople(body)
     const advisory = buildAdvisory(owner, repo, body, 'draft', new Date())
     return ok(201, advisory)
   }
@@ -282,6 +350,7 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
     const advisory = find(ctx)
     const body = validBody(validators.update, ctx.req.body)
     checkRules(body)
+    checkPeople(body)
     const cvss = advisory.cvss as { vector_string: string | null } | null
     if (body.severity !== undefined && cvss?.vector_string != null && body.cvss_vector_string === undefined) {
       throw invalid(['severity: cannot be changed once a CVSS vector is set'], undefined, 'severity')
@@ -365,6 +434,9 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
     }
     if (body.collaborating_users !== undefined) {
       out.collaborating_users = body.collaborating_users?.map((u: string) => simpleUser(u, 'User')) ?? null
+    }
+    if (body.collaborating_teams !== undefined) {
+      out.collaborating_teams = body.collaborating_teams?.map((slug: string) => ({ id: 1, node_id: 'T_stub', name: slug, slug, description: null, privacy: 'closed', permission: 'push', url: `https://api.github.com/teams/${slug}`, html_url: `https://github.com/orgs/x/teams/${slug}`, members_url: '', repositories_url: '', parent: null })) ?? null
     }
     return out
   }
@@ -512,6 +584,24 @@ function repository (owner: string, repo: string) {
     html_url: `https://github.com/${owner}/${repo}`,
     url: `https://api.github.com/repos/${owner}/${repo}`,
     default_branch: 'main'
+  }
+}
+
+function fileContent (owner: string, repo: string, path: string, text: string) {
+  const api = `https://api.github.com/repos/${owner}/${repo}/contents/${path}`
+  return {
+    type: 'file',
+    encoding: 'base64',
+    size: Buffer.byteLength(text),
+    name: path.split('/').pop(),
+    path,
+    content: Buffer.from(text).toString('base64').replace(/(.{60})/g, '$1\n'),
+    sha: 'f'.repeat(40),
+    url: api,
+    git_url: null,
+    html_url: `https://github.com/${owner}/${repo}/blob/main/${path}`,
+    download_url: null,
+    _links: { self: api, git: null, html: null }
   }
 }
 

@@ -114,9 +114,10 @@ t.test('the metadata table cannot be forged', async (t) => {
   const meta2 = rows.filter((r) => cells(r).length === 2).map((r) => cells(r)[0])
   t.same(meta2, ['Field', '---', 'Intake id', 'Received at', 'Sender (From, unauthenticated)', 'Encrypted', 'Signature', 'Attachments'],
     'exactly our rows, each label once')
-  const attachmentRows = rows.filter((r) => cells(r).length === 5)
+  // # | Name | Type | Size | SHA-256 | Shown (inline or sealed)
+  const attachmentRows = rows.filter((r) => cells(r).length === 6)
   t.equal(attachmentRows.length, 3, 'header, delimiter and one attachment row')
-  t.ok(attachmentRows.every((r) => cells(r).length === 5), 'escaped pipes do not add cells')
+  t.ok(attachmentRows.every((r) => cells(r).length === 6), 'escaped pipes do not add cells')
   t.equal(rows.length, 2 + 6 + 3, 'no extra table lines')
 })
 

@@ -1,0 +1,36 @@
+// Message-ID -> intake id, so replies find the report they answer. Keys hold the
+// SHA-256 of the Message-ID (a Message-ID can carry a name or an address), values the
+// intake id. The web role writes the first mapping at intake (a reply can overtake its
+// report); the worker maps each follow-up's own Message-ID to the thread's first report.
+import { createHash } from 'node:crypto'
+import type { Redis } from 'ioredis'
+
+const TTL_SECONDS = 180 * 24 * 3600
+
+export function threadIndex (redis: Redis, prefix: string) {
+  const key = (messageId: string): string => `${prefix}:gw:thread:${createHash('sha256').update(`message-id\0${messageId.trim().replace(/^<|>$/g, '').toLowerCase()}`).digest('hex')}`
+  const ghsaKey = (ghsa: string): string => `${prefix}:gw:ghsa:${ghsa.toLowerCase()}`
+  return {
+    /** Message-ID (of a report or follow-up) -> the root intake id. */
+    async remember (messageId: string | undefined, rootIntakeId: string): Promise<void> {
+      if (messageId === undefined || messageId.length > 1000) return
+      await redis.set(key(messageId), rootIntakeId, 'EX', TTL_SECONDS)
+    },
+    /** At intake (web role): the first message with this Message-ID keeps it. */
+    async rememberFirst (messageId: string | undefined, intakeId: string): Promise<void> {
+      if (messageId === undefined || messageId.length > 1000) return
+      await redis.set(key(messageId), intakeId, 'EX', TTL_SECONDS, 'NX')
+    },
+    async rememberAdvisory (ghsaId: string, rootIntakeId: string): Promise<void> {
+      await redis.set(ghsaKey(ghsaId), rootIntakeId, 'EX', TTL_SECONDS)
+    },
+    async byMessageId (messageId: string): Promise<string | null> {
+      return await redis.get(key(messageId))
+    },
+    async byGhsa (ghsaId: string): Promise<string | null> {
+      return await redis.get(ghsaKey(ghsaId))
+    }
+  }
+}
+
+export type ThreadIndex = ReturnType<typeof threadIndex>
