@@ -141,11 +141,24 @@ function waitUntil (err: unknown): number | undefined {
   return undefined
 }
 
+/**
+ * The route as a bounded label. Octokit hands the hook the template ("/repos/{owner}/
+ * {repo}/security-advisories"), except when paginating: then the next page's URL comes
+ * from GitHub's Link header, absolute, with an opaque cursor in its query, one new
+ * metric series per page fetched. Origin and query are dropped, ids become placeholders.
+ */
+export function routeTemplate (url: string): string {
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').split('?', 1)[0] ?? ''
+  return path.split('/').map((segment) =>
+    /^\d+$/.test(segment) ? '{id}' : /^ghsa(-[a-z0-9]{4}){3}$/i.test(segment) ? '{ghsa_id}' : segment
+  ).join('/').slice(0, 120)
+}
+
 function requestLogging (log: Log, observe: GithubObserver | undefined) {
   return (octokit: Pick<Octokit, 'hook'>) => {
     octokit.hook.wrap('request', async (request, options) => {
       const start = performance.now()
-      const entry = { method: options.method, route: options.url }
+      const entry = { method: options.method, route: routeTemplate(options.url) }
       try {
         const res = await request(options)
         log.debug({ ...entry, status: res.status, ms: Math.round(performance.now() - start) }, 'github request')
