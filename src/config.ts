@@ -262,8 +262,9 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       if (!has('SEAL_PUBLIC_KEY') && !(role === 'all' && has('SEAL_PRIVATE_KEY'))) problems.push('production: SEAL_PUBLIC_KEY is required (the web role seals every message to it)')
     }
     if (role === 'web') {
-      // A split web role must not even have the private keys in its environment.
-      for (const name of ['SEAL_PRIVATE_KEY', 'PGP_PRIVATE_KEY', 'PGP_PASSPHRASE', 'GITHUB_TOKEN', 'GITHUB_APP_PRIVATE_KEY']) {
+      // A split web role must not even have the worker's secrets in its environment: the
+      // private keys, GitHub credentials, and the mail credentials only the worker sends with.
+      for (const name of ['SEAL_PRIVATE_KEY', 'PGP_PRIVATE_KEY', 'PGP_PASSPHRASE', 'GITHUB_TOKEN', 'GITHUB_APP_PRIVATE_KEY', 'SMTP_URL', 'DKIM_PRIVATE_KEY']) {
         if (has(name)) problems.push(`production: the web role must not be given ${name} (it belongs to the worker)`)
       }
     }
