@@ -138,6 +138,7 @@ export const settings = [
   { env: 'DISCORD_WEBHOOK_URL', doc: 'release announcements, posted only after an advisory is published', parse: url(['https:', 'http:']), secret: true },
   { env: 'NOTIFY_WEBHOOK_URL', doc: 'content-free "report received" notices to a team chat', parse: url(['https:', 'http:']), secret: true },
   { env: 'WORKER_CONCURRENCY', default: '4', doc: 'reports processed in parallel by one worker process', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 64 ? { value: n } : { error: 'must be an integer 1-64' } } },
+  { env: 'DECRYPT_THREADS', default: '0', doc: 'worker threads that decrypt OpenPGP (each holds the team keys); 0 decrypts on the main thread', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 && n <= 16 ? { value: n } : { error: 'must be an integer 0-16' } } },
   { env: 'JOB_ATTEMPTS', default: '8', doc: 'tries per report before it is quarantined', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 50 ? { value: n } : { error: 'must be an integer 1-50' } } },
   { env: 'JOB_BACKOFF_MS', default: '5000', doc: 'first retry delay; doubles on each attempt', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
   { env: 'SEALED_TTL_DAYS', default: '90', doc: 'days a processed report\'s original stays sealed in Redis (for `intake export`: attachments, full text); quarantined ones stay until resolved', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
@@ -197,6 +198,7 @@ export interface Config {
   discordWebhookUrl?: string
   notifyWebhookUrl?: string
   workerConcurrency: number
+  decryptThreads: number
   jobAttempts: number
   jobBackoffMs: number
   sealedTtlDays: number
@@ -260,8 +262,9 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       if (!has('SEAL_PUBLIC_KEY') && !(role === 'all' && has('SEAL_PRIVATE_KEY'))) problems.push('production: SEAL_PUBLIC_KEY is required (the web role seals every message to it)')
     }
     if (role === 'web') {
-      // A split web role must not even have the private keys in its environment.
-      for (const name of ['SEAL_PRIVATE_KEY', 'PGP_PRIVATE_KEY', 'PGP_PASSPHRASE', 'GITHUB_TOKEN', 'GITHUB_APP_PRIVATE_KEY']) {
+      // A split web role must not even have the worker's secrets in its environment: the
+      // private keys, GitHub credentials, and the mail credentials only the worker sends with.
+      for (const name of ['SEAL_PRIVATE_KEY', 'PGP_PRIVATE_KEY', 'PGP_PASSPHRASE', 'GITHUB_TOKEN', 'GITHUB_APP_PRIVATE_KEY', 'SMTP_URL', 'DKIM_PRIVATE_KEY']) {
         if (has(name)) problems.push(`production: the web role must not be given ${name} (it belongs to the worker)`)
       }
     }
@@ -313,6 +316,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     outboxDir: get('OUTBOX_DIR') as string,
     dataDir: get('DATA_DIR') as string,
     workerConcurrency: get<number>('WORKER_CONCURRENCY') as number,
+    decryptThreads: get<number>('DECRYPT_THREADS') as number,
     jobAttempts: get<number>('JOB_ATTEMPTS') as number,
     jobBackoffMs: get<number>('JOB_BACKOFF_MS') as number,
     sealedTtlDays: get<number>('SEALED_TTL_DAYS') as number,

@@ -8,7 +8,7 @@ import type { Logger } from './log.js'
 import { QUEUE, TIMELINE_QUEUE, type JobMap } from './queue/jobs.js'
 import { createWorkerRedis } from './redis.js'
 import { sealPrivateKey } from './seal/keys.js'
-import { loadWorkerKeyring } from './pgp/team-key.js'
+import { loadWorkerKeyring, teamKeyArmor } from './pgp/team-key.js'
 import { createOctokit } from './advisory/github-client.js'
 import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink } from './advisory/sink.js'
 import { ReportError } from './report/errors.js'
@@ -34,6 +34,7 @@ import { startTimeline, startTimelineWorker } from './timeline/timeline.js'
 import { createKeySource } from './keys/published.js'
 import { startPublisher } from './keys/publisher.js'
 import { createKeyReplier } from './keys/key-request.js'
+import { createDecryptPool } from './pgp/decrypt-pool.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { observedProgress, observedQuarantine } from './ops/instrument.js'
 import { keyCheck, redisCheck, type ReadinessCheck } from './ops/health.js'
@@ -52,7 +53,9 @@ export interface RunningWorker {
 export async function startWorker (opts: { config: Config, log: Logger, metrics?: Metrics }): Promise<RunningWorker> {
   const { config, log } = opts
   const metrics = opts.metrics ?? createMetrics()
-  const keyring = await loadWorkerKeyring(config, log)
+  const loaded = await loadWorkerKeyring(config, log)
+  const pool = config.decryptThreads > 0 ? createDecryptPool({ threads: config.decryptThreads, ...teamKeyArmor(config) }) : undefined
+  const keyring = pool === undefined ? loaded : { ...loaded, offload: pool.decrypt }
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
   const routing = loadRouting(config)
@@ -136,6 +139,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
       await timelineWorker?.close()
       await timelineQueue.close()
       mailer.close()
+      await pool?.close()
       await quit(redis) // last: the jobs above needed it to record their progress
     }
   }

@@ -61,9 +61,9 @@ t.test('production refuses a secret too short to be one', async (t) => {
 })
 
 t.test('a production web role refuses private keys and tokens in its environment', async (t) => {
-  const err = t.throws(() => loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', INBOUND_SECRET: 'a-long-enough-secret', SEAL_PRIVATE_KEY: 'k', PGP_PRIVATE_KEY: 'armored', GITHUB_TOKEN: 't', GITHUB_OWNER: 'o', GITHUB_DEFAULT_REPO: 'r' }, 'web')) as ConfigError
+  const err = t.throws(() => loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', INBOUND_SECRET: 'a-long-enough-secret', SEAL_PRIVATE_KEY: 'k', PGP_PRIVATE_KEY: 'armored', GITHUB_TOKEN: 't', GITHUB_OWNER: 'o', GITHUB_DEFAULT_REPO: 'r', SMTP_URL: 'smtps://u:p@mail:465', DKIM_PRIVATE_KEY: 'pem', DKIM_SELECTOR: 's1' }, 'web')) as ConfigError
   const text = err.problems.join('\n')
-  for (const name of ['SEAL_PUBLIC_KEY is required', 'must not be given SEAL_PRIVATE_KEY', 'must not be given PGP_PRIVATE_KEY', 'must not be given GITHUB_TOKEN']) t.match(text, name)
+  for (const name of ['SEAL_PUBLIC_KEY is required', 'must not be given SEAL_PRIVATE_KEY', 'must not be given PGP_PRIVATE_KEY', 'must not be given GITHUB_TOKEN', 'must not be given SMTP_URL', 'must not be given DKIM_PRIVATE_KEY']) t.match(text, name)
 })
 
 t.test('a secret key file inside KEYS_DIR is refused (committed, published, read by the web role)', async (t) => {

@@ -31,8 +31,8 @@ export interface GithubClientOptions {
    * is retried later rather than holding a worker slot (default 120) */
   maxRateLimitWaitSeconds?: number
   userAgent?: string
-  /** least time between two content-creating requests (plugin-throttling's default, 1000,
-   * follows GitHub's guidance of about one per second) */
+  /** least time between two content-creating requests of this client (default 1000,
+   * GitHub's guidance of about one per second); 0 only for local stubs and benchmarks */
   writeIntervalMs?: number
   /** Told of every attempt and every rate limit (metrics); route is the URL template. */
   observe?: GithubObserver
@@ -49,7 +49,12 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
   const maxWait = opts.maxRateLimitWaitSeconds ?? 120
   const retries = opts.retries ?? 3
   // requestLogging goes first so its wrap sits inside retry/throttling: one line per attempt.
-  const GithubOctokit = Octokit.plugin(requestLogging(log, opts.observe), retry, throttling)
+  // The wait gate sits innermost too, so every attempt (plugin-retry's, throttling's,
+  // a later job's) passes it.
+  const throttled = opts.throttle !== false
+  const GithubOctokit = throttled
+    ? Octokit.plugin(requestLogging(log, opts.observe), waitGate(maxWait), retry, throttling)
+    : Octokit.plugin(requestLogging(log, opts.observe), retry, throttling)
 
   const onLimit = (kind: 'primary' | 'secondary') => (retryAfter: number, options: { method: string, url: string }, _octokit: unknown, retryCount: number) => {
     const willRetry = retryCount < rateLimitRetries && retryAfter <= maxWait
@@ -67,21 +72,93 @@ export function createOctokit (opts: GithubClientOptions): Octokit {
     log: octokitLog(log),
     request: opts.fetch === undefined ? {} : { fetch: opts.fetch },
     retry: { enabled: retries > 0, retries, retryAfterBaseValue: opts.retryBaseMs ?? 1000 },
-    throttle: opts.throttle === false
+    throttle: !throttled
       ? { enabled: false }
       : {
           onRateLimit: onLimit('primary'),
           onSecondaryRateLimit: onLimit('secondary'),
-          ...(opts.writeIntervalMs !== undefined ? { write: new Bottleneck.Group({ id: 'octokit-write', maxConcurrent: 1, minTime: opts.writeIntervalMs }) } : {})
+          // The plugin's own write group is process-global and fixed at 1 s; ours is per client.
+          write: new Bottleneck.Group({ id: 'octokit-write', maxConcurrent: 1, minTime: opts.writeIntervalMs ?? 1000 })
         }
   })
+}
+
+/**
+ * GitHub asks integrations to make requests serially, and when it says wait (403/429
+ * with retry-after, or a primary quota at 0) no request may go out until the wait is
+ * over. plugin-throttling spaces the *starts* of writes but lets them overlap, delays
+ * only the one request that was refused (its queue keeps sending the others), and
+ * plugin-retry retries a 429 after 1 s whatever retry-after says. This gate runs this
+ * client's requests one at a time, so the next one starts only after the previous answer
+ * was seen, and holds them all while a wait lasts.
+ */
+function waitGate (maxWaitSeconds: number) {
+  let blockedUntil = 0
+  let tail: Promise<unknown> = Promise.resolve()
+  return (octokit: Pick<Octokit, 'hook'>) => {
+    octokit.hook.wrap('request', async (request, options) => {
+      // GitHub App token requests are made from inside a gated request (auth-app's hook).
+      if (/^\/app\//.test(String(options.url))) return await request(options)
+      const previous = tail
+      let release = () => {}
+      tail = new Promise<void>((resolve) => { release = resolve })
+      try {
+        await previous
+        for (let wait = blockedUntil - Date.now(); wait > 0; wait = blockedUntil - Date.now()) {
+          // A long wait (a primary quota resetting in 40 min) fails the job for a later
+          // retry, as the throttling handler does, instead of holding a worker slot.
+          if (wait > maxWaitSeconds * 1000) throw stillLimited(Math.ceil(wait / 1000))
+          await new Promise((resolve) => setTimeout(resolve, wait))
+        }
+        return await request(options)
+      } catch (err) {
+        const until = waitUntil(err)
+        if (until !== undefined) blockedUntil = Math.max(blockedUntil, until)
+        throw err
+      } finally {
+        release()
+      }
+    })
+  }
+}
+
+/** Shaped like GitHub's answer, so callers classify it as the rate limit it is. */
+function stillLimited (retryAfter: number): Error {
+  return Object.assign(new Error('GitHub rate limit: still waiting'), {
+    status: 403,
+    response: { status: 403, headers: { 'retry-after': String(retryAfter) }, data: { message: 'rate limit wait in progress (client side)' } }
+  })
+}
+
+function waitUntil (err: unknown): number | undefined {
+  const e = err as { status?: unknown, response?: { headers?: Record<string, string | undefined> } }
+  if (e.status !== 403 && e.status !== 429) return undefined
+  const headers = e.response?.headers ?? {}
+  const after = Number(headers['retry-after'])
+  if (after > 0) return Date.now() + after * 1000
+  const reset = Number(headers['x-ratelimit-reset'])
+  if (headers['x-ratelimit-remaining'] === '0' && reset > 0) return reset * 1000
+  return undefined
+}
+
+/**
+ * The route as a bounded label. Octokit hands the hook the template ("/repos/{owner}/
+ * {repo}/security-advisories"), except when paginating: then the next page's URL comes
+ * from GitHub's Link header, absolute, with an opaque cursor in its query, one new
+ * metric series per page fetched. Origin and query are dropped, ids become placeholders.
+ */
+export function routeTemplate (url: string): string {
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').split('?', 1)[0] ?? ''
+  return path.split('/').map((segment) =>
+    /^\d+$/.test(segment) ? '{id}' : /^ghsa(-[a-z0-9]{4}){3}$/i.test(segment) ? '{ghsa_id}' : segment
+  ).join('/').slice(0, 120)
 }
 
 function requestLogging (log: Log, observe: GithubObserver | undefined) {
   return (octokit: Pick<Octokit, 'hook'>) => {
     octokit.hook.wrap('request', async (request, options) => {
       const start = performance.now()
-      const entry = { method: options.method, route: options.url }
+      const entry = { method: options.method, route: routeTemplate(options.url) }
       try {
         const res = await request(options)
         log.debug({ ...entry, status: res.status, ms: Math.round(performance.now() - start) }, 'github request')

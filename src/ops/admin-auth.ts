@@ -26,11 +26,15 @@ export function adminGuard (opts: { adminBasicAuth?: string | undefined, product
 
 /**
  * The socket's peer, not req.ip: with trustProxy, req.ip comes from X-Forwarded-For,
- * which any client can write. A request relayed by a local proxy carries that header
- * and is refused too, since its real origin is unknown.
+ * which any client can write. A request relayed by a local proxy carries one of the
+ * relay headers below and is refused too, since its real origin is unknown.
  */
 function fromLoopback (req: FastifyRequest): boolean {
   const peer = req.raw.socket.remoteAddress ?? ''
   const loopback = peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.')
-  return loopback && req.headers['x-forwarded-for'] === undefined
+  return loopback && !RELAY_HEADERS.some((name) => req.headers[name] !== undefined)
 }
+
+// What local proxies write: nginx's X-Real-IP, RFC 7239's Forwarded, Fly's and
+// Cloudflare's own; any of them means the visitor is somewhere else.
+const RELAY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'fly-client-ip', 'cf-connecting-ip', 'true-client-ip', 'x-client-ip']

@@ -23,7 +23,40 @@ export interface DecryptOptions {
   maxBytes?: number
 }
 
+/** What a decryption yields, as plain data (it crosses to and from decryption threads). */
+export interface DecryptedParts {
+  data: Uint8Array
+  decryptedWith: string
+  signatureKeyIds: string[]
+  /** the inner signature packets, checked later as detached signatures over `data` */
+  signatureBytes: Uint8Array
+}
+
 export async function decryptMessage (input: Uint8Array | string, keyring: TeamKeyring, opts: DecryptOptions = {}): Promise<DecryptResult> {
+  const maxBytes = opts.maxBytes ?? limits.decryptedBytes
+  // The worker may spread decryption over threads (DECRYPT_THREADS); each holds the keys.
+  if (keyring.offload !== undefined) return withVerify(await keyring.offload(input, maxBytes))
+  return withVerify(await decryptToParts(input, keyring, { maxBytes }))
+}
+
+/** The inner signatures are verified where the sender's candidate keys are known. */
+export function withVerify (parts: DecryptedParts): DecryptResult {
+  const { data, decryptedWith, signatureKeyIds, signatureBytes } = parts
+  return {
+    data,
+    decryptedWith,
+    signatureKeyIds,
+    verify: async (candidates) => {
+      if (signatureKeyIds.length === 0) return { state: 'unsigned' }
+      if (signatureBytes.length === 0) return { state: 'bad', keyIds: signatureKeyIds, reason: 'the signature packets are malformed' }
+      // Checked as detached signatures over the literal data: openpgp.js can read a
+      // decrypted message's trailing signature packets only once.
+      return await verifyDetached({ data, signature: signatureBytes, candidates })
+    }
+  }
+}
+
+export async function decryptToParts (input: Uint8Array | string, keyring: TeamKeyring, opts: DecryptOptions = {}): Promise<DecryptedParts> {
   const maxBytes = opts.maxBytes ?? limits.decryptedBytes
   const config = pgpConfig({ maxDecompressedBytes: maxBytes })
   if (input.length > limits.rawMessageBytes) throw new ReportError('too-large', 'the encrypted message is larger than the raw message limit')
@@ -82,7 +115,7 @@ async function unlockSessionKeys (message: AnyMessage, key: PrivateKey, config: 
   }
 }
 
-async function decryptWith (message: AnyMessage, sessionKeys: SessionKey[], decryptedWith: string, maxBytes: number, config: Config): Promise<DecryptResult> {
+async function decryptWith (message: AnyMessage, sessionKeys: SessionKey[], decryptedWith: string, maxBytes: number, config: Config): Promise<DecryptedParts> {
   let decrypted: Message<Uint8Array>
   try {
     decrypted = await message.decrypt(undefined, undefined, sessionKeys, undefined, config) as Message<Uint8Array>
@@ -91,18 +124,7 @@ async function decryptWith (message: AnyMessage, sessionKeys: SessionKey[], decr
   }
   const data = await readCapped(decrypted.getLiteralData(), maxBytes)
   const signatures = await innerSignatures(decrypted, config)
-  return {
-    data,
-    decryptedWith,
-    signatureKeyIds: signatures.keyIds,
-    verify: async (candidates) => {
-      if (signatures.keyIds.length === 0) return { state: 'unsigned' }
-      if (signatures.bytes.length === 0) return { state: 'bad', keyIds: signatures.keyIds, reason: 'the signature packets are malformed' }
-      // Checked as detached signatures over the literal data: openpgp.js can read a
-      // decrypted message's trailing signature packets only once.
-      return await verifyDetached({ data, signature: signatures.bytes, candidates })
-    }
-  }
+  return { data, decryptedWith, signatureKeyIds: signatures.keyIds, signatureBytes: signatures.bytes }
 }
 
 /** The signature packets inside a decrypted message, taken out once. */

@@ -23,6 +23,14 @@ export async function loadWorkerKeyring (config: Config, log: Logger): Promise<T
   return keyring
 }
 
+/** The armored secret keys (and passphrase) loadWorkerKeyring used, for decryption threads to load again. */
+export function teamKeyArmor (config: Config): { armored: string[], passphrase?: string } {
+  const withPass = config.pgp.passphrase !== undefined ? { passphrase: config.pgp.passphrase } : {}
+  if (config.pgp.privateKey !== undefined) return { armored: [config.pgp.privateKey], ...withPass }
+  if (config.pgp.privateKeyFile !== undefined) return { armored: [readFileSync(config.pgp.privateKeyFile, 'utf8')], ...withPass }
+  return { armored: [readFileSync(join(config.keysDir, DEV_SECRET_KEY_FILE), 'utf8')] }
+}
+
 async function devKey (config: Config, log: Logger): Promise<string> {
   const path = join(config.keysDir, DEV_SECRET_KEY_FILE)
   try {

@@ -17,6 +17,8 @@ export interface TeamKeyring {
   fingerprint: string
   /** True when this is the throw-away key generated for development. */
   development: boolean
+  /** Decrypts elsewhere (a thread pool holding the same keys) instead of on this thread. */
+  offload?: (input: Uint8Array | string, maxBytes: number) => Promise<import('./decrypt.js').DecryptedParts>
 }
 
 export interface DecryptResult {

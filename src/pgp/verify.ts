@@ -87,8 +87,13 @@ async function verifyCleartext (armored: string, candidates: Candidates): Promis
   } catch {
     return { text: armored, state: malformed('the cleartext signed message is malformed') }
   }
-  const { signatures, data } = await verify({ message, verificationKeys: keysOf(candidates), config })
-  return { text: data, state: await signatureState(signatures, candidates) }
+  let result: Awaited<ReturnType<typeof verify<string>>>
+  try {
+    result = await verify({ message, verificationKeys: keysOf(candidates), config })
+  } catch {
+    return { text: armored, state: malformed('the cleartext signed message is malformed') }
+  }
+  return { text: result.data, state: await signatureState(result.signatures, candidates) }
 }
 
 async function verifySignedMessage (armored: string, candidates: Candidates): Promise<InlineVerification> {
@@ -110,8 +115,16 @@ async function verifySignedMessage (armored: string, candidates: Candidates): Pr
     enums.packet.symmetricallyEncryptedData
   )
   if (encrypted.length > 0) throw new ReportError('unparsable', 'expected a signed message, found an encrypted one')
-  const { signatures, data } = await verify({ message, verificationKeys: keysOf(candidates), format: 'binary', config })
-  return { text: Buffer.from(data).toString('utf8'), state: await signatureState(signatures, candidates) }
+  // openpgp.js throws, rather than reporting a bad signature, when the packets do not
+  // form a signed message (two literal packets, none, a one-pass signature without its
+  // signature): that is a malformed message, not a failure of ours (found by fuzzing).
+  let result: { signatures: Awaited<ReturnType<typeof verify>>['signatures'], data: Uint8Array }
+  try {
+    result = await verify({ message, verificationKeys: keysOf(candidates), format: 'binary', config })
+  } catch {
+    return { text: armored, state: malformed('the signed message is malformed') }
+  }
+  return { text: Buffer.from(result.data).toString('utf8'), state: await signatureState(result.signatures, candidates) }
 }
 
 function malformed (reason: string): SignatureState {

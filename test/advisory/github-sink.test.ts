@@ -301,3 +301,14 @@ t.test('toAdvisoryError keeps field names and drops echoed values', async (t) =>
   t.type(toAdvisoryError('x', fake(401, { message: 'Bad credentials' })), AdvisoryTransientError, '401: a fixed token lets the retry succeed')
   t.type(toAdvisoryError('x', fake(429, {})), AdvisoryTransientError)
 })
+
+t.test('observer routes are templates, also for the pages a Link header points to (bounded metric labels)', async (t) => {
+  const routes = new Set<string>()
+  const observe = { request: (r: { route: string }) => { routes.add(r.route) }, rateLimit: () => {} }
+  const { stub, sink, req } = await setup(t, { observe })
+  for (let i = 0; i < 250; i++) stub.seedAdvisory({ owner: 'acme', repo: 'widget', body: createBody(`other-${i}`) })
+  await sink.create(req('intake-11'))
+  t.ok(stub.requests.filter((r) => r.query.after !== undefined).length >= 2, 'followed Link cursors')
+  // Page 1 is Octokit's template; the next pages are the Link's path (owner/repo are ours).
+  t.same([...routes].sort(), ['/repos/acme/widget/security-advisories', '/repos/{owner}/{repo}/security-advisories'], 'two route labels whatever the number of pages: no origin, no cursor')
+})

@@ -68,6 +68,8 @@ export interface RateLimitOptions {
   perMinute: number
   /** window length; shorten it in tests (default 60 000) */
   windowMs?: number
+  /** the refusal: 403 secondary rate limit (default) or 429, both with retry-after */
+  status?: 403 | 429
 }
 
 export type Advisory = Record<string, unknown> & { ghsa_id: string, html_url: string, description: string | null, state: string, created_at: string }
@@ -90,6 +92,8 @@ export interface GithubStub {
   /** every advisory, in creation order, exactly as the API returns it */
   advisories: Advisory[]
   failNext: (status: number, times?: number, headers?: Record<string, string>, opts?: FailOptions) => void
+  /** every matching request answers `status` for the next `ms` milliseconds (an outage window) */
+  failFor: (ms: number, status: number, headers?: Record<string, string>, opts?: FailOptions) => void
   setRateLimit: (limit: RateLimitOptions | null) => void
   /** adds an advisory without an HTTP request (not recorded) */
   seedAdvisory: (seed: SeedAdvisory) => Advisory
@@ -143,7 +147,7 @@ class HttpError extends Error {
   }
 }
 
-interface Failure { status: number, remaining: number, headers: Record<string, string>, opts: FailOptions }
+interface Failure { status: number, remaining: number, headers: Record<string, string>, opts: FailOptions, until?: number }
 interface Ctx { req: StubRequest, owner: string, repo: string, ghsa?: string }
 
 export async function startGithubStub (opts: GithubStubOptions = {}): Promise<GithubStub> {
@@ -442,9 +446,11 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
   }
 
   function takeFailure (method: string): Failure | undefined {
+    const now = Date.now()
+    for (let i = failures.length - 1; i >= 0; i--) if ((failures[i]?.until ?? Infinity) <= now) failures.splice(i, 1)
     const failure = failures.find(f => f.opts.method === undefined || f.opts.method.toUpperCase() === method)
     if (failure === undefined) return undefined
-    if (--failure.remaining === 0) failures.splice(failures.indexOf(failure), 1)
+    if (failure.until === undefined && --failure.remaining === 0) failures.splice(failures.indexOf(failure), 1)
     return failure
   }
 
@@ -461,7 +467,9 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
     const recent = (writes.get(token) ?? []).filter(t => t > now - windowMs)
     writes.set(token, recent)
     if (recent.length >= rateLimit.perMinute) {
-      throw secondaryLimit(Math.max(1, Math.ceil(((recent[0] ?? now) + windowMs - now) / 1000)))
+      const retryAfter = Math.max(1, Math.ceil(((recent[0] ?? now) + windowMs - now) / 1000))
+      if (rateLimit.status === 429) throw new HttpError(429, { message: MESSAGES[429], documentation_url: DOCS, status: '429' }, undefined, { 'retry-after': String(retryAfter) })
+      throw secondaryLimit(retryAfter)
     }
     recent.push(now)
   }
@@ -503,6 +511,9 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
     advisories,
     failNext (status, times = 1, headers = {}, failOpts = {}) {
       failures.push({ status, remaining: times, headers: lowerKeys(headers), opts: failOpts })
+    },
+    failFor (ms, status, headers = {}, failOpts = {}) {
+      failures.push({ status, remaining: Infinity, headers: lowerKeys(headers), opts: failOpts, until: Date.now() + ms })
     },
     setRateLimit (limit) { rateLimit = limit },
     seedAdvisory ({ owner, repo, body, state = 'draft', createdAt = new Date() }) {

@@ -20,10 +20,14 @@ export interface SmtpSink {
 export interface SmtpSinkOptions {
   /** RCPT TO addresses refused with this SMTP code; the reply text quotes the address, as real servers do. */
   refuse?: Record<string, number>
+  /** listen here (e.g. to bring a stopped sink back on its old port; default: any free port) */
+  port?: number
+  /** keep accepted messages here (shared across a restart) */
+  messages?: SinkMessage[]
 }
 
 export async function startSmtpSink (opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
-  const messages: SinkMessage[] = []
+  const messages: SinkMessage[] = opts.messages ?? []
   const server = new SMTPServer({
     onRcptTo (address, _session, callback) {
       const code = opts.refuse?.[address.address.toLowerCase()]
@@ -34,6 +38,8 @@ export async function startSmtpSink (opts: SmtpSinkOptions = {}): Promise<SmtpSi
     allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    disableReverseLookup: true, // a DNS PTR query per connection would time the sink, not the gateway
+    closeTimeout: 200, // stop (and come back) at once in fault tests: open client connections are cut
     onAuth (_auth, _session, callback) {
       callback(null, { user: 'test' })
     },
@@ -49,7 +55,7 @@ export async function startSmtpSink (opts: SmtpSinkOptions = {}): Promise<SmtpSi
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject)
       resolve()
     })

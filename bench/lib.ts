@@ -1,0 +1,60 @@
+// Small shared pieces of `npm run bench`: statistics, peaks, a dedicated Redis, signed posts.
+import { readFileSync } from 'node:fs'
+import { Redis } from 'ioredis'
+import { signRaw } from '../src/inbound/hmac.js'
+
+export interface Spread { median: number, min: number, max: number, n: number }
+
+export function spread (values: number[]): Spread {
+  const v = [...values].sort((a, b) => a - b)
+  return { median: quantile(v, 0.5), min: v[0] ?? NaN, max: v[v.length - 1] ?? NaN, n: v.length }
+}
+
+/** Linear-interpolated quantile of sorted values. */
+export function quantile (sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN
+  const pos = (sorted.length - 1) * q
+  const lo = Math.floor(pos)
+  const hi = Math.ceil(pos)
+  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo)
+}
+
+export function fmt (s: Spread, digits = 0): string {
+  const f = (x: number) => x.toFixed(digits)
+  return s.n > 1 ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median)
+}
+
+/** Peak resident set size of a process so far (Linux VmHWM), in MiB. */
+export function peakRssMiB (pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN)
+  return kb / 1024
+}
+
+export function rssMiB (pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN) / 1024
+}
+
+export async function flush (url: string): Promise<void> {
+  const redis = new Redis(url)
+  await redis.flushall()
+  redis.disconnect()
+}
+
+export function signedHeaders (secret: string, raw: Buffer): Record<string, string> {
+  const ts = Math.floor(Date.now() / 1000)
+  return { 'content-type': 'message/rfc822', 'x-intake-timestamp': String(ts), 'x-intake-signature': signRaw(secret, ts, raw) }
+}
+
+export async function waitUntil (fn: () => boolean | Promise<boolean>, what: string, ms = 600_000, every = 20): Promise<void> {
+  const until = Date.now() + ms
+  while (!(await fn())) {
+    if (Date.now() > until) throw new Error(`bench: timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, every))
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export interface Target { name: string, target: string, measured: string, met: boolean }
