@@ -59,9 +59,15 @@ export function githubFacts (octokit: Octokit, owner: string, log: Log, opts: Fa
       if (data === undefined || data.type !== 'file' || data.encoding !== 'base64' || (data.size ?? 0) > FILE_MAX_BYTES) return undefined
       return Buffer.from(data.content ?? '', 'base64').toString('utf8')
     })
+  // GitHub answers a renamed or transferred repository with a redirect, which the
+  // client follows: the answer then describes another repository, possibly of another
+  // owner. Only the repository asked for, inside `owner`, counts as existing.
   const repoExists = async (repo: string): Promise<boolean> =>
-    await cached(`repo:${repo.toLowerCase()}`, async () =>
-      (await read(`look up ${owner}/${repo}`, async () => await octokit.rest.repos.get({ owner, repo }))) !== undefined)
+    await cached(`repo:${repo.toLowerCase()}`, async () => {
+      const res = await read(`look up ${owner}/${repo}`, async () => await octokit.rest.repos.get({ owner, repo }))
+      const data = res?.data as { name?: string, owner?: { login?: string } } | undefined
+      return data?.owner?.login?.toLowerCase() === owner.toLowerCase() && data.name?.toLowerCase() === repo.toLowerCase()
+    })
   return {
     repoExists,
     async package (repo) {

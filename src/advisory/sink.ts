@@ -60,8 +60,8 @@ export interface AdvisoryLocation { owner: string, repo: string, ghsaId: string 
 
 export interface AdvisorySink {
   create (req: AdvisoryRequest, opts?: CreateOptions): Promise<AdvisoryRef>
-  /** The advisory's current description (re-read before every append). */
-  description (where: AdvisoryLocation): Promise<string>
+  /** The advisory's current description and state (re-read before every append). */
+  read (where: AdvisoryLocation): Promise<{ description: string, state: string }>
   update (where: AdvisoryLocation, body: AdvisoryUpdateBody): Promise<void>
 }
 
@@ -118,10 +118,10 @@ export function githubSink (octokit: Octokit, log: Log): AdvisorySink {
       log.info({ intakeId, ghsaId: res.data.ghsa_id, repo: where }, 'advisory created')
       return { ghsaId: res.data.ghsa_id, htmlUrl: res.data.html_url, created: true }
     },
-    async description ({ owner, repo, ghsaId }) {
+    async read ({ owner, repo, ghsaId }) {
       const res = await guarded(`read advisory ${ghsaId} in ${owner}/${repo}`, () =>
         octokit.rest.securityAdvisories.getRepositoryAdvisory({ owner, repo, ghsa_id: ghsaId }))
-      return res.data.description ?? ''
+      return { description: res.data.description ?? '', state: res.data.state }
     },
     async update ({ owner, repo, ghsaId }, body) {
       // Same body, same result: a retried PATCH cannot duplicate anything.
@@ -243,9 +243,9 @@ export function outboxSink (outboxDir: string): AdvisorySink {
       }
       return { ...ref, created: true }
     },
-    async description ({ ghsaId }) {
-      const body = JSON.parse(await readFile(fileOf(ghsaId), 'utf8')) as { description?: string }
-      return body.description ?? ''
+    async read ({ ghsaId }) {
+      const body = JSON.parse(await readFile(fileOf(ghsaId), 'utf8')) as { description?: string, state?: string }
+      return { description: body.description ?? '', state: body.state ?? 'draft' }
     },
     async update ({ ghsaId }, patch) {
       const file = fileOf(ghsaId)

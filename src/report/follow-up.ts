@@ -9,13 +9,14 @@
 //
 // Appending: one writer per advisory at a time (a Redis lock), the description re-read
 // inside the lock, and a marker per follow-up intake id so a retried append is a no-op.
-import { createHmac, randomUUID, type KeyObject } from 'node:crypto'
+import { createHmac, type KeyObject } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { followUpMarker, followUpSection } from '../advisory/follow-up-section.js'
 import type { AdvisorySink } from '../advisory/sink.js'
 import { threadRefs } from '../triage/thread.js'
 import { findDisclosure } from '../triage/disclosure.js'
 import type { ThreadIndex } from './thread-index.js'
+import { withWaitingLock } from './lock.js'
 import type { Logger } from '../log.js'
 import type { ProgressStore } from './state.js'
 import { gatewayKeys } from '../queue/jobs.js'
@@ -116,40 +117,35 @@ export function senderHash (sealKey: KeyObject, address: string | undefined): st
   return createHmac('sha256', key).update(`sender\0${address.trim().toLowerCase()}`).digest('hex')
 }
 
-/** Appends the follow-up's section once; returns false when there was no room left. */
-export async function appendFollowUp (intakeId: string, receivedAt: Date, report: OpenedReport, root: ThreadRoot, deps: FollowUpDeps): Promise<boolean> {
+export type AppendOutcome = 'appended' | 'no room' | 'not a draft'
+
+/**
+ * Appends the follow-up's section once. Only to a draft: a published advisory's
+ * description is public, and its GHSA id (which threads a reply) is known to anyone,
+ * so appending there would publish a private follow-up or let a stranger write into
+ * the public advisory. The team notice still tells the team.
+ */
+export async function appendFollowUp (intakeId: string, receivedAt: Date, report: OpenedReport, root: ThreadRoot, deps: FollowUpDeps): Promise<AppendOutcome> {
   const where = { owner: root.owner, repo: root.repo, ghsaId: root.ghsaId }
-  return await withAdvisoryLock(deps.redis, `${deps.prefix}:gw:advlock:${root.ghsaId}`, async () => {
-    const current = await deps.sink.description(where)
-    if (current.includes(followUpMarker(intakeId))) return true
+  const lock = { lockMs: LOCK_MS, waitMs: WAIT_MS, busy: () => new ThreadPendingError('another follow-up to the same advisory') }
+  return await withWaitingLock(deps.redis, `${deps.prefix}:gw:advlock:${root.ghsaId}`, lock, async () => {
+    const { description: current, state } = await deps.sink.read(where)
+    if (current.includes(followUpMarker(intakeId))) return 'appended'
+    if (state !== 'draft') {
+      deps.log.warn({ intakeId, ghsaId: root.ghsaId, state }, 'follow-up not appended: the advisory is no longer a draft')
+      return 'not a draft'
+    }
     const mine = senderHash(deps.sealKey, report.from?.address)
     const d = findDisclosure(`${report.subject}\n${report.text}`)
     const disclosure = d.publiclyDisclosed ? `${d.exploited ? 'exploited / 0-day' : 'publicly disclosed'} (${d.reasons.join(', ')})` : undefined
     const section = followUpSection(report, { intakeId, receivedAt, sameSender: mine !== undefined && mine === root.senderHash, ...(disclosure === undefined ? {} : { disclosure }) }, current)
     if (section === undefined) {
       deps.log.warn({ intakeId, ghsaId: root.ghsaId }, 'follow-up not appended: the advisory description is at GitHub\'s limit')
-      return false
+      return 'no room'
     }
     await deps.sink.update(where, { description: current + section })
-    return true
+    return 'appended'
   })
-}
-
-const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-
-// Waits its turn (follow-ups are short), unlike the per-report lock which fails fast.
-async function withAdvisoryLock<T> (redis: Redis, key: string, fn: () => Promise<T>): Promise<T> {
-  const token = randomUUID()
-  const until = Date.now() + WAIT_MS
-  while (await redis.set(key, token, 'PX', LOCK_MS, 'NX') === null) {
-    if (Date.now() > until) throw new ThreadPendingError('another follow-up to the same advisory')
-    await new Promise((resolve) => setTimeout(resolve, 50 + Math.floor(Math.random() * 50)))
-  }
-  try {
-    return await fn()
-  } finally {
-    await redis.eval(RELEASE, 1, key, token).catch(() => {})
-  }
 }
 
 function optional<K extends string, V> (key: K, value: V | undefined): { [P in K]?: V } {

@@ -51,3 +51,33 @@ export async function releaseReportLock (prefix: string, intakeId: string): Prom
   clearInterval(lock.renew)
   await lock.redis.eval(RELEASE, 1, key, lock.token).catch(() => {})
 }
+
+export interface WaitingLockOptions {
+  /** Expiry of the key, renewed every third of it while `fn` runs. */
+  lockMs: number
+  /** How long to wait for a turn before `busy()` is thrown. */
+  waitMs: number
+  busy: () => Error
+}
+
+/**
+ * One holder of `key` at a time; the others wait their turn (short critical sections,
+ * like a follow-up's read-modify-write of an advisory). Renewed while `fn` runs: a
+ * slow GitHub answer must not let a second writer in, which would overwrite the first
+ * one's append with a description read before it.
+ */
+export async function withWaitingLock<T> (redis: Redis, key: string, opts: WaitingLockOptions, fn: () => Promise<T>): Promise<T> {
+  const token = randomUUID()
+  const until = Date.now() + opts.waitMs
+  while (await redis.set(key, token, 'PX', opts.lockMs, 'NX') === null) {
+    if (Date.now() > until) throw opts.busy()
+    await new Promise((resolve) => setTimeout(resolve, 50 + Math.floor(Math.random() * 50)))
+  }
+  const renew = setInterval(() => { redis.eval(RENEW, 1, key, token, opts.lockMs).catch(() => {}) }, Math.max(10, Math.floor(opts.lockMs / 3)))
+  try {
+    return await fn()
+  } finally {
+    clearInterval(renew)
+    await redis.eval(RELEASE, 1, key, token).catch(() => {})
+  }
+}

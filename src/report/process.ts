@@ -122,7 +122,11 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
   // A report already being filed as its own advisory stays one, whatever a retry sees.
   const root = progress.state.advisoryPending === undefined ? await findThreadRoot(report, intakeId, followUpDeps(deps)) : undefined
-  if (root !== undefined) return await processFollowUp(intakeId, job, report, root, progress, deps)
+  // A published (or closed) advisory takes no follow-ups: mail that threads to one
+  // ("bypass of GHSA-…", whose id is public now) is a new report with its own draft.
+  if (root !== undefined && (progress.state.followUpOf !== undefined || await isDraft(root, deps))) {
+    return await processFollowUp(intakeId, job, report, root, progress, deps)
+  }
   // Early, so a reply that arrives while this report is being filed waits for it.
   await deps.threads.rememberFirst(report.messageId, intakeId)
   const enriched = await enrich(report, { ...deps.triage, owner: deps.github.owner, defaultRepo: deps.github.repo })
@@ -273,7 +277,7 @@ async function processFollowUp (intakeId: string, job: ProcessJob, report: Opene
   const advisory = { ghsaId: root.ghsaId, htmlUrl: root.htmlUrl }
   if (progress.state.ghsaId === undefined) {
     const appended = await appendFollowUp(intakeId, new Date(job.data.receivedAt), report, root, followUpDeps(deps))
-    await progress.record({ ghsaId: root.ghsaId, advisoryUrl: root.htmlUrl, followUp: appended ? 'appended' : 'no room' })
+    await progress.record({ ghsaId: root.ghsaId, advisoryUrl: root.htmlUrl, followUp: appended })
   }
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
@@ -284,6 +288,10 @@ async function processFollowUp (intakeId: string, job: ProcessJob, report: Opene
   if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
   deps.log.info({ intakeId, ghsaId: root.ghsaId, root: root.intakeId }, 'follow-up appended to the report\'s advisory')
   return { outcome: 'follow-up', ghsaId: root.ghsaId }
+}
+
+async function isDraft (root: ThreadRoot, deps: ProcessDeps): Promise<boolean> {
+  return (await deps.sink.read({ owner: root.owner, repo: root.repo, ghsaId: root.ghsaId })).state === 'draft'
 }
 
 function followUpDeps (deps: ProcessDeps) {

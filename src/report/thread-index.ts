@@ -11,10 +11,15 @@ export function threadIndex (redis: Redis, prefix: string) {
   const key = (messageId: string): string => `${prefix}:gw:thread:${createHash('sha256').update(`message-id\0${messageId.trim().replace(/^<|>$/g, '').toLowerCase()}`).digest('hex')}`
   const ghsaKey = (ghsa: string): string => `${prefix}:gw:ghsa:${ghsa.toLowerCase()}`
   return {
-    /** Message-ID (of a report or follow-up) -> the root intake id. */
+    /**
+     * Message-ID (of a follow-up) -> the root intake id, unless the Message-ID is taken.
+     * Never replaces: a sender picks its own Message-ID, and one that reused another
+     * report's would otherwise redirect that reporter's later replies to its advisory.
+     * (A follow-up's own mapping, written at intake, resolves through its followUpOf.)
+     */
     async remember (messageId: string | undefined, rootIntakeId: string): Promise<void> {
       if (messageId === undefined || messageId.length > 1000) return
-      await redis.set(key(messageId), rootIntakeId, 'EX', TTL_SECONDS)
+      await redis.set(key(messageId), rootIntakeId, 'EX', TTL_SECONDS, 'NX')
     },
     /** At intake (web role): the first message with this Message-ID keeps it. */
     async rememberFirst (messageId: string | undefined, intakeId: string): Promise<void> {

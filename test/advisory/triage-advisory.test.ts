@@ -3,6 +3,8 @@
 // hostile values, the cached repository facts against the stub, the outbox update.
 import t from 'tap'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { renderAdvisory } from '../../src/advisory/render.js'
@@ -100,15 +102,37 @@ t.test('repository facts: read through the API once, 404 is absent, organisation
   t.same(stub.invalidRequests, [])
 })
 
+t.test('repo facts: a repository moved out of the owner (GitHub redirects) does not exist for routing', async (t) => {
+  const server = createServer((req, res) => {
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers })
+      res.end(JSON.stringify(body))
+    }
+    if (req.url === '/repos/o/moved') return send(301, { message: 'Moved Permanently', url: '/repos/other/moved' }, { location: '/repos/other/moved' })
+    if (req.url === '/repos/o/renamed') return send(301, { message: 'Moved Permanently', url: '/repos/o/new-name' }, { location: '/repos/o/new-name' })
+    if (req.url === '/repos/other/moved') return send(200, { name: 'moved', full_name: 'other/moved', owner: { login: 'other' } })
+    if (req.url === '/repos/o/new-name') return send(200, { name: 'new-name', full_name: 'o/new-name', owner: { login: 'o' } })
+    if (req.url === '/repos/o/here') return send(200, { name: 'Here', full_name: 'o/Here', owner: { login: 'O' } })
+    send(404, { message: 'Not Found' })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.close() })
+  const { port } = server.address() as AddressInfo
+  const facts = githubFacts(createOctokit({ baseUrl: `http://127.0.0.1:${port}`, auth: 't', log: quiet, retries: 0, throttle: false }), 'o', quiet)
+  t.equal(await facts.repoExists('moved'), false, 'transferred to another owner')
+  t.equal(await facts.repoExists('renamed'), false, 'renamed: the old name is not where an advisory can be filed')
+  t.equal(await facts.repoExists('here'), true, 'owner and name compared case-insensitively')
+})
+
 t.test('outbox sink: description and update for follow-ups and collaborators', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'outbox-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const sink = outboxSink(dir)
   const ref = await sink.create({ owner: 'o', repo: 'r', intakeId: 'abc', body: { summary: 's', description: 'first', vulnerabilities: [{ package: { ecosystem: 'other' } }] } })
   const where = { owner: 'o', repo: 'r', ghsaId: ref.ghsaId }
-  t.equal(await sink.description(where), 'first')
+  t.same(await sink.read(where), { description: 'first', state: 'draft' })
   await sink.update(where, { description: 'first+second', collaborating_users: ['u'] })
   const body = JSON.parse(readFileSync(join(dir, 'advisories', 'abc.json'), 'utf8'))
   t.same([body.description, body.collaborating_users], ['first+second', ['u']])
-  await t.rejects(sink.description({ ...where, ghsaId: 'GHSA-../../x' }), /not an outbox advisory/)
+  await t.rejects(sink.read({ ...where, ghsaId: 'GHSA-../../x' }), /not an outbox advisory/)
 })

@@ -83,3 +83,23 @@ t.test('replies at once, a reply before its report is filed, and a lost PATCH an
   t.equal(await gw.queue.getFailedCount(), 0)
   t.same(stub.invalidRequests.map((r) => r.invalid), [])
 })
+
+t.test('mail quoting a published advisory\'s (public) GHSA id is not written into it: it is a new report with its own draft', async (t) => {
+  const { stub, gw, advisoryOf } = await stacklokLabs(t)
+  const root = await gw.post(plainMessage({ ...REPORT, messageId: 'root-3@example.org', body: 'report\n' }))
+  await gw.waitFor(async () => (await gw.queue.getCompletedCount()) === 1, 'report filed')
+  const advisory = advisoryOf(root.id as string)
+  if (advisory === undefined) return t.fail('advisory')
+  stub.changeAdvisory(advisory.ghsa_id, { state: 'published' })
+  const before = advisory.description
+  const reply = await gw.post(plainMessage({ from: 'Stranger <x@example.com>', subject: `Re: ${advisory.ghsa_id}`, messageId: 'pub@example.com', body: 'STRANGER-TEXT\n' }))
+  await gw.waitFor(async () => (await gw.queue.getCompletedCount()) === 2, 'reply handled')
+  t.equal(advisoryOf(root.id as string)?.description, before, 'the public description is unchanged')
+  t.notOk(stub.requests.some((r) => r.method === 'PATCH' && JSON.stringify(r.body).includes('STRANGER-TEXT')), 'no PATCH carries the reply')
+  t.equal(stub.advisories.length, 2, 'a draft of its own ("bypass of GHSA-…" is a new report)')
+  const own = advisoryOf(reply.id as string)
+  t.equal(own?.state, 'draft')
+  t.match(own?.description, 'STRANGER-TEXT')
+  t.equal(await gw.queue.getFailedCount(), 0)
+  t.same(stub.invalidRequests.map((r) => r.invalid), [])
+})

@@ -76,6 +76,9 @@ t.test('GitHub logins: labelled or profile links only', async (t) => {
   t.same(findLogins('ping @octocat and @StacklokLabs/security'), [], 'mentions in prose are not the reporter')
   t.same(findLogins('GitHub: @-bad- GitHub: @ok'), ['ok'], 'invalid logins dropped')
   t.same(findLogins('GitHub: https://github.com/StacklokLabs', { owner: OWNER }), [], 'the owner organisation itself is not a reporter')
+  t.same(findLogins('The bug was introduced by https://github.com/alice in 2023.\nhttps://github.com/mallory\n', { owner: OWNER }), [], 'a profile the report merely links is not the reporter')
+  t.same(findLogins('Found by me (https://github.com/carol-h).\nsee https://github.com/alice\n'), ['carol-h'])
+  t.same(findLogins('text by https://github.com/alice\n-- \nRita\nhttps://github.com/rita-sec\n'), ['rita-sec'], 'a profile link on its own line of the signature')
 })
 
 t.test('wants to collaborate', async (t) => {
