@@ -26,12 +26,14 @@ t.test('GitHub 500/502/429/secondary 403 windows: all filed once after recovery,
 
   const worker = await startChildRole('worker', r.workerEnv(REDIS_URL, prefix), logs)
   t.teardown(() => worker.kill())
-  // The outage, in four back-to-back windows, starting as the worker starts.
-  const windows: Array<[number, number, Record<string, string>, { applied?: boolean }]> = [
-    [1500, 500, {}, {}],
-    [1500, 502, {}, { applied: true }], // GitHub did the work, the answer was lost
-    [3000, 429, { 'retry-after': '2' }, {}],
-    [3000, 403, { 'retry-after': '2' }, {}] // secondary rate limit (the stub's message says so)
+  // The outage, in four back-to-back windows, starting as the worker starts. Each also
+  // lasts until it has answered a request, so a worker slowed by a busy machine still
+  // meets every kind of failure (the test is about behaviour, not timing).
+  const windows: Array<[number, number, Record<string, string>, { applied?: boolean, minHits: number }]> = [
+    [1500, 500, {}, { minHits: 1 }],
+    [1500, 502, {}, { applied: true, minHits: 1 }], // GitHub did the work, the answer was lost
+    [3000, 429, { 'retry-after': '2' }, { minHits: 1 }],
+    [3000, 403, { 'retry-after': '2' }, { minHits: 1 }] // secondary rate limit (the stub's message says so)
   ]
   let at = 0
   const timers = windows.map(([ms, status, headers, opts]) => {
@@ -48,7 +50,7 @@ t.test('GitHub 500/502/429/secondary 403 windows: all filed once after recovery,
   await waitFor(async () => (await queue.getCompletedCount()) + (await queue.getFailedCount()) >= COUNT, 'every job finished')
 
   const statuses = new Set(r.stub.requests.map((q) => q.status))
-  for (const s of [500, 502, 429, 403]) t.ok(statuses.has(s), `the worker met a ${s}`)
+  for (const s of [500, 502, 429, 403]) t.ok(statuses.has(s), `the worker met a ${s} (met: ${[...statuses].join(', ')})`)
   t.ok(Date.now() >= outageEnds, 'the run outlasted the outage')
   const advised = advisedIntakes(r.stub)
   t.equal(advised.length, readable, `exactly ${readable} advisories`)

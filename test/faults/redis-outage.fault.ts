@@ -42,8 +42,10 @@ t.test('Redis killed while posting: 503 only, and every message answered 200 is 
   t.same([...new Set(answers.map((a) => a.status))].sort(), [200, 503], 'only 200 and 503 answers')
   t.ok(answers.filter((a) => a.phase === 'down').some((a) => a.status === 503), 'the outage was answered 503')
   const accepted = answers.flatMap((a) => a.id === undefined ? [] : [a.id])
-  t.ok(accepted.length > 60, `${accepted.length} accepted, ${byStatus(503)} refused with 503`)
-  await waitFor(() => accepted.every((id) => hasAdvisory(r.stub, id)), 'every message answered 200 filed', 120_000)
+  t.ok(accepted.length >= 60, `${accepted.length} accepted, ${byStatus(503)} refused with 503`)
+  // A report that was being processed when Redis died waits for its report lock (90 s,
+  // kept by the AOF) and BullMQ's stalled check before it runs again: minutes, not seconds.
+  await waitFor(() => accepted.every((id) => hasAdvisory(r.stub, id)), 'every message answered 200 filed', 300_000)
   t.equal(r.stub.advisories.length, new Set(accepted).size, 'and nothing else, nothing twice')
   t.notOk(worker.child.exitCode !== null, 'the worker survived the outage')
   t.same(r.stub.invalidRequests, [])

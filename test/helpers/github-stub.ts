@@ -61,6 +61,8 @@ export interface FailOptions {
   message?: string
   /** handle the request first, then send the failure: "GitHub did it, the response was lost" */
   applied?: boolean
+  /** failFor: the window lasts until it has also answered this many requests (a slow client still meets it) */
+  minHits?: number
 }
 
 export interface RateLimitOptions {
@@ -147,7 +149,7 @@ class HttpError extends Error {
   }
 }
 
-interface Failure { status: number, remaining: number, headers: Record<string, string>, opts: FailOptions, until?: number }
+interface Failure { status: number, remaining: number, headers: Record<string, string>, opts: FailOptions, until?: number, hits: number }
 interface Ctx { req: StubRequest, owner: string, repo: string, ghsa?: string }
 
 export async function startGithubStub (opts: GithubStubOptions = {}): Promise<GithubStub> {
@@ -229,8 +231,15 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
     const failure = takeFailure(record.method)
     if (failure !== undefined && failure.opts.applied !== true) throw failed(failure)
     if (CONTENT_CREATING.has(record.method)) enforceRateLimit(token)
-    const result = route(record)
-    if (failure !== undefined) throw failed(failure) // applied: the work is done, the answer is lost
+    // applied: the work is done (or refused), whatever GitHub answered is lost in a 5xx.
+    let result
+    try {
+      result = route(record)
+    } catch (err) {
+      if (failure !== undefined) throw failed(failure)
+      throw err
+    }
+    if (failure !== undefined) throw failed(failure)
     return result
   }
 
@@ -447,9 +456,11 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
 
   function takeFailure (method: string): Failure | undefined {
     const now = Date.now()
-    for (let i = failures.length - 1; i >= 0; i--) if ((failures[i]?.until ?? Infinity) <= now) failures.splice(i, 1)
+    const over = (f: Failure) => (f.until ?? Infinity) <= now && f.hits >= (f.opts.minHits ?? 0)
+    for (let i = failures.length - 1; i >= 0; i--) if (over(failures[i] as Failure)) failures.splice(i, 1)
     const failure = failures.find(f => f.opts.method === undefined || f.opts.method.toUpperCase() === method)
     if (failure === undefined) return undefined
+    failure.hits++
     if (failure.until === undefined && --failure.remaining === 0) failures.splice(failures.indexOf(failure), 1)
     return failure
   }
@@ -510,10 +521,10 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
     violations,
     advisories,
     failNext (status, times = 1, headers = {}, failOpts = {}) {
-      failures.push({ status, remaining: times, headers: lowerKeys(headers), opts: failOpts })
+      failures.push({ status, remaining: times, headers: lowerKeys(headers), opts: failOpts, hits: 0 })
     },
     failFor (ms, status, headers = {}, failOpts = {}) {
-      failures.push({ status, remaining: Infinity, headers: lowerKeys(headers), opts: failOpts, until: Date.now() + ms })
+      failures.push({ status, remaining: Infinity, headers: lowerKeys(headers), opts: failOpts, until: Date.now() + ms, hits: 0 })
     },
     setRateLimit (limit) { rateLimit = limit },
     seedAdvisory ({ owner, repo, body, state = 'draft', createdAt = new Date() }) {
