@@ -229,7 +229,9 @@ export function algorithmName (info: { algorithm: string, bits?: number, curve?:
 
 /** Several transferable public keys in one armored block: what `gpg --export -a a b` makes. */
 export function armorKeys (binaries: Uint8Array[]): string {
-  return armor(enums.armor.publicKey, Buffer.concat(binaries), undefined, undefined, undefined, false, pgpConfig())
+  // With the CRC line: GnuPG 2.2 reads on past the base64 into "-----END" (and fails)
+  // when the data needs no "=" padding to mark its end, one block length in three.
+  return armor(enums.armor.publicKey, Buffer.concat(binaries), undefined, undefined, undefined, true, pgpConfig())
 }
 
 /** Warnings an operator must see at start: keys refused, and a primary key close to expiry. */
