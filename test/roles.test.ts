@@ -1,33 +1,19 @@
 // The real entry point, as operators run it: roles, production refusals, and the web
 // role working without any private key.
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateSealKeyPair } from '../src/seal/hpke.js'
 import { signRaw } from '../src/inbound/hmac.js'
+import { startMain as startMainProcess } from './helpers/main-process.js'
 import { plainMessage } from './helpers/messages.js'
 import { REDIS_URL, dropPrefix, uniquePrefix } from './helpers/redis.js'
 
-interface Run { code: Promise<number | null>, output: () => string, kill: () => void, port: Promise<number> }
-
-function startMain (args: string[], env: Record<string, string>): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let out = ''
-  let onPort: (p: number) => void = () => {}
-  const port = new Promise<number>((resolve) => { onPort = resolve })
-  const take = (d: Buffer) => {
-    out += d.toString()
-    const m = out.match(/listening at http:\/\/127\.0\.0\.1:(\d+)/)
-    if (m) onPort(Number(m[1]))
-  }
-  child.stdout.on('data', take)
-  child.stderr.on('data', take)
-  return { code: new Promise((resolve) => child.on('exit', resolve)), output: () => out, kill: () => child.kill('SIGTERM'), port }
+// The real entry point as a child process, with a plain SIGTERM for teardown.
+function startMain (args: string[], env: Record<string, string>) {
+  const run = startMainProcess(args, env)
+  return { ...run, kill: () => { run.signal('SIGTERM') } }
 }
 
 t.test('production with nothing configured lists every problem and exits non-zero', async (t) => {
