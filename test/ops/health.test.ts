@@ -2,7 +2,6 @@
 // who may reach the admin routes.
 import t from 'tap'
 import { networkInterfaces } from 'node:os'
-import { createServer } from 'node:net'
 import { startGateway } from '../helpers/gateway.js'
 import { plainMessage } from '../helpers/messages.js'
 import { testConfig } from '../helpers/config.js'
@@ -12,16 +11,9 @@ import { buildWeb } from '../../src/server.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
 import { readinessProbe } from '../../src/ops/health.js'
 import { dropPrefix, uniquePrefix } from '../helpers/redis.js'
+import { freePort } from '../helpers/redis-server.js'
 
 const silent = createLogger({ level: 'silent', production: false })
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 t.test('ready with Redis up; not ready while the queue is paused', async (t) => {
   const gw = await startGateway(t, {})

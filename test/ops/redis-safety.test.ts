@@ -3,7 +3,6 @@
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -13,14 +12,7 @@ import { createLogger } from '../../src/log.js'
 import { inspectRedis, warnUnsafeRedis } from '../../src/ops/redis-safety.js'
 import { generateSealKeyPair } from '../../src/seal/hpke.js'
 import { startMain } from '../helpers/main-process.js'
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+import { freePort } from '../helpers/redis-server.js'
 
 async function redisWith (t: Test, args: string[]): Promise<Redis> {
   const dir = mkdtempSync(join(tmpdir(), 'intake-redis-safety-'))
