@@ -9,7 +9,8 @@ import { QUEUE, TIMELINE_QUEUE, type JobMap } from './queue/jobs.js'
 import { createWorkerRedis } from './redis.js'
 import { sealPrivateKey } from './seal/keys.js'
 import { loadWorkerKeyring, teamKeyArmor } from './pgp/team-key.js'
-import { createOctokit } from './advisory/github-client.js'
+import { githubClient } from './advisory/github-client.js'
+import { reportEvents } from './report/events.js'
 import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink } from './advisory/sink.js'
 import { ReportError } from './report/errors.js'
 import { ReportBusyError, releaseReportLock } from './report/lock.js'
@@ -94,6 +95,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
     // Without GitHub there is no advisory state to poll: no reminders.
     ...(octokit !== undefined ? { timeline: { start: async (ref) => { await startTimeline({ redis, prefix: config.queuePrefix, queue: timelineQueue, timeline: config.timeline, retry: config }, ref) } } } : {}),
     progress: observedProgress(progress, metrics),
+    events: reportEvents(redis, config.queuePrefix),
     quarantine: observedQuarantine(quarantineStore(redis, config.queuePrefix), metrics),
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
     log,
@@ -116,7 +118,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
   const timelineWorker = octokit === undefined
     ? undefined
     : startTimelineWorker({
-      redis, prefix: config.queuePrefix, queue: timelineQueue, octokit, progress, sealKey, team, templates,
+      redis, prefix: config.queuePrefix, queue: timelineQueue, octokit, progress, events: deps.events, sealKey, team, templates,
       reply: { outgoing, keyStore, window, mail: { from: config.mailFrom }, log },
       mail: { from: config.mailFrom, publicUrl: config.publicUrl }, timeline: config.timeline, retry: config, log
     })
@@ -206,20 +208,6 @@ function raceAbort<T> (run: Promise<T>, signal: AbortSignal): Promise<T> {
 
 function ownAddresses (config: Config): string[] {
   return [...new Set([config.securityEmail, addressOf(config.mailFrom)].map((a) => a.toLowerCase()))]
-}
-
-function githubClient (config: Config, log: Logger, metrics: Metrics): Octokit | undefined {
-  if (!hasGithub(config)) return undefined
-  const auth = config.github.token ?? config.github.app
-  if (auth === undefined) throw new Error('no GitHub credentials')
-  const observe = {
-    request: (r: { method: string, route: string, status: number | 'error' }) => {
-      metrics.githubRequests.inc({ method: r.method, route: r.route, status: String(r.status) })
-      if (r.method === 'PATCH' && r.route.includes('/security-advisories/') && typeof r.status === 'number' && r.status < 300) metrics.advisories.inc({ action: 'updated' })
-    },
-    rateLimit: (r: { kind: string, retried: boolean }) => { metrics.githubRateLimitWaits.inc({ kind: r.kind, retried: String(r.retried) }) }
-  }
-  return createOctokit({ baseUrl: config.github.apiUrl, auth, log, observe, writeIntervalMs: config.githubWriteIntervalMs })
 }
 
 /** DKIM_PRIVATE_KEY holds the PEM itself or the path of a file holding it. */

@@ -7,6 +7,8 @@ import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
 import { createAppAuth } from '@octokit/auth-app'
 import Bottleneck from 'bottleneck'
+import { hasGithub, type Config } from '../config.js'
+import type { Metrics } from '../ops/metrics.js'
 
 /** A token, or a GitHub App installation (its tokens are minted and renewed by auth-app). */
 export type GithubAuth = string | { appId: string, privateKey: string, installationId: string }
@@ -185,4 +187,19 @@ function octokitLog (log: Log) {
     error: drop,
     warn: (message: string) => log.warn({ source: 'octokit' }, String(message))
   }
+}
+
+/** The configured client (token or GitHub App), or undefined when advisories go to the outbox. */
+export function githubClient (config: Config, log: Log, metrics?: Metrics): Octokit | undefined {
+  if (!hasGithub(config)) return undefined
+  const auth = config.github.token ?? config.github.app
+  if (auth === undefined) throw new Error('no GitHub credentials')
+  const observe = metrics === undefined ? undefined : {
+    request: (r: { method: string, route: string, status: number | 'error' }) => {
+      metrics.githubRequests.inc({ method: r.method, route: r.route, status: String(r.status) })
+      if (r.method === 'PATCH' && r.route.includes('/security-advisories/') && typeof r.status === 'number' && r.status < 300) metrics.advisories.inc({ action: 'updated' })
+    },
+    rateLimit: (r: { kind: string, retried: boolean }) => { metrics.githubRateLimitWaits.inc({ kind: r.kind, retried: String(r.retried) }) }
+  }
+  return createOctokit({ baseUrl: config.github.apiUrl, auth, log, ...(observe === undefined ? {} : { observe }), writeIntervalMs: config.githubWriteIntervalMs })
 }

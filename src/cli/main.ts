@@ -10,6 +10,7 @@ import { statusCommand } from './status.js'
 import { replayFailedCommand } from './replay-failed.js'
 import { sendTestCommand } from './send-test.js'
 import { keysCommand } from './keys.js'
+import { advisoryCommand, advisoryUsage } from './advisory.js'
 import { generateSealKeyPair } from '../seal/hpke.js'
 
 type Out = (s: string) => void
@@ -49,6 +50,10 @@ const commands: Record<string, Command> = {
   keys: {
     usage: 'keys generate|show|export           the team OpenPGP key: make one (public half into\n                                      KEYS_DIR), list what is published, export it',
     run: async (args, out, config) => await keysCommand(config(), args, out)
+  },
+  advisory: {
+    get usage () { return advisoryUsage() },
+    run: async (args, out, config) => await advisoryCommand(config(), args, out)
   },
   'seal-keygen': {
     usage: 'seal-keygen                         a new SEAL_PUBLIC_KEY / SEAL_PRIVATE_KEY pair',

@@ -56,6 +56,8 @@ export function gatewayKeys (prefix: string) {
     sealed: (id: string) => `${base}:sealed:${id}`,
     seen: (hash: string) => `${base}:seen:${hash}`,
     state: (id: string) => `${base}:state:${id}`,
+    /** The report's event record (report/events.ts). */
+    events: (id: string) => `${base}:events:${id}`,
     lock: (id: string) => `${base}:lock:${id}`,
     /** GHSA id -> the intake it was filed from (for webhooks, which know only the advisory). */
     advisory: (ghsaId: string) => `${base}:advisory:${ghsaId}`,

@@ -34,6 +34,7 @@ import { triageSection } from '../advisory/triage-section.js'
 import { findDisclosure } from '../triage/disclosure.js'
 import { appendFollowUp, findThreadRoot, senderHash, type ThreadRoot } from './follow-up.js'
 import type { ThreadIndex } from './thread-index.js'
+import type { ReportEvents } from './events.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -51,6 +52,8 @@ export interface ProcessDeps {
   /** Starts the SECURITY.md reminders for a filed advisory (absent without GitHub: nothing to poll). */
   timeline?: { start: (ref: { intakeId: string, owner: string, repo: string, ghsaId: string, urgent: boolean }) => Promise<void> }
   progress: ProgressStore
+  /** The report's timeline: each step with its time (advisory timeline, retrospective). */
+  events: ReportEvents
   quarantine: QuarantineStore
   sealedTtlSeconds: number
   log: Logger
@@ -81,10 +84,12 @@ export async function processReport (job: ProcessJob, deps: ProcessDeps): Promis
 async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
   const { intakeId } = job.data
   const { raw, meta } = await unseal(intakeId, deps)
+  await deps.events.record(intakeId, 'received', { at: job.data.receivedAt, detail: `via ${job.data.source}` })
   // Before anything is opened or answered: spam gets neither an advisory nor a reply.
   const held = job.data.replay === undefined ? await deps.abuse?.(intakeId, raw, meta) : undefined
   if (held !== undefined) {
     await deps.quarantine.add({ intakeId, code: held.code, reason: `${held.reason}; replay to file it anyway`, source: job.data.source, attempts: 1 })
+    await deps.events.record(intakeId, 'quarantined', { detail: held.code })
     deps.log.info({ intakeId, code: held.code }, 'held in quarantine (spam/abuse), no advisory, no acknowledgement')
     return { outcome: 'quarantined' }
   }
@@ -98,11 +103,13 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
     }
     throw err
   }
+  await deps.events.record(intakeId, 'decrypted', { detail: `${report.encrypted ? 'encrypted' : 'not encrypted'}, signature ${report.signature.state}` })
 
   // An operator's replay files it whatever it looks like.
   const automated = job.data.replay === undefined ? automatedMessage(report, deps.mail.ownAddresses) : undefined
   if (automated !== undefined) {
     await deps.quarantine.add({ intakeId, code: 'automated', reason: `not a report (${automated}); replay to file it anyway`, source: job.data.source, attempts: 1 })
+    await deps.events.record(intakeId, 'quarantined', { detail: 'automated' })
     deps.log.info({ intakeId, reason: automated }, 'automated mail kept in quarantine, no advisory')
     return { outcome: 'quarantined' }
   }
@@ -136,8 +143,10 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
   }))
+  await deps.events.record(intakeId, 'acknowledged', { detail: replyOutcome(progress.state['reply.ack']) })
   if (keyMail === 'report-and-key') await sendKey(intakeId, report, progress, deps)
   await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
+  await deps.events.record(intakeId, 'team-notified', { detail: teamChannelsUsed(deps) })
   await startTimeline(intakeId, advisory, progress, deps)
   await progress.record({ outcome: 'advisory' })
   await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
@@ -176,6 +185,7 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
     const band = enriched.severity.vector?.band
     const severity = filedSeverity(body) ?? (band === 'none' ? undefined : band)
     await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl, ...(severity !== undefined ? { severity } : {}), ...(enriched.findings.disclosure.publiclyDisclosed ? { urgent: '1' } : {}) })
+    await deps.events.record(intakeId, 'advisory-created', { detail: `${ref.ghsaId} in ${deps.github.owner}/${repo}` })
     return ref
   } catch (err) {
     if (err instanceof AdvisoryPermanentError) throw new UnrecoverableError(err.message)
@@ -267,6 +277,7 @@ async function addCollaborators (intakeId: string, advisory: { ghsaId: string },
     throw err
   }
   await progress.record({ collaborators: 'done' })
+  await deps.events.record(intakeId, 'collaborators-added', { detail: `${users.length} user(s), ${teams.length} team(s)` })
 }
 
 async function processFollowUp (intakeId: string, job: ProcessJob, report: OpenedReport, root: ThreadRoot, progress: Progress, deps: ProcessDeps): Promise<ProcessOutcome> {
@@ -279,10 +290,13 @@ async function processFollowUp (intakeId: string, job: ProcessJob, report: Opene
     const appended = await appendFollowUp(intakeId, new Date(job.data.receivedAt), report, root, followUpDeps(deps))
     await progress.record({ ghsaId: root.ghsaId, advisoryUrl: root.htmlUrl, followUp: appended })
   }
+  await deps.events.record(root.intakeId, 'follow-up', { at: job.data.receivedAt, key: intakeId, detail: `${intakeId}: ${progress.state.followUp ?? 'appended'}` })
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
   }))
+  await deps.events.record(intakeId, 'acknowledged', { detail: replyOutcome(progress.state['reply.ack']) })
   await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
+  await deps.events.record(intakeId, 'team-notified', { detail: teamChannelsUsed(deps) })
   await progress.record({ outcome: 'follow-up' })
   await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
   if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
@@ -373,6 +387,7 @@ function senderVerified (report: OpenedReport | undefined): boolean {
 
 async function quarantineUnreadable (intakeId: string, job: ProcessJob, raw: Buffer, err: ReportError, deps: ProcessDeps): Promise<void> {
   await deps.quarantine.add({ intakeId, code: err.code, reason: err.message, source: job.data.source, attempts: 1 })
+  await deps.events.record(intakeId, 'quarantined', { detail: err.code })
   deps.log.warn({ intakeId, code: err.code }, 'report quarantined')
   const progress = await deps.progress.open(intakeId)
   await notifyTeam(intakeId, 'quarantined', progress, deps, { quarantined: `${err.code}: ${err.message}` })
@@ -397,8 +412,20 @@ export async function quarantineFailed (job: ProcessJob & { attemptsMade: number
   if (!alreadyThisRun) {
     const attempts = Math.max(job.attemptsMade, 1)
     await deps.quarantine.add({ intakeId, code: 'failed', reason: `failed after ${attempts} attempt(s): ${message}`, source, attempts })
+    await deps.events.record(intakeId, 'quarantined', { detail: 'failed' })
     deps.log.error({ intakeId, attempts }, 'report quarantined after a final failure')
   }
   const progress = await deps.progress.open(intakeId)
   await notifyTeam(intakeId, 'quarantined', progress, deps, { quarantined: `processing failed: ${message}` })
+}
+
+/** A reply's recorded outcome without its Message-ID: "sent", or why it was not. */
+function replyOutcome (recorded: string | undefined): string {
+  if (recorded === undefined) return 'not sent'
+  return recorded.startsWith('suppressed: ') ? recorded : 'sent'
+}
+
+function teamChannelsUsed (deps: ProcessDeps): string {
+  const used = [deps.team.email !== undefined ? 'e-mail' : undefined, deps.team.chat !== undefined ? 'chat' : undefined].filter((c) => c !== undefined)
+  return used.length === 0 ? 'no team channel configured' : used.join(', ')
 }

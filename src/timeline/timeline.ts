@@ -20,6 +20,7 @@ import { toAdvisoryError } from '../advisory/sink.js'
 import { withReportLock } from '../report/lock.js'
 import { outerHeaders } from '../report/outer-headers.js'
 import { replyToReporter, type ReplyDeps } from '../report/reply.js'
+import type { ReportEvents } from '../report/events.js'
 import { STATE_TTL_SECONDS, type Progress, type ProgressStore } from '../report/state.js'
 import { open } from '../seal/hpke.js'
 import { unpackPayload } from '../seal/payload.js'
@@ -47,6 +48,7 @@ export interface TimelineDeps {
   queue: Queue
   octokit: Octokit
   progress: ProgressStore
+  events: ReportEvents
   sealKey: KeyObject
   team: TeamChannels
   reply: ReplyDeps
@@ -215,6 +217,7 @@ async function published (intakeId: string, ref: AdvisoryJobRef, state: Advisory
     const progress = await deps.progress.open(intakeId)
     const publishedAt = state.publishedAt ?? new Date().toISOString()
     if (progress.state['timeline.published'] === undefined) await progress.record({ 'timeline.published': publishedAt })
+    await deps.events.record(intakeId, 'published', { at: publishedAt, detail: state.cveId ?? 'no CVE' })
     await tellReporter(intakeId, ref.ghsaId, state, progress, deps)
     if (progress.state['timeline.retrospective'] === undefined) {
       const data: JobMap['retrospective'] = { ...ref, intakeId, publishedAt }
