@@ -31,6 +31,8 @@ export interface ReportProgress {
   severity?: string
   /** The report is urgent (publicly disclosed): short reminder intervals. */
   urgent?: string
+  /** The agreed release day and time, ISO 8601 UTC (`advisory schedule`). */
+  releaseAt?: string
   /** Reply outcomes ('reply.published'), window slots ('reply.ack.window'), chat notices ('chat.received'), timeline steps ('timeline.remind.0'). */
   [field: `reply.${string}` | `chat.${string}` | `timeline.${string}`]: string | undefined
 }
