@@ -17,7 +17,7 @@
 // REFUSED with its reason: the others are notified, it never gets a notice in clear.
 import { readFile, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { readKeys, type PublicKey } from 'openpgp'
+import { readKeys, type Key, type PublicKey } from 'openpgp'
 import { parse as parseYaml } from 'yaml'
 import { headerText, mailboxAddress } from '../mail/messages.js'
 import { pgpConfig } from '../pgp/openpgp-config.js'
@@ -131,12 +131,8 @@ async function keyOf (entry: Entry, baseDir: string, now: Date): Promise<Pick<Di
     }
   }
   if (armored === undefined) return { refused: 'no key configured' }
-  let keys
-  try {
-    keys = await readKeys({ armoredKeys: armored, config: pgpConfig() })
-  } catch {
-    return { refused: 'the key is not an armored OpenPGP public key' }
-  }
+  const keys = await readArmored(armored)
+  if (keys === undefined) return { refused: 'the key is not an armored OpenPGP public key' }
   const key = keys[0]
   if (key === undefined) return { refused: 'the key is not an armored OpenPGP public key' }
   const fingerprint = key.getFingerprint().toUpperCase()
@@ -168,6 +164,16 @@ async function keyProblem (key: PublicKey, email: string, now: Date): Promise<st
   if (!uid) return `the key has no valid user ID for ${email}`
   const usable = await key.getEncryptionKey(undefined, now, undefined, config).then(() => true, () => false)
   return usable ? undefined : 'the key has no valid encryption subkey (missing, expired or revoked)'
+}
+
+/** Every key of every armor block (`cat a.asc b.asc` gives two blocks; readKeys reads one). */
+async function readArmored (text: string): Promise<Key[] | undefined> {
+  const blocks = text.match(/-----BEGIN PGP (?:PUBLIC|PRIVATE) KEY BLOCK-----[\s\S]*?-----END PGP (?:PUBLIC|PRIVATE) KEY BLOCK-----/g) ?? [text]
+  try {
+    return (await Promise.all(blocks.map(async (block) => await readKeys({ armoredKeys: block, config: pgpConfig() })))).flat()
+  } catch {
+    return undefined
+  }
 }
 
 async function readBounded (file: string): Promise<string> {
