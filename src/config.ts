@@ -135,6 +135,7 @@ export const settings = [
   { env: 'GITHUB_WRITE_INTERVAL_MS', default: '1000', doc: 'least time between two advisory writes to GitHub (its guidance: about one content-creating request per second)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
   { env: 'GITHUB_WEBHOOK_SECRET', doc: 'enables `POST /github/webhook`', parse: nonEmpty, secret: true },
   { env: 'ROUTING_FILE', doc: 'repositories, aliases and package names used to route reports', parse: nonEmpty },
+  { env: 'DISTRIBUTORS_FILE', doc: 'YAML list of the Private Distributors (`name`, `email`, `key`: armored public key file relative to it, or `key_armored`) for `advisory notify-distributors`', parse: nonEmpty },
   { env: 'DISCORD_WEBHOOK_URL', doc: 'release announcements, posted only after an advisory is published', parse: url(['https:', 'http:']), secret: true },
   { env: 'NOTIFY_WEBHOOK_URL', doc: 'content-free "report received" notices to a team chat', parse: url(['https:', 'http:']), secret: true },
   { env: 'WORKER_CONCURRENCY', default: '4', doc: 'reports processed in parallel by one worker process', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 64 ? { value: n } : { error: 'must be an integer 1-64' } } },
@@ -195,6 +196,7 @@ export interface Config {
   spamScoreThreshold: number
   senderRateLimit: { max: number, windowSeconds: number }
   routingFile?: string
+  distributorsFile?: string
   discordWebhookUrl?: string
   notifyWebhookUrl?: string
   workerConcurrency: number
@@ -350,6 +352,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       githubWebhookSecret: get('GITHUB_WEBHOOK_SECRET'),
       sesTopicArns: get<string[]>('SES_TOPIC_ARN'),
       routingFile: get('ROUTING_FILE'),
+      distributorsFile: get('DISTRIBUTORS_FILE'),
       discordWebhookUrl: get('DISCORD_WEBHOOK_URL'),
       notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL'),
       metricsPort: get<number>('METRICS_PORT')

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { Config } from '../config.js'
 import { githubClient } from '../advisory/github-client.js'
+import { notifyDistributors } from '../advisory/distributor-notice.js'
 import { createLogger } from '../log.js'
 import { gatewayKeys } from '../queue/jobs.js'
 import { formatTimeline, reportEvents, type ReportEvents } from '../report/events.js'
@@ -42,6 +43,16 @@ const subCommands: Record<string, SubCommand> = {
   timeline: {
     usage: 'advisory timeline <GHSA> [--json]   every recorded step of the report, with its time',
     run: timelineCommand
+  },
+  'notify-distributors': {
+    usage: 'advisory notify-distributors <GHSA> [--dry-run] [--resend]\n' +
+      '                                      encrypted, signed advance notice to each distributor\n' +
+      '                                      in DISTRIBUTORS_FILE not yet notified (worker\'s keys)',
+    run: async (ctx, advisory, flags) => {
+      const unknown = flags.filter((f) => f !== '--dry-run' && f !== '--resend')
+      if (unknown.length > 0) { ctx.out(`unknown flag ${unknown[0]?.slice(0, 40)}: notify-distributors takes --dry-run and --resend\n`); return 2 }
+      return await notifyDistributors(ctx, advisory, { dryRun: flags.includes('--dry-run'), resend: flags.includes('--resend') })
+    }
   }
 }
 

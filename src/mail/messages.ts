@@ -293,7 +293,7 @@ function toAddress (value: string | Address): Address | undefined {
 
 // A conservative addr-spec: dot-atom local part, hostname domain (IDN to A-labels). Anything
 // else (quoted local parts, several addresses, header syntax) gets no automatic reply.
-function mailboxAddress (value: string): string | undefined {
+export function mailboxAddress (value: string): string | undefined {
   const clean = headerText(value, 320)
   const at = clean.lastIndexOf('@')
   if (at <= 0) return undefined
@@ -374,7 +374,7 @@ export function answersOwnMessage (headers: Map<string, string>, from: string | 
       const id = (match[1] ?? '').toLowerCase()
       const at = id.lastIndexOf('@')
       const kind = id.slice(0, id.indexOf('.'))
-      if (at !== -1 && id.slice(at + 1) === domain && (OWN_KINDS.includes(kind) || kind.startsWith('reminder-'))) return true
+      if (at !== -1 && id.slice(at + 1) === domain && (OWN_KINDS.includes(kind) || kind.startsWith('reminder-') || kind.startsWith('distributor-'))) return true
     }
   }
   return false

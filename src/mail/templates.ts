@@ -26,8 +26,17 @@ export const templatePlaceholders = {
   'key-reply': ['intakeId', 'fingerprint', 'fingerprintHex', 'keyUrl', 'securityTxtUrl', 'securityEmail', 'keyserver', 'publicUrl', 'warning'],
   published: ['intakeId', 'ghsaId', 'cveId', 'advisoryUrl', 'publicUrl'],
   reminder: ['intakeId', 'ghsaId', 'advisoryUrl', 'repository', 'step', 'due', 'state'],
-  retrospective: ['intakeId', 'ghsaId', 'advisoryUrl', 'repository', 'publishedAt']
+  retrospective: ['intakeId', 'ghsaId', 'advisoryUrl', 'repository', 'publishedAt'],
+  'distributor-notice': ['distributorName', 'ghsaId', 'cveId', 'repository', 'summary', 'severity', 'affected', 'releaseDay', 'advisoryUrl', 'securityEmail']
 } as const
+
+/**
+ * Templates whose body is encrypted but whose Subject travels in clear: the only
+ * placeholders their Subject may use (an embargoed notice must not name the flaw outside).
+ */
+const clearSubjectPlaceholders: Partial<Record<TemplateName, readonly string[]>> = {
+  'distributor-notice': ['ghsaId']
+}
 
 export type TemplateName = keyof typeof templatePlaceholders
 export type TemplateValues<N extends TemplateName> = Record<(typeof templatePlaceholders)[N][number], string>
@@ -102,6 +111,12 @@ function parseTemplate (name: TemplateName, text: string, file: string): Parsed 
   const allowed: readonly string[] = templatePlaceholders[name]
   for (const match of text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
     if (!allowed.includes(match[1] ?? '')) throw new TemplateError(`${file}: unknown placeholder {{${match[1]}}} (allowed: ${allowed.join(', ')})`)
+  }
+  const clear: readonly string[] | undefined = clearSubjectPlaceholders[name]
+  if (clear !== undefined) {
+    for (const match of (subject ?? '').matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
+      if (!clear.includes(match[1] ?? '')) throw new TemplateError(`${file}: {{${match[1]}}} may not be in the Subject, which is not encrypted (allowed there: ${clear.join(', ')})`)
+    }
   }
   if (body.trim() === '') throw new TemplateError(`${file}: empty body`)
   return { ...(subject === undefined ? {} : { subject }), body }
