@@ -47,15 +47,15 @@ const subCommands: Record<string, SubCommand> = {
     run: timelineCommand
   },
   fork: {
-    usage: 'advisory fork <GHSA>   create the temporary private fork (unless PRIVATE_FORK_POLICY made it with the advisory)',
+    usage: 'advisory fork <GHSA>                the temporary private fork (unless\n                                      PRIVATE_FORK_POLICY asked for it with the advisory)',
     run: forkCommand
   },
   'request-cve': {
-    usage: 'advisory request-cve <GHSA>   ask GitHub for a CVE id (public repositories only)',
+    usage: 'advisory request-cve <GHSA>         ask GitHub for a CVE id (public repositories only)',
     run: requestCveCommand
   },
   schedule: {
-    usage: 'advisory schedule <GHSA> [--date YYYY-MM-DD [--force]]   set the release day, 16:00 UTC (default: the next Mon-Thu at least 24 h ahead)',
+    usage: 'advisory schedule <GHSA> [--date YYYY-MM-DD [--force]]\n                                      the release day at 16:00 UTC (default: the first\n                                      Mon-Thu at least 24 hours ahead)',
     run: scheduleCommand
   }
 }
