@@ -23,7 +23,11 @@ const OPERATIONS = {
   reposGet: { method: 'get', path: '/repos/{owner}/{repo}' },
   reposGetContent: { method: 'get', path: '/repos/{owner}/{repo}/contents/{path}' },
   usersGetByUsername: { method: 'get', path: '/users/{username}' },
-  teamsGetByName: { method: 'get', path: '/orgs/{org}/teams/{team_slug}' }
+  teamsGetByName: { method: 'get', path: '/orgs/{org}/teams/{team_slug}' },
+  // `advisory request-cve` and `advisory fork`. Their fixture entries were first written
+  // by hand (no network): path params as in @octokit/openapi-types 29.0.1, 202 answers.
+  createRepositoryAdvisoryCveRequest: { method: 'post', path: `${ADVISORIES}/{ghsa_id}/cve` },
+  createFork: { method: 'post', path: `${ADVISORIES}/{ghsa_id}/forks` }
 } as const
 const COMPONENT_SCHEMAS = ['repository-advisory']
 

@@ -2,6 +2,7 @@
 // `settings` is the single source: the loader, the README table (scripts/config-table.ts)
 // and the tests all read it. Every problem is collected and reported together.
 import { isInside } from './keys/paths.js'
+import type { PrivateForkPolicy } from './advisory/private-fork.js'
 
 export type Role = 'all' | 'web' | 'worker'
 
@@ -111,6 +112,7 @@ export const settings = [
   { env: 'REMINDER_DELAYS', default: '24h,7d,21d', doc: 'team reminders after a report (SECURITY.md: fix team within 24 h, fix within 7 days, release within 21 days); each checks the advisory first and stops once it is published or closed', parse: durations(3) },
   { env: 'REMINDER_DELAYS_URGENT', default: '2h,1d,3d', doc: 'the same for urgent (publicly disclosed) reports: "all timelines become ASAP"', parse: durations(3) },
   { env: 'REMINDER_REPEAT', default: '7d', doc: 'after the last reminder, how often an unpublished advisory is checked (and the team reminded) again, 8 times at most', parse: duration },
+  { env: 'PRIVATE_FORK_POLICY', default: 'never', doc: 'when a draft advisory is filed with a temporary private fork (`start_private_fork`): `never`, `always`, or a severity meaning that or higher (`high` = high or critical), judged on the severity it is filed with (the CVSS vector\'s band, else the stated severity; unknown = no fork). Otherwise `npm run intake -- advisory fork <GHSA>`', parse: oneOf('never', 'always', 'low', 'medium', 'high', 'critical') },
   { env: 'RETROSPECTIVE_DELAY', default: '2d', doc: 'after publication, when the team is reminded of the retrospective (SECURITY.md: 1-3 days after release)', parse: duration },
   { env: 'OUTBOX_DIR', default: 'outbox', doc: 'embedded sinks: `outbox/advisories/*.json`, `outbox/mail/*.eml`', parse: nonEmpty },
   { env: 'DATA_DIR', default: '.data', doc: 'development state: dev secrets, the child Redis', parse: nonEmpty },
@@ -177,6 +179,7 @@ export interface Config {
   dkim?: { privateKey: string, selector: string, domain: string }
   autoReply: { windowMs: number, ackLimit: number, maxPerHour: number }
   timeline: { delaysMs: number[], urgentDelaysMs: number[], repeatMs: number, retrospectiveMs: number }
+  privateForkPolicy: PrivateForkPolicy
   outboxDir: string
   dataDir: string
   inboundSecret?: string
@@ -315,6 +318,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       repeatMs: get<number>('REMINDER_REPEAT') as number,
       retrospectiveMs: get<number>('RETROSPECTIVE_DELAY') as number
     },
+    privateForkPolicy: get<PrivateForkPolicy>('PRIVATE_FORK_POLICY') as PrivateForkPolicy,
     outboxDir: get('OUTBOX_DIR') as string,
     dataDir: get('DATA_DIR') as string,
     workerConcurrency: get<number>('WORKER_CONCURRENCY') as number,

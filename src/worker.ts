@@ -100,7 +100,8 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
     sealedTtlSeconds: config.sealedTtlDays * 24 * 3600,
     log,
     keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom, templates }),
-    abuse: abuseCheck(redis, config.queuePrefix, sealKey, { spamScoreThreshold: config.spamScoreThreshold, senderRate: config.senderRateLimit })
+    abuse: abuseCheck(redis, config.queuePrefix, sealKey, { spamScoreThreshold: config.spamScoreThreshold, senderRate: config.senderRateLimit }),
+    privateForkPolicy: config.privateForkPolicy
   }
 
   // The worker holds the key, so it signs security.txt for the web role to serve.

@@ -55,6 +55,8 @@ export interface AdvisoryCreateBody {
   cvss_vector_string?: string
   cwe_ids?: string[]
   credits?: Array<{ login: string, type: 'reporter' }>
+  /** GitHub starts the temporary private fork with the advisory (PRIVATE_FORK_POLICY). */
+  start_private_fork?: boolean
 }
 
 export interface CreateBodyOptions {
@@ -65,6 +67,8 @@ export interface CreateBodyOptions {
   /** Logins checked to exist; credited as `reporter`. */
   reporters?: string[]
   extras?: RenderExtras
+  /** Ask GitHub for the temporary private fork with the advisory. */
+  startPrivateFork?: boolean
 }
 
 const SUMMARY_MAX = 1024
@@ -97,6 +101,7 @@ export function buildCreateBody (report: OpenedReport, meta: RenderMeta, options
   else if (options.severity !== undefined) body.severity = options.severity
   if (options.cweIds !== undefined && options.cweIds.length > 0) body.cwe_ids = options.cweIds
   if (options.reporters !== undefined && options.reporters.length > 0) body.credits = options.reporters.map((login) => ({ login, type: 'reporter' as const }))
+  if (options.startPrivateFork === true) body.start_private_fork = true
   return body
 }
 

@@ -5,8 +5,11 @@ import type { Octokit } from '@octokit/rest'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { Config } from '../config.js'
+import { requestCve } from '../advisory/cve-request.js'
 import { githubClient } from '../advisory/github-client.js'
 import { notifyDistributors } from '../advisory/distributor-notice.js'
+import { requestFork } from '../advisory/private-fork.js'
+import { formatReleaseDay, parseReleaseDate, proposeReleaseDay, recordReleaseDay, releaseAtValue } from '../advisory/release-day.js'
 import { createLogger } from '../log.js'
 import { gatewayKeys } from '../queue/jobs.js'
 import { formatTimeline, reportEvents, type ReportEvents } from '../report/events.js'
@@ -40,9 +43,17 @@ interface SubCommand {
 }
 
 const subCommands: Record<string, SubCommand> = {
-  timeline: {
-    usage: 'advisory timeline <GHSA> [--json]   every recorded step of the report, with its time',
-    run: timelineCommand
+  fork: {
+    usage: 'advisory fork <GHSA>                the temporary private fork (unless\n                                      PRIVATE_FORK_POLICY asked for it with the advisory)',
+    run: forkCommand
+  },
+  'request-cve': {
+    usage: 'advisory request-cve <GHSA>         ask GitHub for a CVE id (public repositories only)',
+    run: requestCveCommand
+  },
+  schedule: {
+    usage: 'advisory schedule <GHSA> [--date YYYY-MM-DD [--force]]\n                                      the release day at 16:00 UTC (default: the first\n                                      Mon-Thu at least 24 hours ahead)',
+    run: scheduleCommand
   },
   'notify-distributors': {
     usage: 'advisory notify-distributors <GHSA> [--dry-run] [--resend]\n' +
@@ -53,6 +64,10 @@ const subCommands: Record<string, SubCommand> = {
       if (unknown.length > 0) { ctx.out(`unknown flag ${unknown[0]?.slice(0, 40)}: notify-distributors takes --dry-run and --resend\n`); return 2 }
       return await notifyDistributors(ctx, advisory, { dryRun: flags.includes('--dry-run'), resend: flags.includes('--resend') })
     }
+  },
+  timeline: {
+    usage: 'advisory timeline <GHSA> [--json]   every recorded step of the report, with its time',
+    run: timelineCommand
   }
 }
 
@@ -130,4 +145,86 @@ async function timelineCommand (ctx: AdvisoryContext, advisory: ResolvedAdvisory
   for (const line of formatTimeline(events)) ctx.out(`  ${line}\n`)
   if (events.length === 0) ctx.out('  (no events on record)\n')
   return 0
+}
+
+/** The GitHub steps need credentials; without them the gateway files to the outbox. */
+function githubOf (ctx: AdvisoryContext): Octokit | undefined {
+  if (ctx.octokit === undefined) ctx.out('no GitHub credentials configured (GITHUB_TOKEN or a GitHub App): this step talks to GitHub\n')
+  return ctx.octokit
+}
+
+async function forkCommand (ctx: AdvisoryContext, advisory: ResolvedAdvisory): Promise<number> {
+  const octokit = githubOf(ctx)
+  if (octokit === undefined) return 1
+  const result = await requestFork(octokit, advisory)
+  if (!result.ok) {
+    ctx.out(`${result.message}\n`)
+    return 1
+  }
+  const { fork } = result
+  const recorded = await ctx.events.record(advisory.intakeId, 'fork-created', { detail: fork.created ? fork.fullName : `${fork.fullName} (found on the advisory)` })
+  ctx.out(fork.created
+    ? `temporary private fork requested: ${fork.fullName}\n  ${fork.htmlUrl}\n  (GitHub creates it asynchronously: it can take up to 5 minutes before it can be cloned)\n`
+    : `${advisory.ghsaId} already has its temporary private fork: ${fork.fullName}\n  ${fork.htmlUrl}\n`)
+  if (!recorded) ctx.out('  (already on the report\'s timeline)\n')
+  return 0
+}
+
+async function requestCveCommand (ctx: AdvisoryContext, advisory: ResolvedAdvisory): Promise<number> {
+  const octokit = githubOf(ctx)
+  if (octokit === undefined) return 1
+  const earlier = (await ctx.events.list(advisory.intakeId)).find((e) => e.kind === 'cve-requested')
+  if (earlier !== undefined) {
+    ctx.out(`a CVE was already requested for ${advisory.ghsaId} at ${earlier.at}: GitHub adds the id to the advisory once it is assigned\n`)
+    return 0
+  }
+  const result = await requestCve(octokit, advisory)
+  if (!result.ok) {
+    ctx.out(`${result.message}\n`)
+    return 1
+  }
+  if (result.outcome === 'has-cve') {
+    ctx.out(`${advisory.ghsaId} already has ${result.cveId}: nothing requested\n`)
+    return 0
+  }
+  await ctx.events.record(advisory.intakeId, 'cve-requested', { detail: 'requested from GitHub' })
+  ctx.out(`CVE requested for ${advisory.ghsaId}: GitHub reviews the request and adds the id to the advisory\n`)
+  return 0
+}
+
+async function scheduleCommand (ctx: AdvisoryContext, advisory: ResolvedAdvisory, flags: string[]): Promise<number> {
+  const parsed = scheduleFlags(flags)
+  if ('error' in parsed) {
+    ctx.out(`${parsed.error}\nusage: ${subCommands.schedule?.usage ?? ''}\n`)
+    return 2
+  }
+  const now = new Date()
+  let at = proposeReleaseDay(now)
+  if (parsed.date !== undefined) {
+    const chosen = parseReleaseDate(parsed.date, now, { force: parsed.force })
+    if (!chosen.ok) {
+      ctx.out(`${chosen.error}\n`)
+      return 1
+    }
+    for (const warning of chosen.warnings) ctx.out(`warning: ${warning}\n`)
+    at = chosen.at
+  }
+  const previous = await recordReleaseDay(ctx, advisory.intakeId, at)
+  const moved = previous !== undefined && previous !== releaseAtValue(at)
+  ctx.out(`release day for ${advisory.ghsaId}: ${formatReleaseDay(at)}${moved ? ` (moved from ${formatReleaseDay(new Date(previous))})` : ''}\n`)
+  return 0
+}
+
+function scheduleFlags (flags: string[]): { date?: string, force: boolean } | { error: string } {
+  let date: string | undefined
+  let force = false
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i] as string
+    if (flag === '--force') force = true
+    else if (flag === '--date' && flags[i + 1] !== undefined) date = flags[++i]
+    else if (flag.startsWith('--date=')) date = flag.slice('--date='.length)
+    else return { error: `unknown argument: ${flag.slice(0, 40)}` }
+  }
+  if (force && date === undefined) return { error: '--force goes with --date' }
+  return { ...(date === undefined ? {} : { date }), force }
 }

@@ -138,7 +138,7 @@ export interface TeamTimelineInput {
 }
 
 /** A SECURITY.md timeline reminder to the team (content-free, like every team notice). */
-export function reminderNotice (input: TeamTimelineInput & { step: string, stepLabel: string, due: string, state: string }): MailMessage {
+export function reminderNotice (input: TeamTimelineInput & { step: string, stepLabel: string, due: string, state: string, releaseDay?: string }): MailMessage {
   const rendered = (input.templates ?? builtinTemplates()).render('reminder', {
     intakeId: token(input.intakeId),
     ghsaId: token(input.advisory.ghsaId),
@@ -146,7 +146,8 @@ export function reminderNotice (input: TeamTimelineInput & { step: string, stepL
     repository: headerText(input.repo, 100),
     step: headerText(input.stepLabel, 100),
     due: headerText(input.due, 100),
-    state: token(input.state)
+    state: token(input.state),
+    releaseDay: input.releaseDay === undefined ? 'not agreed yet (npm run intake -- advisory schedule)' : headerText(input.releaseDay, 100)
   })
   return teamMail(input, {
     subject: rendered.subject ?? `[security intake] Reminder ${token(input.advisory.ghsaId)}`,

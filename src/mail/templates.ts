@@ -25,7 +25,7 @@ export const templatePlaceholders = {
   'could-not-decrypt': ['intakeId', 'fingerprint', 'keyUrl', 'publicUrl'],
   'key-reply': ['intakeId', 'fingerprint', 'fingerprintHex', 'keyUrl', 'securityTxtUrl', 'securityEmail', 'keyserver', 'publicUrl', 'warning'],
   published: ['intakeId', 'ghsaId', 'cveId', 'advisoryUrl', 'publicUrl'],
-  reminder: ['intakeId', 'ghsaId', 'advisoryUrl', 'repository', 'step', 'due', 'state'],
+  reminder: ['intakeId', 'ghsaId', 'advisoryUrl', 'repository', 'step', 'due', 'state', 'releaseDay'],
   retrospective: ['intakeId', 'ghsaId', 'advisoryUrl', 'repository', 'publishedAt'],
   'distributor-notice': ['distributorName', 'ghsaId', 'cveId', 'repository', 'summary', 'severity', 'affected', 'releaseDay', 'advisoryUrl', 'securityEmail']
 } as const

@@ -35,6 +35,7 @@ import { findDisclosure } from '../triage/disclosure.js'
 import { appendFollowUp, findThreadRoot, senderHash, type ThreadRoot } from './follow-up.js'
 import type { ThreadIndex } from './thread-index.js'
 import type { ReportEvents } from './events.js'
+import { forkOnCreation, type PrivateForkPolicy } from '../advisory/private-fork.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -64,6 +65,8 @@ export interface ProcessDeps {
   threads: ThreadIndex
   /** Spam, DMARC and per-sender rate checks (absent: none). */
   abuse?: AbuseCheck
+  /** PRIVATE_FORK_POLICY: which advisories are filed with their temporary private fork (absent: never). */
+  privateForkPolicy?: PrivateForkPolicy
 }
 
 export interface ProcessJob {
@@ -173,19 +176,22 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
   // A retry files where the first attempt did (its lookup by marker must find it there).
   const repo = progress.state.advisoryRepo?.split('/')[1] ?? enriched.route.repo
   const provider = meta?.rebuilt === true ? `${job.data.source} (rebuilt by provider, signatures unverifiable)` : job.data.source
-  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider }, createOptions(enriched, deps.github.owner))
+  // For the fork policy, team notices and reminders: the severity sent, or the band the
+  // vector scores (computed by the calculator from a validated vector: an enum, never report text).
+  const band = enriched.severity.vector?.band
+  const severity = enriched.severity.vector === undefined ? enriched.severity.severity : band === 'none' ? undefined : band
+  const policy = deps.privateForkPolicy ?? 'never'
+  const fork = forkOnCreation(policy, severity)
+  const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider }, { ...createOptions(enriched, deps.github.owner), ...(fork ? { startPrivateFork: true } : {}) })
   // Pending before the POST: if we die between the POST and the record below, the
   // retry looks the advisory up by its intake marker instead of creating another.
   const sender = senderHash(deps.sealKey, report.from?.address)
   await progress.record({ advisoryPending: '1', advisoryRepo: `${deps.github.owner}/${repo}`, ...(sender === undefined ? {} : { senderHash: sender }) })
   try {
     const ref = await deps.sink.create({ owner: deps.github.owner, repo, intakeId, body }, { lookupFirst: advisoryPending === '1' })
-    // For team notices and reminders: the severity sent, or the band the vector scores
-    // (computed by the calculator from a validated vector: an enum, never report text).
-    const band = enriched.severity.vector?.band
-    const severity = filedSeverity(body) ?? (band === 'none' ? undefined : band)
     await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl, ...(severity !== undefined ? { severity } : {}), ...(enriched.findings.disclosure.publiclyDisclosed ? { urgent: '1' } : {}) })
     await deps.events.record(intakeId, 'advisory-created', { detail: `${ref.ghsaId} in ${deps.github.owner}/${repo}` })
+    if (fork) await deps.events.record(intakeId, 'fork-created', { detail: `requested at creation (policy ${policy})` })
     return ref
   } catch (err) {
     if (err instanceof AdvisoryPermanentError) throw new UnrecoverableError(err.message)

@@ -17,6 +17,7 @@ import type { Templates } from '../mail/templates.js'
 import type { TeamChannels } from '../notify/team.js'
 import { gatewayKeys, TIMELINE_QUEUE, type AdvisoryJobRef, type JobMap, type TimelineJobData, type TimelineJobName } from '../queue/jobs.js'
 import { toAdvisoryError } from '../advisory/sink.js'
+import { formatReleaseDay } from '../advisory/release-day.js'
 import { withReportLock } from '../report/lock.js'
 import { outerHeaders } from '../report/outer-headers.js'
 import { replyToReporter, type ReplyDeps } from '../report/reply.js'
@@ -170,11 +171,14 @@ async function remindTeam (data: JobMap['advisory-reminder'], state: AdvisorySta
   const label = data.step >= STEPS.length ? `OVERDUE: ${step.label}` : data.urgent ? step.urgentLabel : step.label
   const repository = `${data.owner}/${data.repo}`
   const mailField = `timeline.remind.${data.step}` as const
+  // The agreed release day (`advisory schedule`), when there is one.
+  const releaseAt = progress.state.releaseAt === undefined ? undefined : new Date(progress.state.releaseAt)
+  const releaseDay = releaseAt === undefined || Number.isNaN(releaseAt.getTime()) ? undefined : formatReleaseDay(releaseAt)
   if (deps.team.email !== undefined && progress.state[mailField] === undefined) {
     await deps.team.mail(reminderNotice({
       intakeId: data.intakeId, advisory: { ghsaId: data.ghsaId, htmlUrl: state.htmlUrl }, repo: repository,
       to: deps.team.email, from: deps.mail.from, templates: deps.templates,
-      step: String(data.step), stepLabel: label, due, state: state.state
+      step: String(data.step), stepLabel: label, due, state: state.state, ...(releaseDay === undefined ? {} : { releaseDay })
     }))
     await progress.record({ [mailField]: new Date().toISOString() })
   }
@@ -182,7 +186,7 @@ async function remindTeam (data: JobMap['advisory-reminder'], state: AdvisorySta
   if (deps.team.chat !== undefined && progress.state[chatField] === undefined) {
     const outcome = await deps.team.chat({
       title: `${data.urgent ? ':rotating_light: ' : ''}Reminder: ${label}`,
-      lines: [`Advisory: ${data.ghsaId} (${state.state})`, `Repository: ${repository}`, `Due: ${due}`],
+      lines: [`Advisory: ${data.ghsaId} (${state.state})`, `Repository: ${repository}`, `Due: ${due}`, ...(releaseDay === undefined ? [] : [`Release day: ${releaseDay}`])],
       url: state.htmlUrl
     })
     await progress.record({ [chatField]: `${outcome} ${new Date().toISOString()}` })

@@ -20,8 +20,10 @@ import type { AddressInfo } from 'node:net'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 
 export interface GithubStubOptions {
-  /** repositories that exist, as 'owner/name' (default ['acme/widget']) */
+  /** repositories that exist, as 'owner/name' (default ['acme/widget']); public unless in privateRepos */
   repos?: string[]
+  /** repositories (also added to repos) created private: GitHub refuses CVE requests for them */
+  privateRepos?: string[]
   /** when set, only `token <t>` / `Bearer <t>` is accepted; otherwise any authorization */
   token?: string
   /**
@@ -104,6 +106,12 @@ export interface GithubStub {
    * CVE, add collaborators. Goes through the same request-body validation as PATCH.
    */
   changeAdvisory: (ghsaId: string, change: { state?: 'draft' | 'published' | 'closed', cve_id?: string, collaborating_users?: string[] }) => Advisory
+  /** What an owner does in the repository settings: make it private or public. */
+  setVisibility: (repo: string, visibility: 'public' | 'private') => void
+  /** Temporary private forks, by GHSA id, as the fork endpoint answered them. */
+  forks: Map<string, Record<string, unknown>>
+  /** GHSA ids a CVE was requested for (POST .../cve accepted). */
+  cveRequests: Set<string>
   close: () => Promise<void>
 }
 
@@ -153,7 +161,10 @@ interface Failure { status: number, remaining: number, headers: Record<string, s
 interface Ctx { req: StubRequest, owner: string, repo: string, ghsa?: string }
 
 export async function startGithubStub (opts: GithubStubOptions = {}): Promise<GithubStub> {
-  const repos = new Set((opts.repos ?? ['acme/widget']).map(r => r.toLowerCase()))
+  const repos = new Set([...(opts.repos ?? ['acme/widget']), ...(opts.privateRepos ?? [])].map(r => r.toLowerCase()))
+  const privateRepos = new Set((opts.privateRepos ?? []).map(r => r.toLowerCase()))
+  const forks = new Map<string, Record<string, unknown>>() // ghsa -> the fork (full-repository subset)
+  const cveRequests = new Set<string>()
   const files = new Map(Object.entries(opts.files ?? {}).map(([r, f]) => [r.toLowerCase(), f]))
   const users = new Map((opts.users ?? []).map(u => [u.toLowerCase(), u]))
   const orgs = new Map((opts.orgs ?? []).map(u => [u.toLowerCase(), u]))
@@ -260,22 +271,81 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
   function route (record: StubRequest) {
     const read = readRoute(record)
     if (read !== undefined) return read
-    const m = /^\/repos\/([^/]+)\/([^/]+)(\/security-advisories(?:\/([^/]+))?)?\/?$/.exec(record.path)
+    const m = /^\/repos\/([^/]+)\/([^/]+)(\/security-advisories(?:\/([^/]+)(?:\/(forks|cve))?)?)?\/?$/.exec(record.path)
     if (m === null) throw new HttpError(404, ghError(404))
-    validParams(record.method === 'PATCH' || (record.method === 'GET' && m[4] !== undefined) ? 'updateRepositoryAdvisory' : m[3] === undefined ? 'reposGet' : 'createRepositoryAdvisory',
+    const action = m[5] as 'forks' | 'cve' | undefined
+    validParams(action === 'forks' ? 'createFork' : action === 'cve' ? 'createRepositoryAdvisoryCveRequest' : record.method === 'PATCH' || (record.method === 'GET' && m[4] !== undefined) ? 'updateRepositoryAdvisory' : m[3] === undefined ? 'reposGet' : 'createRepositoryAdvisory',
       { owner: m[1], repo: m[2], ...(m[4] === undefined ? {} : { ghsa_id: m[4] }) })
     const [, owner = '', repo = '', sub, ghsa] = m
     if (!repos.has(`${owner}/${repo}`.toLowerCase())) throw new HttpError(404, ghError(404))
     const ctx: Ctx = { req: record, owner, repo, ...(ghsa === undefined ? {} : { ghsa }) }
-    const key = `${record.method} ${sub === undefined ? 'repo' : ghsa === undefined ? 'list' : 'one'}`
+    const key = `${record.method} ${sub === undefined ? 'repo' : ghsa === undefined ? 'list' : action ?? 'one'}`
     switch (key) {
-      case 'GET repo': return ok(200, repository(owner, repo))
+      case 'GET repo': return ok(200, { ...repository(owner, repo), ...visibilityOf(owner, repo) })
       case 'GET list': return list(ctx)
       case 'POST list': return create(ctx)
       case 'GET one': return ok(200, find(ctx))
       case 'PATCH one': return update(ctx)
+      case 'POST forks': return createFork(ctx)
+      case 'POST cve': return requestCve(ctx)
       default: throw new HttpError(404, ghError(404))
     }
+  }
+
+  function visibilityOf (owner: string, repo: string) {
+    const isPrivate = privateRepos.has(`${owner}/${repo}`.toLowerCase())
+    return { private: isPrivate, visibility: isPrivate ? 'private' : 'public' }
+  }
+
+  // POST .../{ghsa_id}/forks: 202 with the fork (a full-repository). GitHub makes one
+  // temporary private fork per advisory; asked again, this stub answers with the same one.
+  function createFork (ctx: Ctx) {
+    noBody(ctx.req)
+    const advisory = find(ctx)
+    return ok(202, forkOf(ctx.owner, ctx.repo, advisory))
+  }
+
+  function forkOf (owner: string, repo: string, advisory: Advisory): Record<string, unknown> {
+    const existing = forks.get(advisory.ghsa_id)
+    if (existing !== undefined) return existing
+    const name = `${repo}-${advisory.ghsa_id.toLowerCase()}`
+    const simple = simpleRepository(owner, name, true)
+    const fork = {
+      ...simple,
+      fork: false, // GitHub makes a new private repository, not a network fork
+      visibility: 'private',
+      default_branch: 'main',
+      created_at: isoSeconds(new Date()),
+      updated_at: isoSeconds(new Date()),
+      pushed_at: isoSeconds(new Date()),
+      clone_url: `https://github.com/${owner}/${name}.git`,
+      ssh_url: `git@github.com:${owner}/${name}.git`,
+      archived: false,
+      disabled: false,
+      permissions: { admin: true, maintain: true, push: true, triage: true, pull: true }
+    }
+    forks.set(advisory.ghsa_id, fork)
+    advisory.private_fork = simple
+    return fork
+  }
+
+  // POST .../{ghsa_id}/cve: 202 {}. Public repositories only; once per advisory; not for
+  // an advisory that has a CVE, nor a closed or withdrawn one.
+  function requestCve (ctx: Ctx) {
+    noBody(ctx.req)
+    const advisory = find(ctx)
+    // A rule a client can check first (GET /repos/{o}/{r}: private): recorded as invalid.
+    if (privateRepos.has(`${ctx.owner}/${ctx.repo}`.toLowerCase())) throw invalid(['cve: private repository'], undefined, 'cve_id')
+    const refuse = (message: string) => new HttpError(422, { message, documentation_url: DOCS, status: '422' })
+    if (advisory.cve_id !== null) throw refuse('This advisory already has a CVE identifier.')
+    if (cveRequests.has(advisory.ghsa_id)) throw refuse('A CVE has already been requested for this advisory.')
+    if (advisory.state === 'closed' || advisory.state === 'withdrawn') throw refuse('A CVE cannot be requested for an advisory in this state.')
+    cveRequests.add(advisory.ghsa_id)
+    return ok(202, {})
+  }
+
+  function noBody (req: StubRequest) {
+    if (req.body !== undefined && !(typeof req.body === 'object' && req.body !== null && Object.keys(req.body).length === 0)) throw invalid(['body: this endpoint takes no parameters'])
   }
 
   // The reads routing and enrichment make: contents, users, teams. GETs carry no body.
@@ -356,6 +426,8 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
     checkRules(body)
     checkPeople(body)
     const advisory = buildAdvisory(owner, repo, body, 'draft', new Date())
+    // GitHub starts the fork with the advisory; it shows up in `private_fork`.
+    if (body.start_private_fork === true) forkOf(owner, repo, advisory)
     return ok(201, advisory)
   }
 
@@ -538,6 +610,14 @@ export async function startGithubStub (opts: GithubStubOptions = {}): Promise<Gi
       const result = update({ req: record, owner, repo, ghsa: ghsaId })
       return result.payload as Advisory
     },
+    setVisibility (name, visibility) {
+      const key = name.toLowerCase()
+      if (!repos.has(key)) throw new Error(`no repository ${name}`)
+      if (visibility === 'private') privateRepos.add(key)
+      else privateRepos.delete(key)
+    },
+    forks,
+    cveRequests,
     close: () => new Promise<void>((resolve, reject) => {
       server.closeAllConnections()
       server.close(err => { if (err === undefined) resolve(); else reject(err) })
@@ -606,6 +686,33 @@ function repository (owner: string, repo: string) {
     html_url: `https://github.com/${owner}/${repo}`,
     url: `https://api.github.com/repos/${owner}/${repo}`,
     default_branch: 'main'
+  }
+}
+
+// GitHub's `simple-repository` (what an advisory's `private_fork` holds).
+function simpleRepository (owner: string, name: string, isPrivate: boolean) {
+  const api = `https://api.github.com/repos/${owner}/${name}`
+  const urls = Object.fromEntries(['archive_url:/{archive_format}{/ref}', 'assignees_url:/assignees{/user}', 'blobs_url:/git/blobs{/sha}', 'branches_url:/branches{/branch}',
+    'collaborators_url:/collaborators{/collaborator}', 'comments_url:/comments{/number}', 'commits_url:/commits{/sha}', 'compare_url:/compare/{base}...{head}',
+    'contents_url:/contents/{+path}', 'contributors_url:/contributors', 'deployments_url:/deployments', 'downloads_url:/downloads', 'events_url:/events',
+    'forks_url:/forks', 'git_commits_url:/git/commits{/sha}', 'git_refs_url:/git/refs{/sha}', 'git_tags_url:/git/tags{/sha}', 'hooks_url:/hooks',
+    'issue_comment_url:/issues/comments{/number}', 'issue_events_url:/issues/events{/number}', 'issues_url:/issues{/number}', 'keys_url:/keys{/key_id}',
+    'labels_url:/labels{/name}', 'languages_url:/languages', 'merges_url:/merges', 'milestones_url:/milestones{/number}',
+    'notifications_url:/notifications{?since,all,participating}', 'pulls_url:/pulls{/number}', 'releases_url:/releases{/id}', 'stargazers_url:/stargazers',
+    'statuses_url:/statuses/{sha}', 'subscribers_url:/subscribers', 'subscription_url:/subscription', 'tags_url:/tags', 'teams_url:/teams', 'trees_url:/git/trees{/sha}']
+    .map(entry => { const [key = '', path = ''] = entry.split(/:(.*)/); return [key, api + path] }))
+  return {
+    id: 1000 + randomInt(1000),
+    node_id: 'R_stub',
+    name,
+    full_name: `${owner}/${name}`,
+    owner: simpleUser(owner, 'Organization'),
+    private: isPrivate,
+    html_url: `https://github.com/${owner}/${name}`,
+    description: null,
+    fork: false,
+    url: api,
+    ...urls
   }
 }
 

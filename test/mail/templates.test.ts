@@ -16,7 +16,8 @@ const values = {
   advisoryUrl: 'https://github.com/StacklokLabs/some-long-repository-name/security/advisories/GHSA-2345-6789-cfgh',
   fingerprintHex: '0123456789ABCDEF0123456789ABCDEF01234567', securityTxtUrl: 'https://intake.example.org/.well-known/security.txt',
   securityEmail: 'security@example.org', keyserver: 'hkps://intake.example.org', warning: '',
-  repository: 'acme/widget', step: 'form the Fix Team', due: '2026-11-29T10:00:00Z', state: 'draft', publishedAt: '2026-12-01T16:00:00Z'
+  repository: 'acme/widget', step: 'form the Fix Team', due: '2026-11-29T10:00:00Z', state: 'draft', publishedAt: '2026-12-01T16:00:00Z',
+  releaseDay: 'Tuesday 2026-12-01 16:00 UTC'
 }
 
 t.test('every built-in template renders within 72 columns (indented lines kept whole), with a subject', async (t) => {
