@@ -11,6 +11,7 @@ import { gatewayKeys } from '../queue/jobs.js'
 import { formatTimeline, reportEvents, type ReportEvents } from '../report/events.js'
 import { progressStore, type ProgressStore, type ReportProgress } from '../report/state.js'
 import { threadIndex } from '../report/thread-index.js'
+import { announceCommand } from './advisory-announce.js'
 
 type Out = (s: string) => void
 
@@ -42,6 +43,13 @@ const subCommands: Record<string, SubCommand> = {
   timeline: {
     usage: 'advisory timeline <GHSA> [--json]   every recorded step of the report, with its time',
     run: timelineCommand
+  },
+  announce: {
+    usage: 'advisory announce <GHSA> [--dry-run] [--force]\n' +
+      '                                      post the release announcement to Discord (published\n' +
+      '                                      advisories, once); --dry-run prints it; --force after\n' +
+      '                                      an unconfirmed post',
+    run: announceCommand
   }
 }
 
