@@ -79,9 +79,10 @@ export async function announce (intakeId: string, ref: AdvisoryJobRef, deps: Ann
   }
   const result = await deps.discord.post(text)
   if (result.posted) {
-    await deps.progress.set(intakeId, { [DONE]: now })
-    // Replaces a "not posted" entry from a run without the webhook URL.
+    // The record first (it replaces a "not posted" entry from a run without the URL): a
+    // crash before the done record leaves the marker, and the team finds the post.
     await deps.events.replace(intakeId, 'announced', { at: now, detail: 'posted to Discord' })
+    await deps.progress.set(intakeId, { [DONE]: now })
     return { outcome: 'posted', text }
   }
   if (result.delivered === 'no') {

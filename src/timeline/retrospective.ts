@@ -41,8 +41,10 @@ export async function runRetrospective (job: Job<JobMap['retrospective']>, deps:
       links: links(htmlUrl, advisory)
     }))
     await progress.record({ 'timeline.retro.mail': new Date().toISOString() })
-    await deps.events.record(data.intakeId, 'retrospective-sent', { detail: 'draft mailed to the team' })
   }
+  // Also on a retry after a crash between the two writes (recorded once, at the mail's time).
+  const mailed = progress.state['timeline.retro.mail']
+  if (mailed !== undefined) await deps.events.record(data.intakeId, 'retrospective-sent', { at: mailed, detail: 'draft mailed to the team' })
   if (deps.team.chat !== undefined && progress.state['chat.retro'] === undefined) {
     const outcome = await deps.team.chat({ title: `Retrospective due: ${data.ghsaId}`, lines: [`Repository: ${repository}`, `Published: ${data.publishedAt}`, 'SECURITY.md: a blameless retrospective 1-3 days after the release (draft in the team mail)'], url: htmlUrl })
     await progress.record({ 'chat.retro': `${outcome} ${new Date().toISOString()}` })
