@@ -29,7 +29,7 @@ import { outgoingMail } from './mail/outgoing.js'
 import { replyWindow } from './mail/reply-window.js'
 import { loadTemplates } from './mail/templates.js'
 import { reporterKeyStore } from './pgp/key-store.js'
-import { chatNotifier } from './notify/chat.js'
+import { chatNotifier, discordPoster } from './notify/chat.js'
 import { loadMemberKeys, teamChannels } from './notify/team.js'
 import { startTimeline, startTimelineWorker } from './timeline/timeline.js'
 import { createKeySource } from './keys/published.js'
@@ -121,7 +121,8 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
     : startTimelineWorker({
       redis, prefix: config.queuePrefix, queue: timelineQueue, octokit, progress, events: deps.events, sealKey, team, templates,
       reply: { outgoing, keyStore, window, mail: { from: config.mailFrom }, log },
-      mail: { from: config.mailFrom, publicUrl: config.publicUrl }, timeline: config.timeline, retry: config, log
+      mail: { from: config.mailFrom, publicUrl: config.publicUrl }, timeline: config.timeline, retry: config, log,
+      ...(config.discordWebhookUrl !== undefined ? { discord: discordPoster(config.discordWebhookUrl) } : {})
     })
   log.info({ fingerprint: keyring.fingerprint, sink: hasGithub(config) ? 'github' : 'outbox', mail: config.smtpUrl !== undefined ? 'smtp' : 'outbox' }, 'worker started')
 

@@ -15,6 +15,7 @@ import { gatewayKeys } from '../queue/jobs.js'
 import { formatTimeline, reportEvents, type ReportEvents } from '../report/events.js'
 import { progressStore, type ProgressStore, type ReportProgress } from '../report/state.js'
 import { threadIndex } from '../report/thread-index.js'
+import { announceCommand } from './advisory-announce.js'
 
 type Out = (s: string) => void
 
@@ -64,6 +65,13 @@ const subCommands: Record<string, SubCommand> = {
       if (unknown.length > 0) { ctx.out(`unknown flag ${unknown[0]?.slice(0, 40)}: notify-distributors takes --dry-run and --resend\n`); return 2 }
       return await notifyDistributors(ctx, advisory, { dryRun: flags.includes('--dry-run'), resend: flags.includes('--resend') })
     }
+  },
+  announce: {
+    usage: 'advisory announce <GHSA> [--dry-run] [--force]\n' +
+      '                                      post the release announcement to Discord (published\n' +
+      '                                      advisories, once); --dry-run prints it; --force after\n' +
+      '                                      an unconfirmed post',
+    run: announceCommand
   },
   timeline: {
     usage: 'advisory timeline <GHSA> [--json]   every recorded step of the report, with its time',

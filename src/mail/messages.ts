@@ -156,18 +156,62 @@ export function reminderNotice (input: TeamTimelineInput & { step: string, stepL
   })
 }
 
-export function retrospectiveNotice (input: TeamTimelineInput & { publishedAt: string }): MailMessage {
+export interface RetrospectiveInput extends TeamTimelineInput {
+  publishedAt: string
+  cveId?: string | null
+  /** formatTimeline lines, durations, people and links: one entry per line, ours or GitHub's ids. */
+  timeline: string[]
+  durations: string[]
+  people: string[]
+  links: string[]
+}
+
+/** The retrospective draft for the team: the report's record, who was involved, links, open headings. */
+export function retrospectiveNotice (input: RetrospectiveInput): MailMessage {
+  // eslint-disable-next-line no-control-regex
+  const block = (lines: string[]) => lines.slice(0, 200).map((l) => Array.from(l.replace(/[\u0000-\u001F\u007F-\u009F\u2028\u2029]/g, ' ')).slice(0, 300).join('')).join('\n')
   const rendered = (input.templates ?? builtinTemplates()).render('retrospective', {
     intakeId: token(input.intakeId),
     ghsaId: token(input.advisory.ghsaId),
+    cveId: input.cveId == null || input.cveId === '' ? 'none assigned' : token(input.cveId),
     advisoryUrl: httpUrl(input.advisory.htmlUrl) ?? '',
     repository: headerText(input.repo, 100),
-    publishedAt: headerText(input.publishedAt, 40)
+    publishedAt: headerText(input.publishedAt, 40),
+    timeline: block(input.timeline),
+    durations: block(input.durations),
+    people: block(input.people),
+    links: block(input.links)
   })
   return teamMail(input, {
     subject: rendered.subject ?? `[security intake] Retrospective ${token(input.advisory.ghsaId)}`,
     messageId: messageId('retro', input.intakeId, input.from),
     text: rendered.text
+  })
+}
+
+/**
+ * The release announcement may or may not have reached Discord (or was refused on every
+ * attempt): the team checks the channel and runs the command. Content-free like the rest.
+ */
+export function announcementCheckNotice (input: TeamTimelineInput & { reason: string, command: string }): MailMessage {
+  const lines = [
+    `The release announcement for ${token(input.advisory.ghsaId)} needs a check.`,
+    '',
+    `  Advisory:   ${token(input.advisory.ghsaId)}`,
+    `  Repository: ${headerText(input.repo, 100)}`,
+    `  Intake id:  ${token(input.intakeId)}`,
+    '',
+    ...wrapText(headerText(input.reason, 300)),
+    '',
+    'Once you know whether it is in the channel, post it if it is not:',
+    `  ${headerText(input.command, 200)}`
+  ]
+  const url = httpUrl(input.advisory.htmlUrl)
+  if (url !== undefined) lines.push('', 'Open the advisory:', url)
+  return teamMail(input, {
+    subject: `[security intake] Check the release announcement for ${token(input.advisory.ghsaId)}`,
+    messageId: messageId('announce-check', input.intakeId, input.from),
+    text: lines.join('\n') + '\n'
   })
 }
 

@@ -9,6 +9,11 @@
 //   - lines starting with blanks, and the "-- " signature block, are kept as written
 //     (indented data, URLs).
 // Every placeholder is checked when the templates are loaded, so a typo fails at start.
+//
+// A block placeholder (a list: the retrospective's timeline) standing alone on a line
+// takes several lines, each indented like the placeholder (at least two blanks, so it is
+// kept as written). Chat templates (Discord Markdown) have no header and are not
+// reflowed: Discord wraps lines itself, and there block values keep their own lines.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -26,9 +31,20 @@ export const templatePlaceholders = {
   'key-reply': ['intakeId', 'fingerprint', 'fingerprintHex', 'keyUrl', 'securityTxtUrl', 'securityEmail', 'keyserver', 'publicUrl', 'warning'],
   published: ['intakeId', 'ghsaId', 'cveId', 'advisoryUrl', 'publicUrl'],
   reminder: ['intakeId', 'ghsaId', 'advisoryUrl', 'repository', 'step', 'due', 'state', 'releaseDay'],
-  retrospective: ['intakeId', 'ghsaId', 'advisoryUrl', 'repository', 'publishedAt'],
+  retrospective: ['intakeId', 'ghsaId', 'cveId', 'advisoryUrl', 'repository', 'publishedAt', 'timeline', 'durations', 'people', 'links'],
   'distributor-notice': ['distributorName', 'ghsaId', 'cveId', 'repository', 'summary', 'severity', 'affected', 'releaseDay', 'advisoryUrl', 'securityEmail']
 } as const
+
+/** Chat templates: Markdown kept as written (no header, no reflow). */
+export const chatTemplatePlaceholders = {
+  announcement: ['ghsaId', 'cveId', 'summary', 'severity', 'repository', 'advisoryUrl', 'impact', 'fixedVersions', 'mitigations']
+} as const
+
+/** Placeholders whose value is several lines. */
+const blockPlaceholders: Partial<Record<TemplateName, readonly string[]>> = {
+  retrospective: ['timeline', 'durations', 'people', 'links'],
+  announcement: ['impact', 'fixedVersions', 'mitigations']
+}
 
 /**
  * Templates whose body is encrypted but whose Subject travels in clear: the only
@@ -38,8 +54,9 @@ const clearSubjectPlaceholders: Partial<Record<TemplateName, readonly string[]>>
   'distributor-notice': ['ghsaId']
 }
 
-export type TemplateName = keyof typeof templatePlaceholders
-export type TemplateValues<N extends TemplateName> = Record<(typeof templatePlaceholders)[N][number], string>
+const allPlaceholders = { ...templatePlaceholders, ...chatTemplatePlaceholders }
+export type TemplateName = keyof typeof allPlaceholders
+export type TemplateValues<N extends TemplateName> = Record<(typeof allPlaceholders)[N][number], string>
 
 export interface Rendered {
   subject?: string
@@ -65,7 +82,7 @@ export class TemplateError extends Error {
 /** Reads and checks every template once; throws TemplateError naming the file and the problem. */
 export function loadTemplates (dir?: string): Templates {
   const parsed = new Map<TemplateName, Parsed>()
-  for (const name of Object.keys(templatePlaceholders) as TemplateName[]) {
+  for (const name of Object.keys(allPlaceholders) as TemplateName[]) {
     const override = dir === undefined ? undefined : join(dir, `${name}.txt`)
     const file = override !== undefined && existsSync(override) ? override : join(BUILTIN_TEMPLATES_DIR, `${name}.txt`)
     parsed.set(name, parseTemplate(name, readTemplate(file), file))
@@ -73,11 +90,60 @@ export function loadTemplates (dir?: string): Templates {
   return {
     render (name, values) {
       const template = parsed.get(name) as Parsed
-      const fill = (text: string) => text.replace(/\{\{\s*([A-Za-z]+)\s*\}\}/g, (_m, key: string) => oneLine((values as Record<string, string>)[key] ?? ''))
-      const subject = template.subject === undefined ? undefined : fill(template.subject)
-      return { ...(subject === undefined ? {} : { subject }), text: reflow(fill(template.body)) }
+      const chat = isChatTemplate(name)
+      const get = (key: string) => (values as Record<string, string>)[key] ?? ''
+      const subject = template.subject === undefined ? undefined : fillLine(template.subject, get)
+      const body = fill(template.body, blockPlaceholders[name] ?? [], get, chat)
+      return { ...(subject === undefined ? {} : { subject }), text: chat ? tidy(body) : reflow(body) }
     }
   }
+}
+
+function isChatTemplate (name: TemplateName): boolean {
+  return Object.hasOwn(chatTemplatePlaceholders, name)
+}
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g
+const BLOCK_LINE = /^([ \t]*)\{\{\s*([A-Za-z]+)\s*\}\}[ \t]*$/
+
+/** One pass, line by line: a value is never searched for placeholders itself. */
+function fill (body: string, blocks: readonly string[], get: (key: string) => string, chat: boolean): string {
+  return body.split('\n').flatMap((line) => {
+    const block = BLOCK_LINE.exec(line)
+    if (block === null || !blocks.includes(block[2] as string)) return [fillLine(line, get)]
+    return blockLines(get(block[2] as string), block[1] as string, chat)
+  }).join('\n')
+}
+
+function fillLine (line: string, get: (key: string) => string): string {
+  return line.replace(PLACEHOLDER, (_m, key: string) => oneLine(get(key)))
+}
+
+/**
+ * Mail: each line indented (at least two blanks: kept as written by reflow), empty lines
+ * dropped. Chat: Markdown as given (nested bullets, paragraphs), control characters out.
+ */
+function blockLines (value: string, indent: string, chat: boolean): string[] {
+  if (chat) {
+    // eslint-disable-next-line no-control-regex
+    const lines = value.replace(/\r\n?/g, '\n').split('\n').map((l) => indent + l.replace(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028\u2029]/g, ' ').replace(/\s+$/, ''))
+    return trimEmpty(lines)
+  }
+  const pad = indent.length >= 2 ? indent : '  '
+  return value.split('\n').map(oneLine).filter((l) => l !== '').map((l) => pad + l)
+}
+
+function trimEmpty (lines: string[]): string[] {
+  let start = 0
+  let end = lines.length
+  while (start < end && lines[start]?.trim() === '') start++
+  while (end > start && lines[end - 1]?.trim() === '') end--
+  return lines.slice(start, end)
+}
+
+/** Chat text: no trailing blanks, at most one empty line in a row (empty sections leave none). */
+function tidy (text: string): string {
+  return text.split('\n').map((l) => l.replace(/\s+$/, '')).join('\n').replace(/\n{3,}/g, '\n\n').trim() + '\n'
 }
 
 let builtin: Templates | undefined
@@ -98,7 +164,7 @@ function readTemplate (file: string): string {
 function parseTemplate (name: TemplateName, text: string, file: string): Parsed {
   let subject: string | undefined
   let body = text
-  const head = /^((?:[A-Za-z-]+:[^\n]*\n)+)\n/.exec(text)
+  const head = isChatTemplate(name) ? null : /^((?:[A-Za-z-]+:[^\n]*\n)+)\n/.exec(text)
   if (head !== null) {
     for (const line of (head[1] as string).split('\n').filter(Boolean)) {
       const colon = line.indexOf(':')
@@ -108,7 +174,7 @@ function parseTemplate (name: TemplateName, text: string, file: string): Parsed 
     }
     body = text.slice(head[0].length)
   }
-  const allowed: readonly string[] = templatePlaceholders[name]
+  const allowed: readonly string[] = allPlaceholders[name]
   for (const match of text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
     if (!allowed.includes(match[1] ?? '')) throw new TemplateError(`${file}: unknown placeholder {{${match[1]}}} (allowed: ${allowed.join(', ')})`)
   }

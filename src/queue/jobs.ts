@@ -27,6 +27,8 @@ export interface JobMap {
   'advisory-event': AdvisoryJobRef & { action: string }
   /** Timeline queue: 1-3 days after publication, remind the team of the retrospective. */
   'retrospective': AdvisoryJobRef & { intakeId: string, publishedAt: string }
+  /** Timeline queue: post the release announcement (once the advisory is published; at most once). */
+  'announce': AdvisoryJobRef & { intakeId: string }
 }
 
 export interface AdvisoryJobRef {
@@ -35,7 +37,7 @@ export interface AdvisoryJobRef {
   ghsaId: string
 }
 
-export type TimelineJobName = 'advisory-reminder' | 'advisory-event' | 'retrospective'
+export type TimelineJobName = 'advisory-reminder' | 'advisory-event' | 'retrospective' | 'announce'
 export type TimelineJobData = JobMap[TimelineJobName]
 
 export type JobName = keyof JobMap

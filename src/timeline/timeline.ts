@@ -4,16 +4,18 @@
 // most). Each job asks GitHub for the advisory's current state first and ends the chain
 // once it is published or closed; urgent (publicly disclosed) reports use the short
 // intervals. Publication (seen by a poll or a repository_advisory webhook, whichever
-// comes first; both run the same idempotent step) tells the reporter and schedules the
-// retrospective reminder. Job data hold ids only.
+// comes first; both run the same idempotent step) queues the release announcement
+// (announce.ts), tells the reporter and schedules the retrospective draft
+// (retrospective.ts). Job data hold ids only.
 import type { Octokit } from '@octokit/rest'
 import { Worker, type Job, type Queue } from 'bullmq'
 import type { KeyObject } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
 import type { Logger } from '../log.js'
-import { publishedNotice, reminderNotice, retrospectiveNotice } from '../mail/messages.js'
+import { publishedNotice, reminderNotice } from '../mail/messages.js'
 import type { Templates } from '../mail/templates.js'
+import type { DiscordPoster } from '../notify/chat.js'
 import type { TeamChannels } from '../notify/team.js'
 import { gatewayKeys, TIMELINE_QUEUE, type AdvisoryJobRef, type JobMap, type TimelineJobData, type TimelineJobName } from '../queue/jobs.js'
 import { toAdvisoryError } from '../advisory/sink.js'
@@ -25,6 +27,8 @@ import type { ReportEvents } from '../report/events.js'
 import { STATE_TTL_SECONDS, type Progress, type ProgressStore } from '../report/state.js'
 import { open } from '../seal/hpke.js'
 import { unpackPayload } from '../seal/payload.js'
+import { runAnnounceJob } from './announce.js'
+import { runRetrospective } from './retrospective.js'
 
 /** After the three SECURITY.md steps, this many overdue reminders at most. */
 const MAX_REPEATS = 8
@@ -59,6 +63,8 @@ export interface TimelineDeps {
   /** JOB_ATTEMPTS / JOB_BACKOFF_MS: how often one check is retried when GitHub fails. */
   retry: { jobAttempts: number, jobBackoffMs: number }
   log: Logger
+  /** DISCORD_WEBHOOK_URL: the release announcement (announce.ts). */
+  discord?: DiscordPoster | undefined
 }
 
 interface Mapping { intakeId: string, owner: string, repo: string }
@@ -97,7 +103,8 @@ export async function runTimelineJob (job: Job<TimelineJobData>, deps: TimelineD
   switch (job.name as TimelineJobName) {
     case 'advisory-reminder': return await reminder(job as Job<JobMap['advisory-reminder']>, deps)
     case 'advisory-event': return await advisoryEvent((job as Job<JobMap['advisory-event']>).data, deps)
-    case 'retrospective': return await retrospective((job as Job<JobMap['retrospective']>).data, deps)
+    case 'retrospective': return await runRetrospective(job as Job<JobMap['retrospective']>, deps)
+    case 'announce': return await runAnnounceJob(job as Job<JobMap['announce']>, deps)
     default: return 'unknown job'
   }
 }
@@ -222,6 +229,12 @@ async function published (intakeId: string, ref: AdvisoryJobRef, state: Advisory
     const publishedAt = state.publishedAt ?? new Date().toISOString()
     if (progress.state['timeline.published'] === undefined) await progress.record({ 'timeline.published': publishedAt })
     await deps.events.record(intakeId, 'published', { at: publishedAt, detail: state.cveId ?? 'no CVE' })
+    // Before the reporter's notice: a mail outage must not hold the announcement back.
+    if (progress.state['timeline.announce'] === undefined) {
+      const data: JobMap['announce'] = { owner: ref.owner, repo: ref.repo, ghsaId: ref.ghsaId, intakeId }
+      await deps.queue.add('announce', data, jobOpts(deps.retry, `announce-${intakeId}`, 0))
+      await progress.record({ 'timeline.announce': 'queued' })
+    }
     await tellReporter(intakeId, ref.ghsaId, state, progress, deps)
     if (progress.state['timeline.retrospective'] === undefined) {
       const data: JobMap['retrospective'] = { ...ref, intakeId, publishedAt }
@@ -257,22 +270,4 @@ function unsealOrUndefined (key: KeyObject, sealed: Buffer, intakeId: string): B
   } catch {
     return undefined
   }
-}
-
-async function retrospective (data: JobMap['retrospective'], deps: TimelineDeps): Promise<string> {
-  const progress = await deps.progress.open(data.intakeId)
-  const repository = `${data.owner}/${data.repo}`
-  const htmlUrl = `https://github.com/${repository}/security/advisories/${data.ghsaId}`
-  if (deps.team.email !== undefined && progress.state['timeline.retro.mail'] === undefined) {
-    await deps.team.mail(retrospectiveNotice({
-      intakeId: data.intakeId, advisory: { ghsaId: data.ghsaId, htmlUrl }, repo: repository,
-      to: deps.team.email, from: deps.mail.from, templates: deps.templates, publishedAt: data.publishedAt
-    }))
-    await progress.record({ 'timeline.retro.mail': new Date().toISOString() })
-  }
-  if (deps.team.chat !== undefined && progress.state['chat.retro'] === undefined) {
-    const outcome = await deps.team.chat({ title: `Retrospective due: ${data.ghsaId}`, lines: [`Repository: ${repository}`, `Published: ${data.publishedAt}`, 'SECURITY.md: a blameless retrospective 1-3 days after the release'], url: htmlUrl })
-    await progress.record({ 'chat.retro': `${outcome} ${new Date().toISOString()}` })
-  }
-  return 'reminded'
 }

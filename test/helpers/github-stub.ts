@@ -86,6 +86,20 @@ export interface SeedAdvisory {
   createdAt?: Date
 }
 
+/** What a maintainer may change in the UI (any field of the update body; validated like a PATCH). */
+export interface AdvisoryChange {
+  state?: 'draft' | 'published' | 'closed'
+  cve_id?: string
+  summary?: string
+  description?: string
+  severity?: 'critical' | 'high' | 'medium' | 'low'
+  cvss_vector_string?: string
+  vulnerabilities?: Array<{ package: { ecosystem: string, name?: string | null }, vulnerable_version_range?: string | null, patched_versions?: string | null }>
+  credits?: Array<{ login: string, type: string }>
+  collaborating_users?: string[]
+  collaborating_teams?: string[]
+}
+
 export interface GithubStub {
   url: string
   requests: StubRequest[]
@@ -105,7 +119,7 @@ export interface GithubStub {
    * What a maintainer does in GitHub's UI: publish, close or reopen an advisory, assign a
    * CVE, add collaborators. Goes through the same request-body validation as PATCH.
    */
-  changeAdvisory: (ghsaId: string, change: { state?: 'draft' | 'published' | 'closed', cve_id?: string, collaborating_users?: string[] }) => Advisory
+  changeAdvisory: (ghsaId: string, change: AdvisoryChange) => Advisory
   /** What an owner does in the repository settings: make it private or public. */
   setVisibility: (repo: string, visibility: 'public' | 'private') => void
   /** Temporary private forks, by GHSA id, as the fork endpoint answered them. */
