@@ -8,11 +8,7 @@ import { announce, previewAnnouncement } from '../timeline/announce.js'
 import type { AdvisoryContext, ResolvedAdvisory } from './advisory.js'
 
 export async function announceCommand (ctx: AdvisoryContext, advisory: ResolvedAdvisory, flags: string[]): Promise<number> {
-  const unknown = flags.filter((f) => f !== '--dry-run' && f !== '--force')
-  if (unknown.length > 0) {
-    ctx.out(`unknown flag: ${unknown[0]?.slice(0, 40)}\n`)
-    return 2
-  }
+  // Flags other than --dry-run and --force are refused by the table (advisory.ts).
   if (ctx.octokit === undefined) {
     ctx.out('GitHub is not configured (GITHUB_TOKEN or a GitHub App): the advisory cannot be read\n')
     return 1

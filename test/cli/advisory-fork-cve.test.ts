@@ -177,3 +177,22 @@ t.test('without GitHub credentials the GitHub steps say so', async (t) => {
   }
   t.equal(posts(w, '/forks').length + posts(w, '/cve').length, 0)
 })
+
+t.test('a flag a step does not take is refused before anything runs: request-cve --dry-run requests nothing', async (t) => {
+  const w = await world(t)
+  const { intakeId, ghsaId } = await report(w, 'x')
+  const before = w.stub.requests.length
+  for (const [args, takes] of [
+    [['request-cve', ghsaId, '--dry-run'], 'request-cve takes no flags'],
+    [['fork', ghsaId, '--dry-run'], 'fork takes no flags'],
+    [['timeline', ghsaId, '--jsn'], 'timeline takes --json'],
+    [['announce', ghsaId, '--dryrun'], 'announce takes --dry-run and --force']
+  ] as const) {
+    const res = await run(w, [...args])
+    t.equal(res.code, 2, args.join(' '))
+    t.match(res.out, `unknown flag ${args[2]}: ${takes}`)
+  }
+  t.equal(w.stub.requests.length, before, 'GitHub was not asked anything')
+  t.equal(posts(w, '/cve').length + posts(w, '/forks').length, 0)
+  t.notOk((await events(w, intakeId)).some((e) => e.kind === 'cve-requested' || e.kind === 'fork-created'))
+})
