@@ -2,6 +2,7 @@
 // hand. --dry-run prints it from the advisory as GitHub has it now (also before
 // publication, marked as a preview); without it, it is posted to DISCORD_WEBHOOK_URL if
 // the advisory is published and not announced yet; --force after an unconfirmed post.
+import { advisoryNotFound } from '../advisory/github-advisory.js'
 import { loadTemplates } from '../mail/templates.js'
 import { discordPoster } from '../notify/chat.js'
 import { announce, previewAnnouncement } from '../timeline/announce.js'
@@ -56,6 +57,6 @@ export async function announceCommand (ctx: AdvisoryContext, advisory: ResolvedA
 }
 
 function gone (ctx: AdvisoryContext, advisory: ResolvedAdvisory): number {
-  ctx.out(`${advisory.ghsaId} is not found on GitHub (deleted, or no access)\n`)
+  ctx.out(`${advisoryNotFound(advisory.ghsaId)}\n`)
   return 1
 }

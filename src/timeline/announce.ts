@@ -22,7 +22,7 @@ import { gatewayKeys, type AdvisoryJobRef, type JobMap } from '../queue/jobs.js'
 import type { ReportEvents } from '../report/events.js'
 import type { ProgressStore } from '../report/state.js'
 import { buildAnnouncement } from './announcement.js'
-import { readAdvisory } from './github-advisory.js'
+import { readAdvisory } from '../advisory/github-advisory.js'
 
 /** Progress fields (report/state.ts): set before the POST; set once Discord took it. */
 const PENDING = 'timeline.announce.pending'

@@ -297,6 +297,16 @@ t.test('preconditions: no team private key, no list, a broken list, a published 
   t.equal(published.code, 1)
   t.match(published.output, `${ghsaId} is published: an advance notice is for an advisory not yet published`)
 
+  // GitHub's refusal in its own words (readAdvisory, the one reader of every step); a 404 as "not found".
+  w.stub.failNext(403, 1, {}, { method: 'GET' })
+  const forbidden = await run(config, ['notify-distributors', ghsaId])
+  t.equal(forbidden.code, 1)
+  t.match(forbidden.output, `GitHub read advisory ${ghsaId} failed: 403 Resource not accessible by integration`)
+  w.stub.failNext(404, 1, {}, { method: 'GET' })
+  const missing = await run(config, ['notify-distributors', ghsaId])
+  t.equal(missing.code, 1)
+  t.match(missing.output, `${ghsaId} is not found on GitHub (deleted, or no access)`)
+
   t.equal(sent(), 0, 'none of these sent anything')
   t.same(w.stub.invalidRequests, [])
 })
