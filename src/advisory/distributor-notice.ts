@@ -25,6 +25,7 @@ import type { ReportProgress } from '../report/state.js'
 import { dkimOptions } from '../worker.js'
 import { DistributorsError, loadDistributors, type Distributor } from './distributors.js'
 import { advisoryNotFound, readAdvisory, type RepositoryAdvisory } from './github-advisory.js'
+import { NO_GITHUB_CREDENTIALS } from './github-client.js'
 import { formatReleaseDay } from './release-day.js'
 
 export interface NotifyDeps {
@@ -114,7 +115,7 @@ async function preconditions (deps: NotifyDeps, advisory: NoticeAdvisory, now: D
     if (err instanceof TemplateError) return `template: ${err.message}`
     throw err
   }
-  if (octokit === undefined) return 'no GitHub credentials configured (GITHUB_TOKEN or a GitHub App): the advisory cannot be read'
+  if (octokit === undefined) return `${NO_GITHUB_CREDENTIALS}: the advisory cannot be read`
   let data: RepositoryAdvisory | undefined
   try {
     data = await readAdvisory(octokit, advisory)

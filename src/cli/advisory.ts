@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { Config } from '../config.js'
 import { requestCve } from '../advisory/cve-request.js'
-import { githubClient } from '../advisory/github-client.js'
+import { githubClient, NO_GITHUB_CREDENTIALS } from '../advisory/github-client.js'
 import { notifyDistributors } from '../advisory/distributor-notice.js'
 import { requestFork } from '../advisory/private-fork.js'
 import { formatReleaseDay, parseReleaseDate, proposeReleaseDay, recordReleaseDay, releaseAtValue } from '../advisory/release-day.js'
@@ -169,7 +169,7 @@ async function timelineCommand (ctx: AdvisoryContext, advisory: ResolvedAdvisory
 
 /** The GitHub steps need credentials; without them the gateway files to the outbox. */
 function githubOf (ctx: AdvisoryContext): Octokit | undefined {
-  if (ctx.octokit === undefined) ctx.out('no GitHub credentials configured (GITHUB_TOKEN or a GitHub App): this step talks to GitHub\n')
+  if (ctx.octokit === undefined) ctx.out(`${NO_GITHUB_CREDENTIALS}: this step talks to GitHub\n`)
   return ctx.octokit
 }
 
