@@ -16,13 +16,12 @@ import { createLogger } from '../log.js'
 import { headerText, messageId, addressOf, type MailMessage } from '../mail/messages.js'
 import { outgoingMail } from '../mail/outgoing.js'
 import { loadTemplates, TemplateError, type Templates } from '../mail/templates.js'
-import { createMailer } from '../mail/transport.js'
+import { configuredMailer } from '../mail/transport.js'
 import { DEV_SECRET_KEY_FILE, loadWorkerKeyring } from '../pgp/team-key.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import { gatewayKeys } from '../queue/jobs.js'
 import type { ReportEvent, ReportEvents } from '../report/events.js'
 import type { ReportProgress } from '../report/state.js'
-import { dkimOptions } from '../worker.js'
 import { DistributorsError, loadDistributors, type Distributor } from './distributors.js'
 import { advisoryNotFound, readAdvisory, type RepositoryAdvisory } from './github-advisory.js'
 import { NO_GITHUB_CREDENTIALS } from './github-client.js'
@@ -148,7 +147,7 @@ function staleNote (event: ReportEvent, releaseAt: string): string {
 async function send (deps: NotifyDeps, advisory: NoticeAdvisory, run: { rows: Row[], keyring: TeamKeyring, templates: Templates, facts: NoticeFacts }): Promise<number> {
   const { config, out } = deps
   const quiet = createLogger({ level: 'warn', production: config.production, destination: pino.destination(2) })
-  const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log: quiet, ...dkimOptions(config) })
+  const mailer = configuredMailer(config, quiet)
   const outgoing = outgoingMail(mailer, run.keyring)
   const count = { sent: 0, already: 0, refused: 0, failed: 0 }
   try {
