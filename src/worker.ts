@@ -1,6 +1,5 @@
 // The worker role: BullMQ consumer of the reports queue. It is the only role that
 // holds the team's secret PGP key and the seal private key.
-import { readFileSync } from 'node:fs'
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq'
 import type { Octokit } from '@octokit/rest'
 import { hasGithub, type Config } from './config.js'
@@ -14,7 +13,7 @@ import { reportEvents } from './report/events.js'
 import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink } from './advisory/sink.js'
 import { ReportError } from './report/errors.js'
 import { ReportBusyError, releaseReportLock } from './report/lock.js'
-import { createMailer } from './mail/transport.js'
+import { configuredMailer } from './mail/transport.js'
 import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
 import { quarantineStore } from './quarantine/store.js'
@@ -61,7 +60,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
   const routing = loadRouting(config)
   const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
-  const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log, ...dkimOptions(config) })
+  const mailer = configuredMailer(config, log)
   const templates = loadTemplates(config.templatesDir) // a broken template stops the start, not a reply
   const outgoing = outgoingMail(mailer, keyring)
   const keyStore = reporterKeyStore(redis, config.queuePrefix)
@@ -210,22 +209,6 @@ function raceAbort<T> (run: Promise<T>, signal: AbortSignal): Promise<T> {
 
 function ownAddresses (config: Config): string[] {
   return [...new Set([config.securityEmail, addressOf(config.mailFrom)].map((a) => a.toLowerCase()))]
-}
-
-/** DKIM_PRIVATE_KEY holds the PEM itself or the path of a file holding it. */
-export function dkimOptions (config: Config): { dkim?: { domainName: string, keySelector: string, privateKey: string } } {
-  if (config.dkim === undefined) return {}
-  const { privateKey, selector, domain } = config.dkim
-  return { dkim: { domainName: domain, keySelector: selector, privateKey: privateKey.includes('-----BEGIN') ? privateKey : readDkimKeyFile(privateKey) } }
-}
-
-function readDkimKeyFile (path: string): string {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (err) {
-    // Not fs's message: it quotes the "path", which is the key itself when one was pasted without its PEM armour.
-    throw new Error(`DKIM_PRIVATE_KEY is neither a PEM key nor a readable file (${(err as NodeJS.ErrnoException).code ?? 'read error'})`)
-  }
 }
 
 function repoFacts (config: Config, routing: Routing, octokit: Octokit | undefined, log: Logger): RepoFacts {

@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Octokit, RestEndpointMethodTypes } from '@octokit/rest'
+import type { Octokit } from '@octokit/rest'
 import type { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { Config } from '../config.js'
@@ -16,16 +16,16 @@ import { createLogger } from '../log.js'
 import { headerText, messageId, addressOf, type MailMessage } from '../mail/messages.js'
 import { outgoingMail } from '../mail/outgoing.js'
 import { loadTemplates, TemplateError, type Templates } from '../mail/templates.js'
-import { createMailer } from '../mail/transport.js'
+import { configuredMailer } from '../mail/transport.js'
 import { DEV_SECRET_KEY_FILE, loadWorkerKeyring } from '../pgp/team-key.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import { gatewayKeys } from '../queue/jobs.js'
 import type { ReportEvent, ReportEvents } from '../report/events.js'
 import type { ReportProgress } from '../report/state.js'
-import { dkimOptions } from '../worker.js'
 import { DistributorsError, loadDistributors, type Distributor } from './distributors.js'
-
-export type GithubAdvisory = RestEndpointMethodTypes['securityAdvisories']['getRepositoryAdvisory']['response']['data']
+import { advisoryNotFound, readAdvisory, type RepositoryAdvisory } from './github-advisory.js'
+import { NO_GITHUB_CREDENTIALS } from './github-client.js'
+import { formatReleaseDay } from './release-day.js'
 
 export interface NotifyDeps {
   config: Config
@@ -114,13 +114,14 @@ async function preconditions (deps: NotifyDeps, advisory: NoticeAdvisory, now: D
     if (err instanceof TemplateError) return `template: ${err.message}`
     throw err
   }
-  if (octokit === undefined) return 'no GitHub credentials configured (GITHUB_TOKEN or a GitHub App): the advisory cannot be read'
-  let data: GithubAdvisory
+  if (octokit === undefined) return `${NO_GITHUB_CREDENTIALS}: the advisory cannot be read`
+  let data: RepositoryAdvisory | undefined
   try {
-    ({ data } = await octokit.rest.securityAdvisories.getRepositoryAdvisory({ owner: advisory.owner, repo: advisory.repo, ghsa_id: advisory.ghsaId }))
+    data = await readAdvisory(octokit, advisory)
   } catch (err) {
-    return `could not read ${advisory.ghsaId} from GitHub (${(err as { status?: number }).status ?? 'network error'})`
+    return (err as Error).message
   }
+  if (data === undefined) return advisoryNotFound(advisory.ghsaId)
   if (data.state !== 'draft' && data.state !== 'triage') return `${advisory.ghsaId} is ${data.state}: an advance notice is for an advisory not yet published`
   return { distributors, templates, facts: noticeFacts(data, `${advisory.owner}/${advisory.repo}`, releaseAt) }
 }
@@ -146,7 +147,7 @@ function staleNote (event: ReportEvent, releaseAt: string): string {
 async function send (deps: NotifyDeps, advisory: NoticeAdvisory, run: { rows: Row[], keyring: TeamKeyring, templates: Templates, facts: NoticeFacts }): Promise<number> {
   const { config, out } = deps
   const quiet = createLogger({ level: 'warn', production: config.production, destination: pino.destination(2) })
-  const mailer = createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log: quiet, ...dkimOptions(config) })
+  const mailer = configuredMailer(config, quiet)
   const outgoing = outgoingMail(mailer, run.keyring)
   const count = { sent: 0, already: 0, refused: 0, failed: 0 }
   try {
@@ -201,7 +202,7 @@ export function distributorNotice (input: { templates: Templates, facts: NoticeF
   }
 }
 
-export function noticeFacts (advisory: GithubAdvisory, repository: string, releaseAt: string): NoticeFacts {
+export function noticeFacts (advisory: RepositoryAdvisory, repository: string, releaseAt: string): NoticeFacts {
   return {
     ghsaId: headerText(advisory.ghsa_id, 40),
     cveId: advisory.cve_id == null || advisory.cve_id === '' ? 'not yet assigned' : headerText(advisory.cve_id, 40),
@@ -214,7 +215,7 @@ export function noticeFacts (advisory: GithubAdvisory, repository: string, relea
   }
 }
 
-function severityText (advisory: GithubAdvisory): string {
+function severityText (advisory: RepositoryAdvisory): string {
   const scores = [advisory.cvss, advisory.cvss_severities?.cvss_v3, advisory.cvss_severities?.cvss_v4]
   const vectors = new Map<string, number | null>()
   for (const cvss of scores) if (cvss?.vector_string != null && cvss.vector_string !== '') vectors.set(headerText(cvss.vector_string, 200), cvss.score)
@@ -224,7 +225,7 @@ function severityText (advisory: GithubAdvisory): string {
 
 const VULNERABILITIES_MAX = 20
 
-function affectedText (vulnerabilities: GithubAdvisory['vulnerabilities']): string {
+function affectedText (vulnerabilities: RepositoryAdvisory['vulnerabilities']): string {
   const list = (vulnerabilities ?? []).slice(0, VULNERABILITIES_MAX).map((v) => {
     const pkg = v.package == null ? 'a package not named yet' : `${v.package.name ?? 'a package not named yet'} (${v.package.ecosystem})`
     return headerText(`${pkg}: ${v.vulnerable_version_range ?? 'versions not given'}, fixed in ${v.patched_versions ?? 'no release yet'}`, 300)
@@ -232,16 +233,6 @@ function affectedText (vulnerabilities: GithubAdvisory['vulnerabilities']): stri
   const more = (vulnerabilities ?? []).length - list.length
   if (list.length === 0) return 'not yet listed in the advisory'
   return list.join('; ') + (more > 0 ? `; and ${more} more (see the advisory)` : '')
-}
-
-const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']
-
-/** `Wednesday 2026-12-02 16:00 UTC`: the weekday spelled out, since SECURITY.md cares which one. */
-export function formatReleaseDay (iso: string): string {
-  const date = new Date(iso)
-  if (Number.isNaN(date.getTime())) return headerText(iso, 40)
-  const text = date.toISOString()
-  return `${DAYS[date.getUTCDay()] ?? ''} ${text.slice(0, 10)} ${text.slice(11, 16)} UTC`
 }
 
 /** The event key of a distributor: distributor addresses are public, but none goes into Redis. */

@@ -15,7 +15,8 @@
 // misspelt field, a duplicate) is a DistributorsError listing every problem: nothing is
 // sent until it is fixed. An entry whose key is missing or unusable stays on the list,
 // REFUSED with its reason: the others are notified, it never gets a notice in clear.
-import { readFile, stat } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { readKeys, type Key, type PublicKey } from 'openpgp'
 import { parse as parseYaml } from 'yaml'
@@ -56,7 +57,7 @@ interface Entry {
 /** Reads DISTRIBUTORS_FILE; `key` paths are relative to it. Throws DistributorsError. */
 export async function loadDistributors (file: string, now = new Date()): Promise<Distributor[]> {
   const text = await readBounded(file).catch((err: NodeJS.ErrnoException) => {
-    throw new DistributorsError([`${file}: ${err instanceof DistributorsError ? err.problems[0] : `not readable (${err.code ?? err.message})`}`])
+    throw new DistributorsError([`${file}: ${err instanceof DistributorsError ? err.problems[0] as string : `not readable (${err.code ?? err.message})`}`])
   })
   return await parseDistributors(text, { baseDir: dirname(resolve(file)), now })
 }
@@ -127,7 +128,7 @@ async function keyOf (entry: Entry, baseDir: string, now: Date): Promise<Pick<Di
       armored = await readBounded(resolve(baseDir, entry.keyFile))
     } catch (err) {
       const e = err as NodeJS.ErrnoException
-      return { refused: `key file ${entry.keyFile} ${err instanceof DistributorsError ? 'is larger than 1 MiB' : `is not readable (${e.code ?? e.message})`}` }
+      return { refused: `key file ${entry.keyFile} ${err instanceof DistributorsError ? `is ${err.problems[0] as string}` : `is not readable (${e.code ?? e.message})`}` }
     }
   }
   if (armored === undefined) return { refused: 'no key configured' }
@@ -176,7 +177,27 @@ async function readArmored (text: string): Promise<Key[] | undefined> {
   }
 }
 
+/**
+ * A regular file of at most 1 MiB, read through one handle. A size from stat() bounds
+ * nothing for a FIFO or a device (`/dev/zero` has size 0 and no end), nor for a file that
+ * grows after it: at most the stated size is read. O_NONBLOCK: a FIFO opens without
+ * waiting for a writer, and is then refused.
+ */
 async function readBounded (file: string): Promise<string> {
-  if ((await stat(file)).size > FILE_MAX_BYTES) throw new DistributorsError(['larger than 1 MiB'])
-  return await readFile(file, 'utf8')
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const info = await handle.stat()
+    if (!info.isFile()) throw new DistributorsError(['not a regular file'])
+    if (info.size > FILE_MAX_BYTES) throw new DistributorsError(['larger than 1 MiB'])
+    const buffer = Buffer.alloc(info.size)
+    let length = 0
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null)
+      if (bytesRead === 0) break
+      length += bytesRead
+    }
+    return buffer.subarray(0, length).toString('utf8')
+  } finally {
+    await handle.close()
+  }
 }

@@ -189,6 +189,9 @@ function octokitLog (log: Log) {
   }
 }
 
+/** What the operator's commands say when githubClient gives them nothing. */
+export const NO_GITHUB_CREDENTIALS = 'no GitHub credentials configured (GITHUB_TOKEN or a GitHub App)'
+
 /** The configured client (token or GitHub App), or undefined when advisories go to the outbox. */
 export function githubClient (config: Config, log: Log, metrics?: Metrics): Octokit | undefined {
   if (!hasGithub(config)) return undefined

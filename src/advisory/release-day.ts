@@ -55,10 +55,15 @@ export function parseReleaseDate (text: string, now: Date, opts: { force?: boole
   return { ok: true, at, warnings }
 }
 
-/** `Tuesday 2026-12-01 16:00 UTC`. */
-export function formatReleaseDay (at: Date): string {
-  const iso = at.toISOString()
-  return `${DAY_NAMES[at.getUTCDay()]} ${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`
+/**
+ * `Tuesday 2026-12-01 16:00 UTC`: the weekday spelled out, since SECURITY.md cares which
+ * one. Also from the stored form (progress `releaseAt`, an event's detail).
+ */
+export function formatReleaseDay (at: Date | string): string {
+  const date = typeof at === 'string' ? new Date(at) : at
+  if (Number.isNaN(date.getTime())) return 'an unreadable date'
+  const iso = date.toISOString()
+  return `${DAY_NAMES[date.getUTCDay()]} ${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`
 }
 
 /** The stored form (progress `releaseAt`): ISO 8601 UTC to the second. */

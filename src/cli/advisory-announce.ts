@@ -2,19 +2,17 @@
 // hand. --dry-run prints it from the advisory as GitHub has it now (also before
 // publication, marked as a preview); without it, it is posted to DISCORD_WEBHOOK_URL if
 // the advisory is published and not announced yet; --force after an unconfirmed post.
+import { NO_GITHUB_CREDENTIALS } from '../advisory/github-client.js'
+import { advisoryNotFound } from '../advisory/github-advisory.js'
 import { loadTemplates } from '../mail/templates.js'
 import { discordPoster } from '../notify/chat.js'
 import { announce, previewAnnouncement } from '../timeline/announce.js'
 import type { AdvisoryContext, ResolvedAdvisory } from './advisory.js'
 
 export async function announceCommand (ctx: AdvisoryContext, advisory: ResolvedAdvisory, flags: string[]): Promise<number> {
-  const unknown = flags.filter((f) => f !== '--dry-run' && f !== '--force')
-  if (unknown.length > 0) {
-    ctx.out(`unknown flag: ${unknown[0]?.slice(0, 40)}\n`)
-    return 2
-  }
+  // Flags other than --dry-run and --force are refused by the table (advisory.ts).
   if (ctx.octokit === undefined) {
-    ctx.out('GitHub is not configured (GITHUB_TOKEN or a GitHub App): the advisory cannot be read\n')
+    ctx.out(`${NO_GITHUB_CREDENTIALS}: the advisory cannot be read\n`)
     return 1
   }
   const templates = loadTemplates(ctx.config.templatesDir)
@@ -60,6 +58,6 @@ export async function announceCommand (ctx: AdvisoryContext, advisory: ResolvedA
 }
 
 function gone (ctx: AdvisoryContext, advisory: ResolvedAdvisory): number {
-  ctx.out(`${advisory.ghsaId} is not found on GitHub (deleted, or no access)\n`)
+  ctx.out(`${advisoryNotFound(advisory.ghsaId)}\n`)
   return 1
 }

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { Config } from '../config.js'
 import { requestCve } from '../advisory/cve-request.js'
-import { githubClient } from '../advisory/github-client.js'
+import { githubClient, NO_GITHUB_CREDENTIALS } from '../advisory/github-client.js'
 import { notifyDistributors } from '../advisory/distributor-notice.js'
 import { requestFork } from '../advisory/private-fork.js'
 import { formatReleaseDay, parseReleaseDate, proposeReleaseDay, recordReleaseDay, releaseAtValue } from '../advisory/release-day.js'
@@ -40,16 +40,24 @@ export interface ResolvedAdvisory {
 
 interface SubCommand {
   usage: string
+  /**
+   * The flags it takes (none when empty). Anything else is refused before anything runs:
+   * `request-cve <GHSA> --dry-run` must not request a CVE. Absent: the command parses its
+   * own (flags with values).
+   */
+  flags?: readonly string[]
   run: (ctx: AdvisoryContext, advisory: ResolvedAdvisory, flags: string[]) => Promise<number>
 }
 
 const subCommands: Record<string, SubCommand> = {
   fork: {
     usage: 'advisory fork <GHSA>                the temporary private fork (unless\n                                      PRIVATE_FORK_POLICY asked for it with the advisory)',
+    flags: [],
     run: forkCommand
   },
   'request-cve': {
     usage: 'advisory request-cve <GHSA>         ask GitHub for a CVE id (public repositories only)',
+    flags: [],
     run: requestCveCommand
   },
   schedule: {
@@ -60,21 +68,20 @@ const subCommands: Record<string, SubCommand> = {
     usage: 'advisory notify-distributors <GHSA> [--dry-run] [--resend]\n' +
       '                                      encrypted, signed advance notice to each distributor\n' +
       '                                      in DISTRIBUTORS_FILE not yet notified (worker\'s keys)',
-    run: async (ctx, advisory, flags) => {
-      const unknown = flags.filter((f) => f !== '--dry-run' && f !== '--resend')
-      if (unknown.length > 0) { ctx.out(`unknown flag ${unknown[0]?.slice(0, 40)}: notify-distributors takes --dry-run and --resend\n`); return 2 }
-      return await notifyDistributors(ctx, advisory, { dryRun: flags.includes('--dry-run'), resend: flags.includes('--resend') })
-    }
+    flags: ['--dry-run', '--resend'],
+    run: async (ctx, advisory, flags) => await notifyDistributors(ctx, advisory, { dryRun: flags.includes('--dry-run'), resend: flags.includes('--resend') })
   },
   announce: {
     usage: 'advisory announce <GHSA> [--dry-run] [--force]\n' +
       '                                      post the release announcement to Discord (published\n' +
       '                                      advisories, once); --dry-run prints it; --force after\n' +
       '                                      an unconfirmed post',
+    flags: ['--dry-run', '--force'],
     run: announceCommand
   },
   timeline: {
     usage: 'advisory timeline <GHSA> [--json]   every recorded step of the report, with its time',
+    flags: ['--json'],
     run: timelineCommand
   }
 }
@@ -96,6 +103,11 @@ export async function advisoryCommand (config: Config, args: string[], out: Out)
   const ghsaId = `GHSA${ghsaArg.slice(4).toLowerCase()}`
   if (!/^ghsa/i.test(ghsaArg) || !GHSA.test(ghsaId)) {
     out(`not a GHSA id: ${ghsaArg.slice(0, 40)}\n`)
+    return 2
+  }
+  const unknown = sub.flags === undefined ? undefined : flags.find((f) => !(sub.flags as readonly string[]).includes(f))
+  if (unknown !== undefined) {
+    out(`unknown flag ${unknown.slice(0, 40)}: ${name} takes ${sub.flags?.length === 0 ? 'no flags' : sub.flags?.join(' and ')}\nusage: ${sub.usage}\n`)
     return 2
   }
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
@@ -157,7 +169,7 @@ async function timelineCommand (ctx: AdvisoryContext, advisory: ResolvedAdvisory
 
 /** The GitHub steps need credentials; without them the gateway files to the outbox. */
 function githubOf (ctx: AdvisoryContext): Octokit | undefined {
-  if (ctx.octokit === undefined) ctx.out('no GitHub credentials configured (GITHUB_TOKEN or a GitHub App): this step talks to GitHub\n')
+  if (ctx.octokit === undefined) ctx.out(`${NO_GITHUB_CREDENTIALS}: this step talks to GitHub\n`)
   return ctx.octokit
 }
 

@@ -3,10 +3,12 @@
 // outbox file is named after the Message-ID, which messages.ts makes deterministic, so
 // a retried job overwrites its earlier attempt instead of adding a duplicate.
 import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdir, open, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import nodemailer from 'nodemailer'
 import type { SendMailOptions } from 'nodemailer'
+import type { Config } from '../config.js'
 
 export interface MailerLog {
   info: (obj: object, msg?: string) => void
@@ -34,6 +36,27 @@ export function createMailer (opts: MailerOptions): Mailer {
   return opts.smtpUrl !== undefined && opts.smtpUrl !== ''
     ? smtpMailer(opts.smtpUrl, opts.log, opts.dkim)
     : outboxMailer(join(opts.outboxDir, 'mail'), opts.log, opts.dkim)
+}
+
+/** The mailer the configuration asks for (SMTP_URL or the outbox, DKIM_* when set): the worker's, and the CLI's. */
+export function configuredMailer (config: Config, log: MailerLog): Mailer {
+  return createMailer({ ...(config.smtpUrl !== undefined ? { smtpUrl: config.smtpUrl } : {}), outboxDir: config.outboxDir, log, ...dkimOptions(config) })
+}
+
+/** DKIM_PRIVATE_KEY holds the PEM itself or the path of a file holding it. */
+export function dkimOptions (config: Config): { dkim?: { domainName: string, keySelector: string, privateKey: string } } {
+  if (config.dkim === undefined) return {}
+  const { privateKey, selector, domain } = config.dkim
+  return { dkim: { domainName: domain, keySelector: selector, privateKey: privateKey.includes('-----BEGIN') ? privateKey : readDkimKeyFile(privateKey) } }
+}
+
+function readDkimKeyFile (path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    // Not fs's message: it quotes the "path", which is the key itself when one was pasted without its PEM armour.
+    throw new Error(`DKIM_PRIVATE_KEY is neither a PEM key nor a readable file (${(err as NodeJS.ErrnoException).code ?? 'read error'})`)
+  }
 }
 
 function smtpMailer (smtpUrl: string, log: MailerLog, dkim: MailerOptions['dkim']): Mailer {

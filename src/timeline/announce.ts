@@ -22,7 +22,7 @@ import { gatewayKeys, type AdvisoryJobRef, type JobMap } from '../queue/jobs.js'
 import type { ReportEvents } from '../report/events.js'
 import type { ProgressStore } from '../report/state.js'
 import { buildAnnouncement } from './announcement.js'
-import { readAdvisory } from './github-advisory.js'
+import { readAdvisory } from '../advisory/github-advisory.js'
 
 /** Progress fields (report/state.ts): set before the POST; set once Discord took it. */
 const PENDING = 'timeline.announce.pending'
@@ -74,6 +74,10 @@ export async function announce (intakeId: string, ref: AdvisoryJobRef, deps: Ann
   }
   const now = new Date().toISOString()
   if (await deps.redis.hsetnx(stateKey, PENDING, now) === 0) {
+    // The marker stays after a post: another run (the job, the command) may have posted
+    // since the done record was read above. That is "announced", not "may have been".
+    const doneSince = await deps.redis.hget(stateKey, DONE)
+    if (doneSince !== null) return { outcome: 'already announced', at: doneSince }
     if (opts.force !== true) return { outcome: 'unconfirmed', since: await deps.redis.hget(stateKey, PENDING) ?? '' }
     await deps.redis.hset(stateKey, PENDING, now)
   }

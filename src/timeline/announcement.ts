@@ -6,7 +6,7 @@
 // heading inside a fence is not a heading: nothing of the report is ever taken.
 import { cutText, DISCORD_MAX_CHARS } from '../notify/chat.js'
 import type { Templates } from '../mail/templates.js'
-import type { RepositoryAdvisory } from './github-advisory.js'
+import type { RepositoryAdvisory } from '../advisory/github-advisory.js'
 
 /** Where one section may be as long as this; shortened further to fit Discord's limit. */
 const SECTION_CHARS = 700

@@ -9,7 +9,7 @@ import type { Job } from 'bullmq'
 import { retrospectiveNotice } from '../mail/messages.js'
 import type { JobMap } from '../queue/jobs.js'
 import { formatTimeline, type EventKind, type ReportEvent } from '../report/events.js'
-import { readAdvisory, safeLogin, type RepositoryAdvisory } from './github-advisory.js'
+import { readAdvisory, safeLogin, type RepositoryAdvisory } from '../advisory/github-advisory.js'
 import type { TimelineDeps } from './timeline.js'
 
 const PEOPLE_MAX = 50

@@ -18,7 +18,7 @@ import type { Templates } from '../mail/templates.js'
 import type { DiscordPoster } from '../notify/chat.js'
 import type { TeamChannels } from '../notify/team.js'
 import { gatewayKeys, TIMELINE_QUEUE, type AdvisoryJobRef, type JobMap, type TimelineJobData, type TimelineJobName } from '../queue/jobs.js'
-import { toAdvisoryError } from '../advisory/sink.js'
+import { readAdvisory } from '../advisory/github-advisory.js'
 import { formatReleaseDay } from '../advisory/release-day.js'
 import { withReportLock } from '../report/lock.js'
 import { outerHeaders } from '../report/outer-headers.js'
@@ -111,19 +111,14 @@ export async function runTimelineJob (job: Job<TimelineJobData>, deps: TimelineD
 
 /** GET the advisory; undefined when it is gone (404). */
 export async function advisoryState (octokit: Octokit, ref: AdvisoryJobRef): Promise<AdvisoryState | undefined> {
-  try {
-    const { data } = await octokit.rest.securityAdvisories.getRepositoryAdvisory({ owner: ref.owner, repo: ref.repo, ghsa_id: ref.ghsaId })
-    return {
-      state: data.state,
-      cveId: data.cve_id ?? null,
-      htmlUrl: data.html_url,
-      publishedAt: data.published_at ?? null,
-      collaborators: (data.collaborating_users?.length ?? 0) + (data.collaborating_teams?.length ?? 0)
-    }
-  } catch (err) {
-    if ((err as { status?: unknown }).status === 404) return undefined
-    // Our own message: Octokit's error carries the request, and GitHub's can quote data.
-    throw toAdvisoryError(`read advisory ${ref.ghsaId}`, err)
+  const data = await readAdvisory(octokit, ref)
+  if (data === undefined) return undefined
+  return {
+    state: data.state,
+    cveId: data.cve_id ?? null,
+    htmlUrl: data.html_url,
+    publishedAt: data.published_at ?? null,
+    collaborators: (data.collaborating_users?.length ?? 0) + (data.collaborating_teams?.length ?? 0)
   }
 }
 

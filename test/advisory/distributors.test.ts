@@ -5,6 +5,7 @@
 // notice is an event keyed by a hash of the address. A canary in the report must appear
 // in no notice, no clear header, no output and nowhere in Redis.
 import t, { type Test } from 'tap'
+import { spawn, execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -296,6 +297,16 @@ t.test('preconditions: no team private key, no list, a broken list, a published 
   t.equal(published.code, 1)
   t.match(published.output, `${ghsaId} is published: an advance notice is for an advisory not yet published`)
 
+  // GitHub's refusal in its own words (readAdvisory, the one reader of every step); a 404 as "not found".
+  w.stub.failNext(403, 1, {}, { method: 'GET' })
+  const forbidden = await run(config, ['notify-distributors', ghsaId])
+  t.equal(forbidden.code, 1)
+  t.match(forbidden.output, `GitHub read advisory ${ghsaId} failed: 403 Resource not accessible by integration`)
+  w.stub.failNext(404, 1, {}, { method: 'GET' })
+  const missing = await run(config, ['notify-distributors', ghsaId])
+  t.equal(missing.code, 1)
+  t.match(missing.output, `${ghsaId} is not found on GitHub (deleted, or no access)`)
+
   t.equal(sent(), 0, 'none of these sent anything')
   t.same(w.stub.invalidRequests, [])
 })
@@ -374,7 +385,9 @@ t.test('the distributors file: unusable keys keep their entry but are refused, e
   ]
   const yaml = 'distributors:\n' + entries.map(([email, key], i) => `  - name: D${i}\n    email: ${email}\n${key === '' ? '' : `    ${key}\n`}`).join('')
   await writeFile(join(dir, 'list.yaml'), yaml)
-  const list = await loadDistributors(join(dir, 'list.yaml'), now)
+  // Judged now, after the keys were made: at `now` (above) a key made a second later is
+  // not valid yet, and each would be refused for that instead of its own reason.
+  const list = await loadDistributors(join(dir, 'list.yaml'), new Date())
   t.equal(list.length, entries.length, 'every entry stays on the list')
   entries.forEach(([email, , reason], i) => {
     const d = list[i]!
@@ -388,6 +401,29 @@ t.test('the distributors file: unusable keys keep their entry but are refused, e
       t.equal(d.key, undefined, `${email}: no key to encrypt to`)
     }
   })
+})
+
+t.test('the distributors file and key files: bounded reads; a FIFO or a device is refused, never read to its end', async (t) => {
+  const dir = await tempDir(t)
+  const key = (await openpgp.generateKey({ userIDs: [{ name: 'D', email: 'big@d.example' }], format: 'armored' })).publicKey
+  // A FIFO fed 2 MiB by a writer: stat() says size 0, so a size check alone reads it all.
+  const fifo = join(dir, 'fifo.asc')
+  execFileSync('mkfifo', [fifo])
+  const writer = spawn('sh', ['-c', `head -c 2097152 /dev/zero | tr '\\0' A > '${fifo}'`], { detached: true, stdio: 'ignore' })
+  t.teardown(() => { try { process.kill(-(writer.pid as number), 'SIGKILL') } catch {} })
+  await writeFile(join(dir, 'big.asc'), key + '\n'.repeat(1024 * 1024))
+  await writeFile(join(dir, 'list.yaml'), [
+    'distributors:',
+    '  - { name: Fifo, email: fifo@d.example, key: fifo.asc }',
+    '  - { name: Device, email: dev@d.example, key: /dev/null }',
+    '  - { name: Big, email: big@d.example, key: big.asc }',
+    ''
+  ].join('\n'))
+  const list = await loadDistributors(join(dir, 'list.yaml'), new Date())
+  t.same(list.map((d) => d.refused), ['key file fifo.asc is not a regular file', 'key file /dev/null is not a regular file', 'key file big.asc is larger than 1 MiB'])
+  t.ok(list.every((d) => d.key === undefined), 'nobody gets a notice')
+  // (A device: /dev/null here; /dev/zero, which never ends, is refused the same way.)
+  await t.rejects(loadDistributors('/dev/null'), /\/dev\/null: not a regular file/)
 })
 
 t.test('templates: the notice Subject may only name the GHSA id; a reply to a notice is never auto-answered', async (t) => {

@@ -2,6 +2,10 @@
 // `intake advisory fork`) and `intake advisory request-cve`, against the
 // schema-validating GitHub stub, which keeps each repository's visibility.
 import t from 'tap'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as openpgp from 'openpgp'
 import { advisoryCommand } from '../../src/cli/advisory.js'
 import { reportEvents } from '../../src/report/events.js'
 import { forkOnCreation } from '../../src/advisory/private-fork.js'
@@ -170,10 +174,36 @@ t.test('without GitHub credentials the GitHub steps say so', async (t) => {
   const { ghsaId } = await report(w, 'x')
   const config = w.gw.config()
   const offline = { ...config, github: { apiUrl: config.github.apiUrl } }
-  for (const sub of ['fork', 'request-cve']) {
-    const res = await run(w, [sub, ghsaId], offline)
-    t.equal(res.code, 1)
-    t.match(res.out, 'no GitHub credentials configured')
+  // notify-distributors reads its list and checks the release day first.
+  const dir = await mkdtemp(join(tmpdir(), 'no-github-'))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const key = await openpgp.generateKey({ userIDs: [{ email: 'd@d.example' }], format: 'armored' })
+  await writeFile(join(dir, 'list.yaml'), `distributors:\n  - name: D\n    email: d@d.example\n    key_armored: ${JSON.stringify(key.publicKey)}\n`)
+  t.equal((await run(w, ['schedule', ghsaId])).code, 0)
+  // Said one way by every step that needs GitHub.
+  for (const sub of ['fork', 'request-cve', 'announce', 'notify-distributors']) {
+    const res = await run(w, [sub, ghsaId], { ...offline, distributorsFile: join(dir, 'list.yaml') })
+    t.equal(res.code, 1, sub)
+    t.match(res.out, 'no GitHub credentials configured (GITHUB_TOKEN or a GitHub App)', sub)
   }
   t.equal(posts(w, '/forks').length + posts(w, '/cve').length, 0)
+})
+
+t.test('a flag a step does not take is refused before anything runs: request-cve --dry-run requests nothing', async (t) => {
+  const w = await world(t)
+  const { intakeId, ghsaId } = await report(w, 'x')
+  const before = w.stub.requests.length
+  for (const [args, takes] of [
+    [['request-cve', ghsaId, '--dry-run'], 'request-cve takes no flags'],
+    [['fork', ghsaId, '--dry-run'], 'fork takes no flags'],
+    [['timeline', ghsaId, '--jsn'], 'timeline takes --json'],
+    [['announce', ghsaId, '--dryrun'], 'announce takes --dry-run and --force']
+  ] as const) {
+    const res = await run(w, [...args])
+    t.equal(res.code, 2, args.join(' '))
+    t.match(res.out, `unknown flag ${args[2]}: ${takes}`)
+  }
+  t.equal(w.stub.requests.length, before, 'GitHub was not asked anything')
+  t.equal(posts(w, '/cve').length + posts(w, '/forks').length, 0)
+  t.notOk((await events(w, intakeId)).some((e) => e.kind === 'cve-requested' || e.kind === 'fork-created'))
 })

@@ -11,7 +11,7 @@ import { startGateway } from '../helpers/gateway.js'
 import { startSmtpSink } from '../helpers/smtp-sink.js'
 import { plainMessage } from '../helpers/messages.js'
 import { testConfig } from '../helpers/config.js'
-import { dkimOptions } from '../../src/worker.js'
+import { dkimOptions } from '../../src/mail/transport.js'
 import { redactPaths } from '../../src/log.js'
 
 t.test('acknowledgement and team mail are DKIM-signed and verify against the published key', async (t) => {

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildAnnouncement, clip, descriptionSections, severityLine } from '../../src/timeline/announcement.js'
-import type { RepositoryAdvisory } from '../../src/timeline/github-advisory.js'
+import type { RepositoryAdvisory } from '../../src/advisory/github-advisory.js'
 import { loadTemplates } from '../../src/mail/templates.js'
 import { intakeMarker } from '../../src/advisory/marker.js'
 

@@ -1,8 +1,9 @@
-// The whole advisory as GitHub has it now, for the steps that quote it after publication
-// (announcement, retrospective). Read every time, never stored: GitHub is the one source
-// of truth, and the description may still hold the report.
+// The whole advisory as GitHub has it now: the one way the steps after intake read it
+// (reminders and publication, fork, CVE request, distributor notice, announcement,
+// retrospective). Read every time, never stored: GitHub is the one source of truth, and
+// the description may still hold the report.
 import type { Octokit, RestEndpointMethodTypes } from '@octokit/rest'
-import { toAdvisoryError } from '../advisory/sink.js'
+import { toAdvisoryError } from './sink.js'
 import type { AdvisoryJobRef } from '../queue/jobs.js'
 
 export type RepositoryAdvisory = RestEndpointMethodTypes['securityAdvisories']['getRepositoryAdvisory']['response']['data']
@@ -15,6 +16,11 @@ export async function readAdvisory (octokit: Octokit, ref: AdvisoryJobRef): Prom
     if ((err as { status?: unknown }).status === 404) return undefined
     throw toAdvisoryError(`read advisory ${ref.ghsaId}`, err)
   }
+}
+
+/** What an operator is told when readAdvisory finds nothing (GitHub answers 404 for "no access" too). */
+export function advisoryNotFound (ghsaId: string): string {
+  return `${ghsaId} is not found on GitHub (deleted, or no access)`
 }
 
 /** A GitHub login or team slug as we print it; anything else is dropped. */
