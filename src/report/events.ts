@@ -116,6 +116,8 @@ const LABELS: Record<EventKind, string> = {
 export function formatTimeline (events: readonly ReportEvent[]): string[] {
   return events.map((e) => {
     const when = e.at.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z')
-    return `${when}  ${LABELS[e.kind]}${e.detail === undefined ? '' : `  (${e.detail})`}`
+    // An announcement that could not go out is on record too, and must not read as done.
+    const label = e.kind === 'announced' && e.detail?.startsWith('not posted') === true ? 'release announcement NOT posted' : LABELS[e.kind]
+    return `${when}  ${label}${e.detail === undefined ? '' : `  (${e.detail})`}`
   })
 }

@@ -78,5 +78,9 @@ t.test('the record keeps the first time of a step; repeated events are kept apar
     ['distributor-notice', '2026-11-03T09:00:01.000Z', 'Distro B Injected: header']
   ], 'sorted by time, control characters flattened, a moved release day replaced')
   t.same(formatTimeline(list.slice(0, 1)), ['2026-11-02 10:00:00Z  report received  (via raw)'])
+  t.same(formatTimeline([{ kind: 'announced', at: '2026-11-20T16:05:00.000Z', detail: 'not posted: DISCORD_WEBHOOK_URL is not set' }, { kind: 'announced', at: '2026-11-20T16:05:00.000Z', detail: 'posted to Discord' }]), [
+    '2026-11-20 16:05:00Z  release announcement NOT posted  (not posted: DISCORD_WEBHOOK_URL is not set)',
+    '2026-11-20 16:05:00Z  release announced  (posted to Discord)'
+  ], 'an announcement that did not go out does not read as done')
   t.ok(await redis.ttl(gatewayKeys(prefix).events('r1')) > 0, 'the record expires with the report\'s state')
 })
