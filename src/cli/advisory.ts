@@ -2,9 +2,10 @@
 // each, on an advisory the gateway filed. Every step is recorded in the report's event
 // record (report/events.ts), which `advisory timeline` prints. One row per sub-command.
 import type { Octokit } from '@octokit/rest'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { Config } from '../config.js'
+import { cliRedis } from './redis.js'
 import { requestCve } from '../advisory/cve-request.js'
 import { githubClient, NO_GITHUB_CREDENTIALS } from '../advisory/github-client.js'
 import { notifyDistributors } from '../advisory/distributor-notice.js'
@@ -110,7 +111,7 @@ export async function advisoryCommand (config: Config, args: string[], out: Out)
     out(`unknown flag ${unknown.slice(0, 40)}: ${name} takes ${sub.flags?.length === 0 ? 'no flags' : sub.flags?.join(' and ')}\nusage: ${sub.usage}\n`)
     return 2
   }
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
+  const redis = await cliRedis(config)
   try {
     const ctx: AdvisoryContext = {
       config,

@@ -5,8 +5,9 @@
 // existing file; the advisory's digest is printed to compare.
 import { writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
+import { cliRedis } from './redis.js'
 import { createLogger } from '../log.js'
 import { openReport } from '../mail/open-report.js'
 import { loadWorkerKeyring } from '../pgp/team-key.js'
@@ -36,7 +37,7 @@ export async function attachmentCommand (config: Config, args: string[], out: (s
   if (id === undefined || !Number.isInteger(n) || n < 1) { out('usage: attachment <intake id> <n> [file]   (n as listed in the advisory, from 1)\n'); return 2 }
   const log = createLogger({ level: 'warn', production: config.production })
   const keyring = await loadWorkerKeyring(config, log)
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
+  const redis = await cliRedis(config)
   try {
     return await writeAttachment(config, redis, keyring, { id, n, ...(file === undefined ? {} : { file }) }, out)
   } finally {

@@ -2,8 +2,9 @@
 // Redis (processed or quarantined), exactly as the reporter sent it — so still
 // encrypted if it was — for attachments and anything the advisory leaves out.
 import { writeFileSync } from 'node:fs'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
+import { cliRedis } from './redis.js'
 import { gatewayKeys } from '../queue/jobs.js'
 import { open } from '../seal/hpke.js'
 import { sealPrivateKey } from '../seal/keys.js'
@@ -20,7 +21,7 @@ export async function exportSealed (config: Config, redis: Redis, id: string, fi
 export async function exportCommand (config: Config, args: string[], out: (s: string) => void): Promise<number> {
   const [id, file] = args
   if (id === undefined || file === undefined) { out('usage: export <intake id> <file>\n'); return 2 }
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
+  const redis = await cliRedis(config)
   try {
     return await exportSealed(config, redis, id, file, out)
   } finally {

@@ -1,14 +1,15 @@
 // `intake quarantine list|show|replay`: see and replay what the worker could not process.
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
+import { cliRedis } from './redis.js'
 import { quarantineStore } from '../quarantine/store.js'
 import { QUEUE, gatewayKeys, jobOptions, type JobMap } from '../queue/jobs.js'
 import { exportSealed } from './export.js'
 
 export async function quarantineCommand (config: Config, args: string[], out: (s: string) => void): Promise<number> {
   const [sub, id, ...flags] = args
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
+  const redis = await cliRedis(config)
   const store = quarantineStore(redis, config.queuePrefix)
   try {
     if (sub === 'list') return await list(store, out)

@@ -3,8 +3,8 @@
 // this safe: a report already filed is not filed twice, a reply already sent is not
 // sent again. Quarantined reports are replayed with `quarantine replay <id>`.
 import { Queue, type Job } from 'bullmq'
-import { Redis } from 'ioredis'
 import type { Config } from '../config.js'
+import { cliRedis } from './redis.js'
 import { QUEUE } from '../queue/jobs.js'
 import { quarantineStore } from '../quarantine/store.js'
 
@@ -12,7 +12,7 @@ const PAGE = 100
 
 export async function replayFailedCommand (config: Config, args: string[], out: (s: string) => void): Promise<number> {
   const dryRun = args.includes('--dry-run')
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
+  const redis = await cliRedis(config)
   const queue = new Queue(QUEUE, { connection: redis, prefix: config.queuePrefix })
   const quarantine = quarantineStore(redis, config.queuePrefix)
   try {

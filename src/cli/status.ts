@@ -2,8 +2,8 @@
 // (reasons are our own words, never report text), quarantine size, and the published
 // key's fingerprint and expiry.
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import type { Config } from '../config.js'
+import { cliRedis } from './redis.js'
 import { QUEUE } from '../queue/jobs.js'
 import { quarantineStore } from '../quarantine/store.js'
 import { keyExpiry, publishedKey } from './published-key.js'
@@ -12,7 +12,7 @@ const SHOWN_FAILURES = 10
 
 export async function statusCommand (config: Config, args: string[], out: (s: string) => void): Promise<number> {
   const json = args.includes('--json')
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
+  const redis = await cliRedis(config)
   const queue = new Queue(QUEUE, { connection: redis, prefix: config.queuePrefix })
   try {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed')
