@@ -32,6 +32,8 @@ import type { KeyReplier } from '../keys/key-request.js'
 import { enrich, type EnrichDeps, type Enriched } from '../advisory/enrich.js'
 import { triageSection } from '../advisory/triage-section.js'
 import { findDisclosure } from '../triage/disclosure.js'
+import type { SeverityDecision } from '../triage/index.js'
+import type { Severity } from '../triage/cvss.js'
 import { appendFollowUp, findThreadRoot, senderHash, type ThreadRoot } from './follow-up.js'
 import type { ThreadIndex } from './thread-index.js'
 import type { ReportEvents } from './events.js'
@@ -178,8 +180,7 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
   const provider = meta?.rebuilt === true ? `${job.data.source} (rebuilt by provider, signatures unverifiable)` : job.data.source
   // For the fork policy, team notices and reminders: the severity sent, or the band the
   // vector scores (computed by the calculator from a validated vector: an enum, never report text).
-  const band = enriched.severity.vector?.band
-  const severity = enriched.severity.vector === undefined ? enriched.severity.severity : band === 'none' ? undefined : band
+  const severity = filedSeverity(enriched.severity)
   const policy = deps.privateForkPolicy ?? 'never'
   const fork = forkOnCreation(policy, severity)
   const body = buildCreateBody(report, { intakeId, receivedAt: new Date(job.data.receivedAt), provider }, { ...createOptions(enriched, deps.github.owner), ...(fork ? { startPrivateFork: true } : {}) })
@@ -200,13 +201,17 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
 }
 
 /**
- * The severity shown in team notices: GitHub's enum as filed, or none. A CVSS vector is
- * not a severity (its first field is the version, "CVSS:3.1"); GitHub computes the score.
- * An enum also keeps report-derived text out of the chat line.
+ * The severity the advisory is filed with, for the fork policy, team notices and
+ * reminders: the band its CVSS vector scores (computed by the calculator from a validated
+ * vector), else the stated severity. Always GitHub's enum or nothing: a vector's first
+ * field ("CVSS:3.1") is not a severity, and report text never reaches a chat line.
  */
-export function filedSeverity (body: { severity?: string, cvss_vector_string?: string | null }): string | undefined {
-  return body.severity !== undefined && ['critical', 'high', 'medium', 'low'].includes(body.severity) ? body.severity : undefined
+export function filedSeverity (decision: Pick<SeverityDecision, 'vector' | 'severity'>): Severity | undefined {
+  const found = decision.vector === undefined ? decision.severity : decision.vector.band
+  return found !== undefined && SEVERITIES.includes(found as Severity) ? found as Severity : undefined
 }
+
+const SEVERITIES: readonly string[] = ['critical', 'high', 'medium', 'low']
 
 function replyDeps (deps: ProcessDeps): ReplyDeps {
   return { ...deps.reply, mail: { from: deps.mail.from }, log: deps.log }
