@@ -60,6 +60,10 @@ export async function startSmtpSink (opts: SmtpSinkOptions = {}): Promise<SmtpSi
       resolve()
     })
   })
+  // smtp-server re-emits a client connection's socket errors on the server: a client
+  // killed mid-session (fault tests SIGKILL the worker) resets its socket, and without a
+  // listener that ECONNRESET would be an uncaught exception in the test process.
+  server.on('error', () => {})
   const { port } = server.server.address() as AddressInfo
   return {
     url: `smtp://127.0.0.1:${port}`,
