@@ -84,9 +84,13 @@ function parseEvent (field: string, value: string): ReportEvent[] {
   }
 }
 
-/** By time, then in SECURITY.md's order (events recorded in the same millisecond). */
+/**
+ * By the second, then in SECURITY.md's order, then by the exact time. GitHub's times
+ * (published_at) have whole seconds: a publication in the second the report arrived
+ * must not sort before it.
+ */
 function byTime (a: ReportEvent, b: ReportEvent): number {
-  return a.at.localeCompare(b.at) || EVENT_KINDS.indexOf(a.kind) - EVENT_KINDS.indexOf(b.kind)
+  return a.at.slice(0, 19).localeCompare(b.at.slice(0, 19)) || EVENT_KINDS.indexOf(a.kind) - EVENT_KINDS.indexOf(b.kind) || a.at.localeCompare(b.at)
 }
 
 function oneLine (text: string): string {

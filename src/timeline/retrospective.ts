@@ -64,7 +64,9 @@ export function durations (events: readonly ReportEvent[]): string[] {
   const received = at('received')
   return SPANS.map(([label, kind]) => {
     const end = at(kind)
-    const ms = received === undefined || end === undefined ? NaN : Date.parse(end) - Date.parse(received)
+    // GitHub's times have whole seconds: up to a second "before" the report is the same second.
+    const raw = received === undefined || end === undefined ? NaN : Date.parse(end) - Date.parse(received)
+    const ms = raw < 0 && raw > -1000 ? 0 : raw
     return `${`${label}:`.padEnd(21)}${Number.isFinite(ms) && ms >= 0 ? formatDuration(ms) : 'unknown (not on record)'}`
   })
 }

@@ -78,6 +78,9 @@ t.test('the record keeps the first time of a step; repeated events are kept apar
     ['distributor-notice', '2026-11-03T09:00:01.000Z', 'Distro B Injected: header']
   ], 'sorted by time, control characters flattened, a moved release day replaced')
   t.same(formatTimeline(list.slice(0, 1)), ['2026-11-02 10:00:00Z  report received  (via raw)'])
+  await events.record('r2', 'published', { at: '2026-11-02T10:00:00Z', detail: 'GitHub: whole seconds' })
+  await events.record('r2', 'received', { at: '2026-11-02T10:00:00.640Z' })
+  t.same((await events.list('r2')).map((e) => e.kind), ['received', 'published'], 'in one second, SECURITY.md\'s order: GitHub\'s times have no milliseconds')
   t.same(formatTimeline([{ kind: 'announced', at: '2026-11-20T16:05:00.000Z', detail: 'not posted: DISCORD_WEBHOOK_URL is not set' }, { kind: 'announced', at: '2026-11-20T16:05:00.000Z', detail: 'posted to Discord' }]), [
     '2026-11-20 16:05:00Z  release announcement NOT posted  (not posted: DISCORD_WEBHOOK_URL is not set)',
     '2026-11-20 16:05:00Z  release announced  (posted to Discord)'

@@ -99,5 +99,7 @@ t.test('durations from the event record', async (t) => {
     'Time to advisory:    unknown (not on record)',
     'Time to publish:     unknown (not on record)'
   ])
+  // GitHub's published_at has whole seconds: in the second the report arrived it reads "earlier".
+  t.same(durations([{ kind: 'received', at: '2026-11-02T10:00:00.640Z' }, { kind: 'published', at: '2026-11-02T10:00:00.000Z' }]).at(2), 'Time to publish:     0s', 'the same second is 0s, not unknown')
   t.equal(formatDuration(3_600_000), '1h')
 })
