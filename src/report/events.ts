@@ -84,13 +84,17 @@ function parseEvent (field: string, value: string): ReportEvent[] {
   }
 }
 
-/**
- * By the second, then in SECURITY.md's order, then by the exact time. GitHub's times
- * (published_at) have whole seconds: a publication in the second the report arrived
- * must not sort before it.
- */
+/** By time, then in SECURITY.md's order (events recorded in the same millisecond). */
 function byTime (a: ReportEvent, b: ReportEvent): number {
-  return a.at.slice(0, 19).localeCompare(b.at.slice(0, 19)) || EVENT_KINDS.indexOf(a.kind) - EVENT_KINDS.indexOf(b.kind) || a.at.localeCompare(b.at)
+  return sortTime(a).localeCompare(sortTime(b)) || EVENT_KINDS.indexOf(a.kind) - EVENT_KINDS.indexOf(b.kind)
+}
+
+/**
+ * GitHub's published_at has whole seconds: the publication happened somewhere in that
+ * second, so it sorts at its end, never before a step of ours in the same second.
+ */
+function sortTime (e: ReportEvent): string {
+  return e.kind === 'published' && e.at.endsWith('.000Z') ? `${e.at.slice(0, 20)}999Z` : e.at
 }
 
 function oneLine (text: string): string {
