@@ -23,7 +23,7 @@ import { gatewayKeys } from '../queue/jobs.js'
 import type { ReportEvent, ReportEvents } from '../report/events.js'
 import type { ReportProgress } from '../report/state.js'
 import { DistributorsError, loadDistributors, type Distributor } from './distributors.js'
-import { advisoryNotFound, readAdvisory, type RepositoryAdvisory } from './github-advisory.js'
+import { readAdvisoryOrReason, type RepositoryAdvisory } from './github-advisory.js'
 import { NO_GITHUB_CREDENTIALS } from './github-client.js'
 import { formatReleaseDay } from './release-day.js'
 
@@ -115,13 +115,9 @@ async function preconditions (deps: NotifyDeps, advisory: NoticeAdvisory, now: D
     throw err
   }
   if (octokit === undefined) return `${NO_GITHUB_CREDENTIALS}: the advisory cannot be read`
-  let data: RepositoryAdvisory | undefined
-  try {
-    data = await readAdvisory(octokit, advisory)
-  } catch (err) {
-    return (err as Error).message
-  }
-  if (data === undefined) return advisoryNotFound(advisory.ghsaId)
+  const read = await readAdvisoryOrReason(octokit, advisory)
+  if ('reason' in read) return read.reason
+  const data = read.advisory
   if (data.state !== 'draft' && data.state !== 'triage') return `${advisory.ghsaId} is ${data.state}: an advance notice is for an advisory not yet published`
   return { distributors, templates, facts: noticeFacts(data, `${advisory.owner}/${advisory.repo}`, releaseAt) }
 }

@@ -23,6 +23,16 @@ export function advisoryNotFound (ghsaId: string): string {
   return `${ghsaId} is not found on GitHub (deleted, or no access)`
 }
 
+/** For the operator's commands: the advisory, or why it could not be read, in words. */
+export async function readAdvisoryOrReason (octokit: Octokit, ref: AdvisoryJobRef): Promise<{ advisory: RepositoryAdvisory } | { reason: string }> {
+  try {
+    const advisory = await readAdvisory(octokit, ref)
+    return advisory === undefined ? { reason: advisoryNotFound(ref.ghsaId) } : { advisory }
+  } catch (err) {
+    return { reason: (err as Error).message }
+  }
+}
+
 /** A GitHub login or team slug as we print it; anything else is dropped. */
 export function safeLogin (value: unknown): string | undefined {
   return typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(value) ? value : undefined

@@ -4,7 +4,7 @@
 // asks for it later (POST .../security-advisories/{ghsa_id}/forks).
 import type { Octokit } from '@octokit/rest'
 import type { Severity } from '../triage/cvss.js'
-import { advisoryNotFound, readAdvisory } from './github-advisory.js'
+import { readAdvisoryOrReason } from './github-advisory.js'
 import { toAdvisoryError } from './sink.js'
 
 /** `never`, `always`, or a severity: that severity or higher (`high` = high or critical). */
@@ -41,14 +41,9 @@ type Where = { owner: string, repo: string, ghsaId: string }
  */
 export async function requestFork (octokit: Octokit, where: Where): Promise<ForkOutcome> {
   const { owner, repo, ghsaId } = where
-  let advisory
-  try {
-    advisory = await readAdvisory(octokit, where)
-  } catch (err) {
-    return { ok: false, message: (err as Error).message }
-  }
-  if (advisory === undefined) return { ok: false, message: advisoryNotFound(ghsaId) }
-  const existing = advisory.private_fork
+  const read = await readAdvisoryOrReason(octokit, where)
+  if ('reason' in read) return { ok: false, message: read.reason }
+  const existing = read.advisory.private_fork
   if (existing != null) return { ok: true, fork: { fullName: existing.full_name, htmlUrl: existing.html_url, created: false } }
   try {
     const { data } = await octokit.rest.securityAdvisories.createFork({ owner, repo, ghsa_id: ghsaId, request: { retries: 0 } })
