@@ -1,8 +1,8 @@
-// The end of every provider adapter: the message is checked (is it mail, for us, of a
-// shape the worker takes) and then goes down the same durable path as /inbound/raw.
+// The end of every provider adapter: the message is checked (not empty, not too large,
+// for us) and then goes down the same durable path as /inbound/raw. Its content is
+// never a reason to refuse it: the worker files it or quarantines it with a reason.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { looksLikeMessage } from './message-head.js'
-import { checkMimeShape } from './mime-shape.js'
+import { headerTooLarge } from './message-head.js'
 import { countDropped, recipientFilter } from './recipients.js'
 import { replyAccepted, type InboundDeps } from './respond.js'
 import { mergeVerdicts, type InboundMessage } from './message.js'
@@ -22,11 +22,10 @@ const DROP_STATUS: Record<string, number> = {
 }
 
 export async function deliver (req: FastifyRequest, reply: FastifyReply, deps: DeliverDeps, msg: InboundMessage) {
-  if (!looksLikeMessage(msg.raw)) return await reply.code(400).send({ error: 'not an RFC 5322 message (no header block with From)' })
-  const shape = checkMimeShape(msg.raw)
-  if (shape !== undefined) {
-    req.log.warn({ source: msg.source, problem: shape.error, bytes: msg.raw.length }, 'inbound: message refused')
-    return await reply.code(shape.status).send({ error: shape.error })
+  if (msg.raw.length === 0) return await reply.code(400).send({ error: 'empty message' })
+  if (headerTooLarge(msg.raw)) {
+    req.log.warn({ source: msg.source, bytes: msg.raw.length }, 'inbound: header block too large, refused')
+    return await reply.code(413).send({ error: 'header block too large' })
   }
   if (!deps.addressedToUs(msg.raw, msg.envelope?.to)) {
     await countDropped(deps.redis, deps.prefix, msg.source, 'recipient')
