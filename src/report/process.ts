@@ -13,6 +13,7 @@ import { openReport } from '../mail/open-report.js'
 import { ReportError } from './errors.js'
 import type { OpenedReport, SignatureState } from './types.js'
 import { outerHeaders } from './outer-headers.js'
+import { readableMessage } from './message-shape.js'
 import { buildCreateBody } from '../advisory/render.js'
 import type { AdvisorySink } from '../advisory/sink.js'
 import { AdvisoryPermanentError } from '../advisory/sink.js'
@@ -100,7 +101,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
   let report: OpenedReport
   try {
-    report = await openReport(raw, { keyring: deps.keyring, knownSenderKeys: async (address) => await knownKeys(address, deps) })
+    report = await openReport(readableMessage(raw), { keyring: deps.keyring, knownSenderKeys: async (address) => await knownKeys(address, deps) })
   } catch (err) {
     if (err instanceof ReportError) {
       await quarantineUnreadable(intakeId, job, raw, err, deps)
