@@ -21,6 +21,13 @@ const DROP_STATUS: Record<string, number> = {
   ses: 200 // SNS: a 2xx ends the delivery
 }
 
+/**
+ * Providers whose verdicts arrive as fields of their own signed request. The others'
+ * verdicts are read from the message's headers (or a list of them), where a sender can
+ * write "dmarc=pass" too: fine for holding spam (the worst verdict wins), not for trust.
+ */
+const FIELD_VERDICTS: ReadonlySet<string> = new Set(['ses'])
+
 export async function deliver (req: FastifyRequest, reply: FastifyReply, deps: DeliverDeps, msg: InboundMessage) {
   if (msg.raw.length === 0) return await reply.code(400).send({ error: 'empty message' })
   if (headerTooLarge(msg.raw)) {
@@ -34,8 +41,10 @@ export async function deliver (req: FastifyRequest, reply: FastifyReply, deps: D
   }
   // Bounded: the sealed metadata has a size cap, and a provider field is sender-controlled.
   const cut = (s: string) => s.slice(0, 320)
+  const verdicts = mergeVerdicts(verdictsFromHeaders(msg.raw), msg.verdicts)
   const meta = {
-    verdicts: mergeVerdicts(verdictsFromHeaders(msg.raw), msg.verdicts),
+    verdicts,
+    ...(FIELD_VERDICTS.has(msg.source) && msg.verdicts.dmarc === 'pass' && verdicts.dmarc === 'pass' ? { dmarcPass: true } : {}),
     ...(msg.envelope !== undefined ? { envelope: { to: msg.envelope.to.slice(0, 100).map(cut), ...(msg.envelope.from !== undefined ? { from: cut(msg.envelope.from) } : {}) } } : {}),
     ...(msg.providerMessageId !== undefined ? { providerMessageId: msg.providerMessageId.slice(0, 200) } : {}),
     ...(msg.rebuilt === true ? { rebuilt: true } : {})
