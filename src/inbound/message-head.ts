@@ -17,12 +17,13 @@ export interface HeaderBoundary {
 
 /**
  * Where the header block ends and the body begins: at the first empty line (CRLF or
- * bare LF). Without one, before the first line that is neither a field, a folded
- * continuation nor a leading mbox "From " line (MTAs that forget the blank line put
- * the body right there); without that either, the whole message is header.
+ * bare LF) within the header limit. Without one, before the first line that is neither
+ * a field, a folded continuation nor a leading mbox "From " line (MTAs that forget the
+ * blank line put the body right there); without that either, the whole message is
+ * header (too large, past the limit). Reads at most MAX_HEADER_BLOCK bytes or so.
  */
 export function headerBoundary (raw: Buffer): HeaderBoundary {
-  const blank = firstBlankLine(raw)
+  const blank = firstBlankLine(raw.subarray(0, MAX_HEADER_BLOCK + 3))
   if (blank !== undefined) return { ...blank, blankLine: true }
   const odd = firstNonHeaderLine(raw)
   return { headerEnd: odd, bodyStart: odd, blankLine: false }
@@ -31,15 +32,17 @@ export function headerBoundary (raw: Buffer): HeaderBoundary {
 function firstBlankLine (raw: Buffer): { headerEnd: number, bodyStart: number } | undefined {
   if (raw[0] === 0x0a) return { headerEnd: 0, bodyStart: 1 }
   if (raw[0] === 0x0d && raw[1] === 0x0a) return { headerEnd: 0, bodyStart: 2 }
-  for (let nl = raw.indexOf(0x0a); nl !== -1; nl = raw.indexOf(0x0a, nl + 1)) {
-    const next = nl + (raw[nl + 1] === 0x0d ? 2 : 1)
-    if (raw[next] === 0x0a) return { headerEnd: raw[nl - 1] === 0x0d ? nl - 1 : nl, bodyStart: next + 1 }
-  }
-  return undefined
+  const lf = raw.indexOf('\n\n')
+  const crlf = raw.subarray(0, lf === -1 ? raw.length : lf + 3).indexOf('\n\r\n')
+  const nl = crlf !== -1 && (lf === -1 || crlf < lf) ? crlf : lf
+  if (nl === -1) return undefined
+  return { headerEnd: raw[nl - 1] === 0x0d ? nl - 1 : nl, bodyStart: nl + (nl === crlf ? 3 : 2) }
 }
 
+/** Past MAX_HEADER_BLOCK the answer no longer matters (too large either way): not read. */
 function firstNonHeaderLine (raw: Buffer): number {
-  for (let pos = 0; pos < raw.length;) {
+  const limit = Math.min(raw.length, MAX_HEADER_BLOCK + 1)
+  for (let pos = 0; pos < limit;) {
     const nl = raw.indexOf(0x0a, pos)
     const end = nl === -1 ? raw.length : nl
     if (!isFieldStart(raw, pos, end) && !isContinuation(raw, pos) && !(pos === 0 && isMboxFrom(raw))) return pos
@@ -76,8 +79,9 @@ export function headerTooLarge (raw: Buffer): boolean {
  * stray line) are skipped with their continuations; the rest is still read. Only the
  * first MAX_HEADER_BLOCK bytes are looked at.
  */
-export function readHeaderLines (raw: Buffer): string[] {
-  const end = Math.min(headerBoundary(raw).headerEnd, MAX_HEADER_BLOCK)
+export function readHeaderLines (message: Buffer): string[] {
+  const end = Math.min(headerBoundary(message).headerEnd, MAX_HEADER_BLOCK)
+  const raw = message.subarray(0, end)
   const lines: string[] = []
   let keep = false // the last field line was kept, so its continuations are too
   for (let pos = 0; pos < end;) {

@@ -85,3 +85,12 @@ t.test('postmark: a post without any From address is stored and filed, not refus
   const id = (JSON.parse(res.body) as { id: string }).id
   t.match((await advisoryOf(gw, id)).description, 'without a sender')
 })
+
+t.test('raw: no blank line after the header and a blank line deep in the body: stored, filed with all its text', async (t) => {
+  const gw = await startGateway(t, {})
+  const raw = Buffer.concat([Buffer.from('From: reporter@example.org\r\nTo: security@stacklok.com\r\nSubject: long\r\nFirst line of the report\r\n'), Buffer.from('filler line\r\n'.repeat(30_000)), Buffer.from('\r\nLast paragraph\r\n')])
+  const res = await gw.post(raw)
+  t.equal(res.status, 200)
+  const description = (await advisoryOf(gw, res.id as string)).description
+  t.match(description, 'First line of the report')
+})

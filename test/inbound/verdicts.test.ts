@@ -50,6 +50,9 @@ t.test('header block size: 413 only past the limit, whatever the shape', async (
   t.ok(headerTooLarge(Buffer.from('X-Long: ' + 'a'.repeat(MAX_HEADER_BLOCK))), 'one long field, no blank line')
   t.notOk(headerTooLarge(Buffer.alloc(MAX_HEADER_BLOCK + 10, 'a')), 'bytes that are no header at all: stored, the worker says not-a-message')
   t.notOk(headerTooLarge(Buffer.concat([Buffer.from('From: a@b.example\nSubject: x\nbody without a blank line\n'), Buffer.alloc(MAX_HEADER_BLOCK * 2, 'b')])), 'a large body after a missing blank line is body')
+  const late = Buffer.concat([Buffer.from('From: a@b.example\nSubject: x\nbody without a blank line\n'), Buffer.alloc(MAX_HEADER_BLOCK * 2, 'b'), Buffer.from('\n\nlater paragraph\n')])
+  t.notOk(headerTooLarge(late), 'a blank line deep in the body does not make the body header')
+  t.match(headerBoundary(late), { blankLine: false, bodyStart: late.indexOf('body without') })
   // Linear: a megabyte of field-name bytes without a colon, and of folded lines.
   const started = process.hrtime.bigint()
   readHeaderLines(Buffer.alloc(1024 * 1024, 'a'))
