@@ -108,6 +108,7 @@ export const settings = [
   { env: 'DKIM_DOMAIN', doc: 'DKIM signing domain (default: the domain of `MAIL_FROM`)', parse: nonEmpty },
   { env: 'AUTO_REPLY_WINDOW', default: '3d', doc: 'RFC 3834: the same kind of automatic reply goes to the same sender at most once per window', parse: duration },
   { env: 'AUTO_REPLY_MAX_PER_HOUR', default: '120', doc: 'acknowledgements and could-not-decrypt replies to anyone per hour: From is not authenticated, so this bounds what a flood of forged senders can make us send', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
+  { env: 'AUTO_REPLY_RESERVED_PERCENT', default: '25', doc: 'percent of `AUTO_REPLY_MAX_PER_HOUR` kept for authenticated senders (DMARC pass reported by the provider, or a signature by a key on record): forged senders cannot use it up', parse: intRange(0, 90) },
   { env: 'AUTO_REPLY_ACK_LIMIT', default: '3', doc: 'acknowledgements of distinct reports one sender gets per `AUTO_REPLY_WINDOW` (a responder that ignores RFC 3834 stops there)', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 100 ? { value: n } : { error: 'must be an integer 1-100' } } },
   { env: 'REMINDER_DELAYS', default: '24h,7d,21d', doc: 'team reminders after a report (SECURITY.md: fix team within 24 h, fix within 7 days, release within 21 days); each checks the advisory first and stops once it is published or closed', parse: durations(3) },
   { env: 'REMINDER_DELAYS_URGENT', default: '2h,1d,3d', doc: 'the same for urgent (publicly disclosed) reports: "all timelines become ASAP"', parse: durations(3) },
@@ -177,7 +178,7 @@ export interface Config {
   teamNotifyKeysFile?: string
   templatesDir?: string
   dkim?: { privateKey: string, selector: string, domain: string }
-  autoReply: { windowMs: number, ackLimit: number, maxPerHour: number }
+  autoReply: { windowMs: number, ackLimit: number, maxPerHour: number, reservedPercent: number }
   timeline: { delaysMs: number[], urgentDelaysMs: number[], repeatMs: number, retrospectiveMs: number }
   privateForkPolicy: PrivateForkPolicy
   outboxDir: string
@@ -311,7 +312,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       defaultRepo: get('GITHUB_DEFAULT_REPO')
     }),
     mailFrom: get('MAIL_FROM') ?? securityEmail,
-    autoReply: { windowMs: get<number>('AUTO_REPLY_WINDOW') as number, ackLimit: get<number>('AUTO_REPLY_ACK_LIMIT') as number, maxPerHour: get<number>('AUTO_REPLY_MAX_PER_HOUR') as number },
+    autoReply: { windowMs: get<number>('AUTO_REPLY_WINDOW') as number, ackLimit: get<number>('AUTO_REPLY_ACK_LIMIT') as number, maxPerHour: get<number>('AUTO_REPLY_MAX_PER_HOUR') as number, reservedPercent: get<number>('AUTO_REPLY_RESERVED_PERCENT') as number },
     timeline: {
       delaysMs: get<number[]>('REMINDER_DELAYS') as number[],
       urgentDelaysMs: get<number[]>('REMINDER_DELAYS_URGENT') as number[],

@@ -1,8 +1,8 @@
-// The end of every provider adapter: the message is checked (is it mail, for us, of a
-// shape the worker takes) and then goes down the same durable path as /inbound/raw.
+// The end of every provider adapter: the message is checked (not empty, not too large,
+// for us) and then goes down the same durable path as /inbound/raw. Its content is
+// never a reason to refuse it: the worker files it or quarantines it with a reason.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { looksLikeMessage } from './message-head.js'
-import { checkMimeShape } from './mime-shape.js'
+import { headerTooLarge } from './message-head.js'
 import { countDropped, recipientFilter } from './recipients.js'
 import { replyAccepted, type InboundDeps } from './respond.js'
 import { mergeVerdicts, type InboundMessage } from './message.js'
@@ -21,12 +21,18 @@ const DROP_STATUS: Record<string, number> = {
   ses: 200 // SNS: a 2xx ends the delivery
 }
 
+/**
+ * Providers whose verdicts arrive as fields of their own signed request. The others'
+ * verdicts are read from the message's headers (or a list of them), where a sender can
+ * write "dmarc=pass" too: fine for holding spam (the worst verdict wins), not for trust.
+ */
+const FIELD_VERDICTS: ReadonlySet<string> = new Set(['ses'])
+
 export async function deliver (req: FastifyRequest, reply: FastifyReply, deps: DeliverDeps, msg: InboundMessage) {
-  if (!looksLikeMessage(msg.raw)) return await reply.code(400).send({ error: 'not an RFC 5322 message (no header block with From)' })
-  const shape = checkMimeShape(msg.raw)
-  if (shape !== undefined) {
-    req.log.warn({ source: msg.source, problem: shape.error, bytes: msg.raw.length }, 'inbound: message refused')
-    return await reply.code(shape.status).send({ error: shape.error })
+  if (msg.raw.length === 0) return await reply.code(400).send({ error: 'empty message' })
+  if (headerTooLarge(msg.raw)) {
+    req.log.warn({ source: msg.source, bytes: msg.raw.length }, 'inbound: header block too large, refused')
+    return await reply.code(413).send({ error: 'header block too large' })
   }
   if (!deps.addressedToUs(msg.raw, msg.envelope?.to)) {
     await countDropped(deps.redis, deps.prefix, msg.source, 'recipient')
@@ -35,8 +41,10 @@ export async function deliver (req: FastifyRequest, reply: FastifyReply, deps: D
   }
   // Bounded: the sealed metadata has a size cap, and a provider field is sender-controlled.
   const cut = (s: string) => s.slice(0, 320)
+  const verdicts = mergeVerdicts(verdictsFromHeaders(msg.raw), msg.verdicts)
   const meta = {
-    verdicts: mergeVerdicts(verdictsFromHeaders(msg.raw), msg.verdicts),
+    verdicts,
+    ...(FIELD_VERDICTS.has(msg.source) && msg.verdicts.dmarc === 'pass' && verdicts.dmarc === 'pass' ? { dmarcPass: true } : {}),
     ...(msg.envelope !== undefined ? { envelope: { to: msg.envelope.to.slice(0, 100).map(cut), ...(msg.envelope.from !== undefined ? { from: cut(msg.envelope.from) } : {}) } } : {}),
     ...(msg.providerMessageId !== undefined ? { providerMessageId: msg.providerMessageId.slice(0, 200) } : {}),
     ...(msg.rebuilt === true ? { rebuilt: true } : {})

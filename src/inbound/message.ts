@@ -23,6 +23,12 @@ export interface InboundMeta {
   providerMessageId?: string
   /** The raw bytes were rebuilt from a provider's parsed fields: signatures over MIME cannot be checked. */
   rebuilt?: boolean
+  /**
+   * The provider reported DMARC pass in a field of its own authenticated request (not a
+   * header, which the sender could have written) and nothing said fail: the From domain
+   * is authenticated (opens the reserved acknowledgement share).
+   */
+  dmarcPass?: boolean
 }
 
 export interface InboundMessage extends InboundMeta {

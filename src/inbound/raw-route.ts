@@ -3,8 +3,7 @@
 import type { FastifyInstance } from 'fastify'
 import { limits } from '../limits.js'
 import { checkRawHeaders, verifyRaw } from './hmac.js'
-import { looksLikeMessage } from './message-head.js'
-import { checkMimeShape } from './mime-shape.js'
+import { headerTooLarge } from './message-head.js'
 import { replyAccepted, type InboundDeps } from './respond.js'
 
 export async function rawRoute (app: FastifyInstance, deps: InboundDeps & { secret: string, maxBytes?: number }): Promise<void> {
@@ -28,9 +27,10 @@ export async function rawRoute (app: FastifyInstance, deps: InboundDeps & { secr
       req.log.warn({ reason: auth.reason }, 'inbound raw: authentication failed')
       return reply.code(401).send({ error: 'authentication failed' })
     }
-    if (!looksLikeMessage(body)) return reply.code(400).send({ error: 'not an RFC 5322 message (no header block with From)' })
-    const shape = checkMimeShape(body)
-    if (shape !== undefined) return reply.code(shape.status).send({ error: shape.error })
+    // Whatever the bytes hold is the worker's to judge (advisory or quarantine): only an
+    // empty body or one too large is refused, as a provider would drop the message.
+    if (body.length === 0) return reply.code(400).send({ error: 'empty body' })
+    if (headerTooLarge(body)) return reply.code(413).send({ error: 'header block too large' })
     return replyAccepted(req, reply, deps, body, 'raw')
   })
 }

@@ -14,7 +14,7 @@ export function recipientFilter (ours: string[]) {
   /** Accepted when any envelope recipient or any To/Cc address is ours. */
   return function addressedToUs (raw: Buffer, envelopeTo: string[] = []): boolean {
     if (envelopeTo.some(isOurs)) return true
-    const lines = readHeaderLines(raw) ?? []
+    const lines = readHeaderLines(raw)
     const visible = lines.filter((l) => /^(to|cc):/i.test(l)).map((l) => l.slice(3))
     return visible.some((v) => (v.match(ADDRESS) ?? []).some(isOurs))
   }

@@ -6,7 +6,7 @@ import { readHeaderLines } from './message-head.js'
 import type { Verdicts } from './message.js'
 
 export function verdictsFromHeaders (raw: Buffer): Verdicts {
-  return verdictsFromFields((readHeaderLines(raw) ?? []).map(splitField))
+  return verdictsFromFields(readHeaderLines(raw).map(splitField))
 }
 
 export function verdictsFromFields (fields: Array<[string, string]>): Verdicts {

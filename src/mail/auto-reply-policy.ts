@@ -148,15 +148,64 @@ function unwrapped (local: string): string {
 
 /**
  * Mail that is machinery rather than a report: delivery reports (bounces of our own
- * acknowledgements come back to security@) and our own automated mail looping back
- * (a team notice forwarded to the intake). Filing these as advisories would flood
- * the team; the caller keeps them in the quarantine instead.
+ * acknowledgements come back to security@), bounces in plain text (no RFC 3464 report),
+ * auto-replies, and our own automated mail looping back (a team notice forwarded to the
+ * intake). Filing these as advisories would flood the team; the caller keeps them in the
+ * quarantine instead. Only headers are read, never the body: a report that talks about a
+ * bounce is still a report.
  */
-export function automatedMessage (report: Pick<OpenedReport, 'headers' | 'from'>, ownAddresses: string[]): string | undefined {
+export function automatedMessage (report: Pick<OpenedReport, 'headers' | 'from' | 'subject'>, ownAddresses: string[]): string | undefined {
   const h = lowerCased(report.headers)
   const dsn = deliveryReport(h)
   if (dsn !== undefined) return dsn
   const from = report.from?.address.toLowerCase()
   if (from !== undefined && ownAddresses.includes(from) && autoSubmitted(h) !== undefined) return 'own automated mail'
+  return plainBounce(h, from, report.subject)
+}
+
+/**
+ * A bounce or auto-reply without an RFC 3464 report. Strict, because a false positive
+ * keeps a real report out of the advisories: MAILER-DAEMON is never a person and
+ * `Auto-Submitted: auto-replied` only answers another message (RFC 3834), so each is
+ * enough alone; a bounce subject needs a second sign (postmaster as sender, a null
+ * return path, Auto-Submitted), since a person may choose such words or a postmaster
+ * forward a report ("Fwd: ..." never matches: the subject must start with them).
+ */
+function plainBounce (h: Headers, from: string | undefined, subject: string | undefined): string | undefined {
+  if (from !== undefined && robotReason(from) === 'mailer-daemon') return 'bounce from MAILER-DAEMON'
+  const submitted = h.get('auto-submitted')
+  if (submitted !== undefined && keyword(submitted) === 'auto-replied') return 'auto-replied'
+  if (!bounceSubject(subject ?? '')) return undefined
+  if (from !== undefined && localPart(from) === 'postmaster') return 'bounce from postmaster'
+  if (emptyReturnPath(h) !== undefined) return 'bounce with a null return path'
+  if (autoSubmitted(h) !== undefined) return 'auto-submitted bounce'
   return undefined
+}
+
+// What MTAs put at the start of a bounce's subject (Postfix, Gmail/Exchange DSNs,
+// qmail/Yahoo, Exim, Sendmail, Outlook). Compared as a prefix of a bounded, lower-cased
+// subject: no regex over sender text.
+const bounceSubjects = [
+  'undelivered mail returned to sender',
+  'delivery status notification (failure)',
+  'delivery status notification (delay)',
+  'failure notice',
+  'mail delivery failed',
+  'mail delivery failure',
+  'returned mail:',
+  'undeliverable:',
+  'undelivered mail',
+  'delivery failure',
+  'message not delivered',
+  'delivery has failed'
+]
+
+function bounceSubject (subject: string): boolean {
+  const start = subject.slice(0, 200).trim().toLowerCase().replace(/\s+/g, ' ')
+  return bounceSubjects.some((prefix) => start.startsWith(prefix))
+}
+
+function localPart (address: string): string {
+  const at = address.lastIndexOf('@')
+  return unwrapped((at < 0 ? address : address.slice(0, at)).trim()).toLowerCase()
 }

@@ -66,6 +66,8 @@ export interface TeamNotificationInput {
     unverifiedSender: boolean
     /** The reporter says (or the report shows) the issue is public: every timeline is ASAP. */
     urgent?: boolean
+    /** Why no acknowledgement went to the reporter (our own fixed words), when none did. */
+    ackSuppressed?: string
   }
   /** The advisory's severity, when the report gave one (critical, high, medium, low). */
   severity?: string
@@ -256,6 +258,9 @@ export function teamNotification (input: TeamNotificationInput): MailMessage {
     `  Signature:  ${signatureWord(flags.signature)}`,
     `  Sender:     ${flags.unverifiedSender ? 'unverified (From is not authenticated; a key sent in the message proves nothing)' : 'verified by a signature from a key on record'}`
   )
+  if (flags.ackSuppressed !== undefined) {
+    lines.push('', ...wrapText(`Acknowledgement NOT sent to the reporter: ${headerText(flags.ackSuppressed, 300)}`))
+  }
   if (flags.quarantined !== undefined) {
     lines.push('', ...wrapText(`Quarantined: ${headerText(flags.quarantined, 300)}`))
   }

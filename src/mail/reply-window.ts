@@ -6,14 +6,20 @@
 // counted instead, up to a small limit per window.
 // From is not authenticated, so a stranger can point these replies at anyone: besides
 // the per-inbox window, all automatic replies together are capped per hour, and the
-// inbox ignores case and `+tag`s (`x+1@`, `x+2@` are one victim, not two).
+// inbox ignores case and `+tag`s (`x+1@`, `x+2@` are one victim, not two). A share of
+// the hourly cap is reserved for authenticated senders, so a flood of forged ones cannot
+// use it all and leave genuine reporters without an acknowledgement.
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { normalizeAddress } from '../pgp/key-store.js'
 
 export interface ReplyWindow {
-  /** Undefined when this reply may go out now (and takes the slot), else why not. */
-  take: (kind: string, address: string) => Promise<string | undefined>
+  /**
+   * Undefined when this reply may go out now (and takes the slot), else why not.
+   * `authenticated`: the sender is proven (DMARC pass from the provider, or a signature
+   * by a key on record), so the reserved share of the hourly cap is open to it.
+   */
+  take: (kind: string, address: string, authenticated?: boolean) => Promise<string | undefined>
 }
 
 export interface ReplyWindowOptions {
@@ -22,8 +28,13 @@ export interface ReplyWindowOptions {
   ackLimit: number
   /** Windowed replies to anyone, per clock hour. */
   maxPerHour: number
+  /** Percent of maxPerHour only authenticated senders may use (default RESERVED_PERCENT). */
+  reservedPercent?: number
   now?: () => number
 }
+
+/** Share of AUTO_REPLY_MAX_PER_HOUR kept for authenticated senders, unless configured. */
+export const RESERVED_PERCENT = 25
 
 export function replyWindow (redis: Redis, prefix: string, opts: ReplyWindowOptions): ReplyWindow {
   const keyOf = (kind: string, address: string) => `${prefix}:gw:replied:${kind.replace(/[^a-z-]/g, '')}:${inboxHash(address)}`
@@ -36,16 +47,24 @@ export function replyWindow (redis: Redis, prefix: string, opts: ReplyWindowOpti
     const [[, count] = [], [] = []] = await redis.multi().incr(key).expire(key, seconds, 'NX').exec() ?? []
     return Number(count) <= opts.ackLimit
   }
-  const global = async (): Promise<boolean> => {
+  const unauthenticatedMax = opts.maxPerHour - Math.floor(opts.maxPerHour * (opts.reservedPercent ?? RESERVED_PERCENT) / 100)
+  const global = async (limit: number): Promise<boolean> => {
     const hour = Math.floor((opts.now?.() ?? Date.now()) / 3_600_000)
     const key = `${prefix}:gw:replied-hour:${hour}`
     const [[, count] = []] = await redis.multi().incr(key).expire(key, 7200).exec() ?? []
-    return Number(count) <= opts.maxPerHour
+    if (Number(count) <= limit) return true
+    // A refused reply is not sent, so it must not count: else forged senders refused at
+    // their share would still fill the reserve. (Between INCR and DECR another reply may
+    // see the count one too high: it is refused at worst, never sent beyond the cap.)
+    await redis.decr(key)
+    return false
   }
   return {
-    async take (kind, address) {
+    async take (kind, address, authenticated = false) {
       if (!(await perInbox(kind, address))) return 'this sender had the same kind of reply within the window (RFC 3834)'
-      if (!(await global())) return 'hourly limit of automatic replies reached'
+      if (!(await global(authenticated ? opts.maxPerHour : unauthenticatedMax))) {
+        return authenticated || unauthenticatedMax === opts.maxPerHour ? 'hourly limit of automatic replies reached' : 'hourly limit of automatic replies to unauthenticated senders reached (the rest is kept for authenticated ones)'
+      }
       return undefined
     }
   }

@@ -61,7 +61,6 @@ export type AbuseCheck = ReturnType<typeof abuseCheck>
 function senderOf (raw: Buffer, meta: InboundMeta | undefined): string | undefined {
   const envelope = meta?.envelope?.from?.trim()
   if (envelope !== undefined && envelope !== '' && envelope !== '<>') return addressOf(envelope)
-  const lines = readHeaderLines(raw)
-  const from = lines === undefined ? undefined : headerValue(lines, 'from')
+  const from = headerValue(readHeaderLines(raw), 'from')
   return from === undefined || from === '' ? undefined : addressOf(from.split(',')[0] ?? from)
 }

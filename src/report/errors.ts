@@ -8,6 +8,7 @@ export type ReportErrorCode =
   | 'tampered' // integrity check failed
   | 'too-large' // a size, part-count, nesting or decompression cap was hit
   | 'unparsable' // not a MIME message we can read
+  | 'not-a-message' // the bytes do not start with a single header field: not e-mail at all
   | 'sealed-missing' // the sealed raw message is gone from Redis
 
 export class ReportError extends Error {

@@ -13,6 +13,7 @@ import { openReport } from '../mail/open-report.js'
 import { ReportError } from './errors.js'
 import type { OpenedReport, SignatureState } from './types.js'
 import { outerHeaders } from './outer-headers.js'
+import { readableMessage } from './message-shape.js'
 import { buildCreateBody } from '../advisory/render.js'
 import type { AdvisorySink } from '../advisory/sink.js'
 import { AdvisoryPermanentError } from '../advisory/sink.js'
@@ -100,7 +101,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
   let report: OpenedReport
   try {
-    report = await openReport(raw, { keyring: deps.keyring, knownSenderKeys: async (address) => await knownKeys(address, deps) })
+    report = await openReport(readableMessage(raw), { keyring: deps.keyring, knownSenderKeys: async (address) => await knownKeys(address, deps) })
   } catch (err) {
     if (err instanceof ReportError) {
       await quarantineUnreadable(intakeId, job, raw, err, deps)
@@ -147,7 +148,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   await addCollaborators(intakeId, advisory, progress, deps, enriched)
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
-  }))
+  }), { authenticated: authenticatedSender(report, meta) })
   await deps.events.record(intakeId, 'acknowledged', { detail: replyOutcome(progress.state['reply.ack']) })
   if (keyMail === 'report-and-key') await sendKey(intakeId, report, progress, deps)
   await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
@@ -304,7 +305,7 @@ async function processFollowUp (intakeId: string, job: ProcessJob, report: Opene
   await deps.events.record(root.intakeId, 'follow-up', { at: job.data.receivedAt, key: intakeId, detail: `${intakeId}: ${progress.state.followUp ?? 'appended'}` })
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
-  }))
+  }), { authenticated: authenticatedSender(report) })
   await deps.events.record(intakeId, 'acknowledged', { detail: replyOutcome(progress.state['reply.ack']) })
   await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
   await deps.events.record(intakeId, 'team-notified', { detail: teamChannelsUsed(deps) })
@@ -354,7 +355,8 @@ async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Pro
     signature: (about.report?.signature.state ?? 'unknown') as SignatureState['state'] | 'unknown',
     unverifiedSender: !senderVerified(about.report),
     urgent: progress.state.urgent === '1',
-    ...(about.quarantined !== undefined ? { quarantined: about.quarantined } : {})
+    ...(about.quarantined !== undefined ? { quarantined: about.quarantined } : {}),
+    ...ackSuppressed(kind, progress)
   }
   const field = `team.${kind}` as const
   if (deps.team.email !== undefined && progress.state[field] === undefined) {
@@ -371,7 +373,7 @@ async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Pro
   }
   const chatField = `chat.${kind}` as const
   if (deps.team.chat !== undefined && progress.state[chatField] === undefined) {
-    const marks = [flags.urgent ? 'URGENT (publicly disclosed)' : undefined, flags.unverifiedSender ? 'unverified sender' : undefined, flags.quarantined !== undefined ? 'QUARANTINED' : undefined].filter((m) => m !== undefined)
+    const marks = [flags.urgent ? 'URGENT (publicly disclosed)' : undefined, flags.unverifiedSender ? 'unverified sender' : undefined, flags.quarantined !== undefined ? 'QUARANTINED' : undefined, flags.ackSuppressed !== undefined ? `no acknowledgement sent (${flags.ackSuppressed})` : undefined].filter((m) => m !== undefined)
     const outcome = await deps.team.chat({
       title: `${flags.urgent ? ':rotating_light: ' : ''}${about.quarantined !== undefined ? 'Vulnerability report quarantined' : 'New vulnerability report'} (${intakeId})`,
       lines: [
@@ -385,6 +387,25 @@ async function notifyTeam (intakeId: string, kind: TeamNoticeKind, progress: Pro
     })
     await progress.record({ [chatField]: `${outcome} ${new Date().toISOString()}` })
   }
+}
+
+/** Why the reporter got no acknowledgement (recorded by replyToReporter), for the team's notice of a filed report. */
+function ackSuppressed (kind: TeamNoticeKind, progress: Progress): { ackSuppressed?: string } {
+  const recorded = progress.state['reply.ack']
+  if (kind !== 'received' || recorded === undefined || !recorded.startsWith('suppressed: ')) return {}
+  return { ackSuppressed: recorded.slice('suppressed: '.length) }
+}
+
+/**
+ * Proven senders may use the reserved share of the acknowledgement budget: a DMARC pass
+ * the provider reported (meta.dmarcPass), or a signature by a key on record for From.
+ * Either proves the From domain (or address) only, so the reply must go there: a
+ * Reply-To elsewhere is not authenticated.
+ */
+function authenticatedSender (report: OpenedReport, meta?: InboundMeta): boolean {
+  if (!senderVerified(report) && meta?.dmarcPass !== true) return false
+  const domain = (a: { address: string } | undefined) => a?.address.slice(a.address.lastIndexOf('@') + 1).toLowerCase()
+  return report.replyTo === undefined || domain(report.replyTo) === domain(report.from)
 }
 
 /**

@@ -32,7 +32,8 @@ const windowed: ReadonlySet<ReplyKind> = new Set(['ack', 'unreadable'])
  */
 export type BuiltReply = MailMessage | RawMail | { suppressed: string }
 
-export async function replyToReporter (intakeId: string, kind: ReplyKind, report: ReplyTarget, progress: Progress, deps: ReplyDeps, build: () => BuiltReply | Promise<BuiltReply>): Promise<void> {
+/** `authenticated`: the sender is proven, so the reserved share of the hourly cap is open to it. */
+export async function replyToReporter (intakeId: string, kind: ReplyKind, report: ReplyTarget, progress: Progress, deps: ReplyDeps, build: () => BuiltReply | Promise<BuiltReply>, opts: { authenticated?: boolean } = {}): Promise<void> {
   const field = `reply.${kind}` as const
   if (progress.state[field] !== undefined) return
   const suppress = async (reason: string) => {
@@ -55,7 +56,7 @@ export async function replyToReporter (intakeId: string, kind: ReplyKind, report
   const message = built
   const slot = `${field}.window` as const
   if (windowed.has(kind) && progress.state[slot] === undefined) {
-    const refused = await deps.window.take(kind, message.to.address)
+    const refused = await deps.window.take(kind, message.to.address, opts.authenticated === true)
     if (refused !== undefined) return await suppress(refused)
     // Recorded so that a retry after a failed send does not count against the window again.
     await progress.record({ [slot]: 'taken' })

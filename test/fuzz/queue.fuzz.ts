@@ -13,7 +13,7 @@ import { teamKey } from '../helpers/team-key.js'
 const MIME = 500
 const PGP = 500
 // ReportError codes, plus the intake filters' own (automated mail, spam, DMARC, per-sender rate, virus).
-const KNOWN = new Set(['undecryptable', 'unauthenticated', 'tampered', 'too-large', 'unparsable', 'automated', 'spam', 'dmarc-fail', 'sender-rate', 'virus'])
+const KNOWN = new Set(['undecryptable', 'unauthenticated', 'tampered', 'too-large', 'unparsable', 'not-a-message', 'automated', 'spam', 'dmarc-fail', 'sender-rate', 'virus'])
 
 t.test('fuzz inputs through the queue: refused, filed or quarantined with a reason', async (t) => {
   const team = await teamKey()

@@ -116,13 +116,14 @@ t.test('unsigned requests are refused before their body is read', async (t) => {
   t.equal(stale.statusCode, 401)
 })
 
-t.test('not a message is 400; too large is 413', async (t) => {
+t.test('content is never refused: not mail and no From are stored; empty is 400; too large is 413', async (t) => {
   const { web, queue } = await setup(t)
-  t.equal((await post(web, Buffer.from('hello, this is not mail'))).statusCode, 400)
-  t.equal((await post(web, Buffer.from('Subject: no from header\r\n\r\nbody'))).statusCode, 400)
+  t.equal((await post(web, Buffer.from('hello, this is not mail'))).statusCode, 200)
+  t.equal((await post(web, Buffer.from('Subject: no from header\r\n\r\nbody'))).statusCode, 200)
+  t.equal((await post(web, Buffer.alloc(0))).statusCode, 400)
   const big = Buffer.alloc(limits.rawMessageBytes + 1, 'a')
   t.equal((await post(web, big)).statusCode, 413)
-  t.equal(await queue.count(), 0)
+  t.equal(await queue.count(), 2)
 })
 
 t.test('Redis down: 503 at once, never 200', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mayAutoReply } from '../../src/mail/auto-reply-policy.js'
+import { automatedMessage, mayAutoReply } from '../../src/mail/auto-reply-policy.js'
 
 const person = { address: 'rita@example.org', name: 'Rita' }
 
@@ -83,4 +83,32 @@ t.test('reasons are fixed strings, never header content', async (t) => {
   const d = decide({ 'list-evil-<script>': 'x', 'auto-submitted': 'secret words' })
   t.equal(d.ok, false)
   if (!d.ok) t.match(d.reason, /^[a-z-]+$/)
+})
+
+// Issue 15 finding 6: bounces that are not RFC 3464 reports opened advisories.
+function automated (headers: Record<string, string>, from: string | undefined, subject = '') {
+  return automatedMessage({ headers: new Map(Object.entries(headers)), subject, ...(from !== undefined ? { from: { address: from } } : {}) }, ['security@stacklok.com'])
+}
+
+t.test('plain-text bounces and auto-replies are automated mail', async (t) => {
+  t.equal(automated({}, 'MAILER-DAEMON@mx.example.org', 'Failure Notice'), 'bounce from MAILER-DAEMON')
+  t.equal(automated({}, 'mailer-daemon@googlemail.com', 'anything at all'), 'bounce from MAILER-DAEMON', 'MAILER-DAEMON is never a person')
+  t.equal(automated({}, '"MAILER-DAEMON"@mx.example.org'), 'bounce from MAILER-DAEMON')
+  t.equal(automated({}, 'postmaster@mx.example.org', 'Undelivered Mail Returned to Sender'), 'bounce from postmaster')
+  t.equal(automated({ 'return-path': '<>' }, 'mail@mx.example.org', 'Delivery Status Notification (Failure)'), 'bounce with a null return path')
+  t.equal(automated({ 'auto-submitted': 'auto-generated' }, 'noreply@mx.example.org', '  FAILURE   notice  '), 'auto-submitted bounce')
+  t.equal(automated({ 'auto-submitted': 'auto-replied' }, 'ada@example.net', 'Out of office'), 'auto-replied')
+  t.equal(automated({ 'Auto-Submitted': 'Auto-Replied (vacation)' }, 'ada@example.net'), 'auto-replied')
+  t.equal(automated({ 'content-type': 'multipart/report; report-type=delivery-status' }, 'ada@example.net'), 'delivery-report', 'RFC 3464 as before')
+})
+
+t.test('no false positives: reports that look like bounces in part are still reports', async (t) => {
+  t.equal(automated({}, 'rita@example.org', 'Failure Notice'), undefined, 'a bounce subject from a person, with no second sign')
+  t.equal(automated({}, 'postmaster@example.org', 'Fwd: Undelivered Mail Returned to Sender'), undefined, 'a postmaster forwarding a bounce to us')
+  t.equal(automated({}, 'postmaster@example.org', 'Vulnerability in toolhive (forwarded report)'), undefined, 'a postmaster forwarding a report')
+  t.equal(automated({ 'auto-submitted': 'auto-generated' }, 'notifications@hackerone.example', 'New report: RCE'), undefined, 'a platform\'s auto-generated notice carries a report')
+  t.equal(automated({ 'auto-submitted': 'no' }, 'rita@example.org', 'Mail delivery failed to stop my exploit'), undefined)
+  t.equal(automated({}, 'rita@example.org', 'RCE: Undelivered Mail Returned to Sender page reflects input'), undefined, 'the words anywhere but the start')
+  t.equal(automated({}, undefined, 'Failure Notice'), undefined, 'no sender and nothing else')
+  t.equal(automated({}, 'daemon@example.org'), undefined)
 })

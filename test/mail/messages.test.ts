@@ -150,6 +150,18 @@ t.test('teamNotification: content-free, advisory link and flags', async (t) => {
   t.match(q.text, 'undecryptable: no configured key matches')
   t.match(q.text, /Signature:\s+unknown/)
   t.notMatch(q.text, 'Advisory:')
+  t.notMatch(q.text, 'Acknowledgement NOT sent')
+
+  // Issue 15 finding 8: the team learns when the reporter got no acknowledgement.
+  const s = teamNotification({
+    intakeId: 'in_9',
+    advisory,
+    flags: { encrypted: false, signature: 'unsigned', unverifiedSender: false, ackSuppressed: 'hourly limit of automatic replies to unauthenticated senders reached (the rest is kept for authenticated ones)' },
+    to: 'security-team@stacklok.com',
+    from: base.from
+  })
+  t.match(s.text.replace(/\s+/g, ' '), 'Acknowledgement NOT sent to the reporter: hourly limit of automatic replies to unauthenticated senders reached')
+  t.ok(lineLengths(s.text) <= 78)
 })
 
 t.test('helpers', async (t) => {

@@ -43,6 +43,27 @@ t.test('all automatic replies together are capped per hour', async (t) => {
   for (const name of hourKeys) t.ok(await redis.ttl(name) <= 7200, 'hour counters expire')
 })
 
+t.test('a reserved share of the hourly cap is kept for authenticated senders (issue 15 finding 8)', async (t) => {
+  const prefix = uniquePrefix('window-reserve')
+  const redis = new Redis(REDIS_URL)
+  t.teardown(async () => { redis.disconnect(); await dropPrefix(prefix) })
+  const now = Date.UTC(2026, 10, 28, 10, 5)
+  const window = replyWindow(redis, prefix, { windowMs: DAYS3, ackLimit: 3, maxPerHour: 8, reservedPercent: 25, now: () => now })
+  const forgedShare = 'hourly limit of automatic replies to unauthenticated senders reached (the rest is kept for authenticated ones)'
+  for (let i = 1; i <= 6; i++) t.equal(await window.take('ack', `forged${i}@example.net`), undefined, `forged ${i} within the share`)
+  // A flood of refused forgeries must not eat into the reserve: refusals are not counted.
+  for (let i = 7; i <= 40; i++) t.equal(await window.take('ack', `forged${i}@example.net`), forgedShare)
+  t.equal(await window.take('ack', 'genuine1@example.org', true), undefined, 'authenticated: from the reserve')
+  t.equal(await window.take('ack', 'genuine2@example.org', true), undefined, 'the whole reserve')
+  t.equal(await window.take('ack', 'genuine3@example.org', true), 'hourly limit of automatic replies reached', 'the cap still holds for everyone')
+  t.equal(await window.take('ack', 'forged41@example.net'), forgedShare)
+  t.equal(Number(await redis.get(`${prefix}:gw:replied-hour:${Math.floor(now / 3_600_000)}`)), 8, 'only replies that go out are counted')
+  const none = replyWindow(redis, prefix + 'z', { windowMs: DAYS3, ackLimit: 3, maxPerHour: 2, reservedPercent: 0, now: () => now })
+  t.equal(await none.take('ack', 'a@example.net'), undefined)
+  t.equal(await none.take('ack', 'b@example.net'), undefined, 'reservedPercent 0: everyone shares the whole cap')
+  await dropPrefix(prefix + 'z')
+})
+
 t.test('mailboxKey: case, +tags and IDN spellings are one inbox', async (t) => {
   t.equal(mailboxKey('Alice+x@Example.NET'), 'alice@example.net')
   t.equal(mailboxKey('alice@bücher.example'), 'alice@xn--bcher-kva.example')
