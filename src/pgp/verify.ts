@@ -164,14 +164,15 @@ async function verifySignedMessage (armored: string, candidates: Candidates): Pr
     enums.packet.symmetricallyEncryptedData
   )
   if (encrypted.length > 0) throw new ReportError('unparsable', 'expected a signed message, found an encrypted one')
-  const unwrapped = message.unwrapCompressed()
-  const bounded = boundedPackets(signaturePackets(unwrapped.packets))
+  const packets = await allPackets(message)
+  if (packets === undefined) return { text: armored, state: malformed('the signed message is malformed') }
+  const bounded = boundedPackets(signaturePackets(packets))
   if (!Array.isArray(bounded)) return { text: armored, state: bounded }
-  // openpgp.js checks a (non-streamed) signed message's signature packets and ignores
-  // its one-pass packets, so keeping only the distinct signatures changes nothing else.
+  // With every packet read, openpgp.js checks the signature packets against the one
+  // literal data packet and ignores one-pass packets: keeping only the distinct
+  // signatures changes nothing else.
   const kept = new Set<AnyPacket>(bounded)
-  const list = packetList(unwrapped.packets.filter((packet) => !(packet instanceof SignaturePacket) || kept.has(packet)))
-  message = new Message(list) as typeof message
+  message = new Message(packetList(packets.filter((packet) => !(packet instanceof SignaturePacket) || kept.has(packet)))) as typeof message
   // openpgp.js throws, rather than reporting a bad signature, when the packets do not
   // form a signed message (two literal packets, none, a one-pass signature without its
   // signature): that is a malformed message, not a failure of ours (found by fuzzing).
@@ -182,6 +183,22 @@ async function verifySignedMessage (armored: string, candidates: Candidates): Pr
     return { text: armored, state: malformed('the signed message is malformed') }
   }
   return { text: Buffer.from(result.data).toString('utf8'), state: await signatureState(result.signatures, candidates) }
+}
+
+/**
+ * Every packet of a (decompressed) signed message. openpgp.js leaves the packets after
+ * the literal data in a stream on the list (its verify reads them there), so the
+ * trailing signatures are only counted once that is read.
+ */
+async function allPackets (message: Message<string | Uint8Array>): Promise<AnyPacket[] | undefined> {
+  const { packets } = message.unwrapCompressed()
+  const stream = (packets as unknown as { stream?: { readToEnd?: (join: (rest: AnyPacket[]) => AnyPacket[]) => Promise<AnyPacket[]> } }).stream
+  if (typeof stream?.readToEnd !== 'function') return [...packets]
+  try {
+    return [...packets, ...await stream.readToEnd((rest) => [...rest])]
+  } catch {
+    return undefined
+  }
 }
 
 function signaturePackets (packets: AnyPacket[]): SignaturePacket[] {

@@ -14,8 +14,10 @@ export interface Signer {
   publicKey: openpgp.PublicKey
 }
 
+/** Made an hour ago, so tests can sign with distinct earlier dates. */
 export async function reporterSigner (email = 'reporter@example.net'): Promise<Signer> {
-  const { privateKey } = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ name: 'Reporter', email }], format: 'object' })
+  const date = new Date(Date.now() - 3600_000)
+  const { privateKey } = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ name: 'Reporter', email }], format: 'object', date })
   return { privateKey, publicKey: privateKey.toPublic() }
 }
 
@@ -68,6 +70,33 @@ export async function encryptedSignedBomb (signer: Signer, team: openpgp.PublicK
   list.push(...Array.from({ length: copies }, () => signature), ...literal)
   const encrypted = await openpgp.encrypt({ message: new openpgp.Message(list) as openpgp.Message<Uint8Array>, encryptionKeys: team, config: { preferredCompressionAlgorithm: openpgp.enums.compression.zlib } })
   return encrypted as string
+}
+
+/**
+ * `packet` (one whole v4 signature packet) with `extra` appended to its unhashed
+ * subpacket area: the same signature, different bytes.
+ */
+export function withUnhashedExtra (packet: Uint8Array, extra: Uint8Array): Uint8Array {
+  const body = packetBody(packet)
+  const hashedEnd = 6 + body.readUInt16BE(4)
+  const unhashedLength = body.readUInt16BE(hashedEnd)
+  const unhashedEnd = hashedEnd + 2 + unhashedLength
+  const length = Buffer.alloc(2)
+  length.writeUInt16BE(unhashedLength + extra.length)
+  const newBody = Buffer.concat([body.subarray(0, hashedEnd), length, body.subarray(hashedEnd + 2, unhashedEnd), extra, body.subarray(unhashedEnd)])
+  const header = Buffer.alloc(6)
+  header.writeUInt8(0xc0 | 2, 0)
+  header.writeUInt8(255, 1)
+  header.writeUInt32BE(newBody.length, 2)
+  return Buffer.concat([header, newBody])
+}
+
+function packetBody (packet: Uint8Array): Buffer {
+  const bytes = Buffer.from(packet)
+  const first = bytes.readUInt8(0)
+  if ((first & 0x40) === 0) return bytes.subarray(1 + [1, 2, 4][first & 3]!)
+  const l1 = bytes.readUInt8(1)
+  return bytes.subarray(l1 < 192 ? 2 : l1 < 224 ? 3 : 6)
 }
 
 export { message, multipart, textPart }
