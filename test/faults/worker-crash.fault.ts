@@ -1,0 +1,87 @@
+// A worker killed (SIGKILL: what the kernel's OOM killer does) while it processes a
+// report. Killed once, a restarted worker resumes the report within 30 s of the kill
+// (BullMQ sees the job stalled once its lock expires; the report lock has expired by
+// then). Killed twice, the report is a poison message: it is quarantined `worker-crash`
+// (kept sealed, replayable) instead of being run a third time, which would kill the
+// next worker as well.
+import t, { type Test } from 'tap'
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import { QUEUE } from '../../src/queue/jobs.js'
+import { startChildRole, type ChildRole } from '../helpers/child-gateway.js'
+import { REDIS_URL, dropPrefix, uniquePrefix } from '../helpers/redis.js'
+import { hasAdvisory, makeReports, post, rig, waitFor, type Rig } from './harness.js'
+
+/** A GitHub that accepts every request and never answers: the run holding it stays active until killed. */
+async function blackHole (t: Test): Promise<{ url: string, requests: IncomingMessage[] }> {
+  const requests: IncomingMessage[] = []
+  const server = createServer((req) => { requests.push(req) })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests }
+}
+
+/** One report posted through its own web role and queue prefix; the queue to watch it. */
+async function oneReport (t: Test, r: Rig, name: string): Promise<{ prefix: string, id: string, queue: Queue, redis: Redis }> {
+  const prefix = uniquePrefix(name)
+  t.teardown(() => dropPrefix(prefix))
+  const web = await startChildRole('web', r.webEnv(REDIS_URL, prefix))
+  t.teardown(() => web.kill())
+  const [report] = await makeReports(1, r.team.keyring.published, r.wrong.keyring.published, 0)
+  const { status, id } = await post(web.url, report!.raw)
+  if (status !== 200 || id === undefined) throw new Error(`post answered ${status}`)
+  const redis = new Redis(REDIS_URL)
+  const queue = new Queue(QUEUE, { connection: redis, prefix })
+  t.teardown(async () => { await queue.close(); redis.disconnect() })
+  return { prefix, id, queue, redis }
+}
+
+/** Starts a worker whose GitHub never answers, waits until it holds the report, kills it. */
+async function killWhileActive (r: Rig, prefix: string, queue: Queue, hole: { url: string, requests: IncomingMessage[] }): Promise<number> {
+  const seen = hole.requests.length
+  const worker: ChildRole = await startChildRole('worker', r.workerEnv(REDIS_URL, prefix, { GITHUB_API_URL: hole.url }))
+  await waitFor(async () => hole.requests.length > seen && (await queue.getActiveCount()) === 1, 'the report being processed', 60_000)
+  await worker.kill('SIGKILL')
+  return Date.now()
+}
+
+t.test('worker killed while it processes a report', async (t) => {
+  const r = await rig(t)
+
+  t.test('killed once: a restarted worker completes it within 30 s of the kill', async (t) => {
+    const { prefix, id, queue, redis } = await oneReport(t, r, 'crash-once')
+    const killedAt = await killWhileActive(r, prefix, queue, await blackHole(t))
+    const second = await startChildRole('worker', r.workerEnv(REDIS_URL, prefix))
+    t.teardown(() => second.kill())
+    await waitFor(() => hasAdvisory(r.stub, id), 'the advisory', 60_000)
+    const seconds = (Date.now() - killedAt) / 1000
+    t.ok(seconds < 30, `filed ${seconds.toFixed(1)} s after the kill`)
+    t.equal(await queue.getCompletedCount(), 1, 'the job completed')
+    t.equal(await redis.hlen(`${prefix}:gw:quarantine`), 0, 'nothing quarantined')
+  })
+
+  t.test('killed twice: quarantined worker-crash, not run a third time', async (t) => {
+    const { prefix, id, queue, redis } = await oneReport(t, r, 'crash-twice')
+    const hole = await blackHole(t)
+    await killWhileActive(r, prefix, queue, hole)
+    await killWhileActive(r, prefix, queue, hole)
+    const runs = hole.requests.length
+    const third = await startChildRole('worker', r.workerEnv(REDIS_URL, prefix))
+    t.teardown(() => third.kill())
+    const entry = await waitFor(async () => {
+      const json = await redis.hget(`${prefix}:gw:quarantine`, id)
+      return json === null ? undefined : JSON.parse(json) as { code: string, reason: string }
+    }, 'the quarantine entry', 60_000)
+    t.equal(entry.code, 'worker-crash')
+    t.match(entry.reason, /killed 2 times/)
+    t.equal(await queue.getFailedCount(), 1, 'the job failed')
+    const [failed] = await queue.getFailed()
+    t.equal(failed?.failedReason, 'job stalled more than allowable limit')
+    t.notOk(hasAdvisory(r.stub, id), 'the third worker did not process it')
+    t.equal(hole.requests.length, runs, 'nor did anything else')
+    t.equal(await redis.ttl(`${prefix}:gw:sealed:${id}`), -1, 'the sealed original is kept')
+    await waitFor(async () => await redis.hget(`${prefix}:gw:state:${id}`, 'team.quarantined'), 'the team notice', 30_000)
+  })
+})
