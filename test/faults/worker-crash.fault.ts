@@ -12,6 +12,8 @@ import { Redis } from 'ioredis'
 import { QUEUE } from '../../src/queue/jobs.js'
 import { startChildRole, type ChildRole } from '../helpers/child-gateway.js'
 import { REDIS_URL, dropPrefix, uniquePrefix } from '../helpers/redis.js'
+import { quarantineCommand } from '../../src/cli/quarantine.js'
+import { testConfig } from '../helpers/config.js'
 import { freePort } from '../helpers/redis-server.js'
 import { hasAdvisory, makeReports, post, rig, waitFor, type Rig } from './harness.js'
 
@@ -64,10 +66,11 @@ t.test('worker killed while it processes a report', async (t) => {
   t.equal(twice.entry.code, 'worker-crash', 'killed twice: quarantined worker-crash')
   t.match(twice.entry.reason, /killed 2 times/)
   t.equal(twice.failedReason, 'job stalled more than allowable limit', 'BullMQ failed the job instead of running it again')
-  t.notOk(hasAdvisory(r.stub, twice.id), 'the third worker did not process it')
+  t.notOk(twice.advisedBefore, 'the third worker did not process it')
   t.equal(twice.runsAfter, twice.runsBefore, 'nor did anything else')
   t.equal(twice.sealedTtl, -1, 'the sealed original is kept')
   t.ok(twice.noticed, 'the team was told')
+  t.equal(twice.replayed, 0, 'replayed from the quarantine: filed (waited for above)')
 })
 
 async function killedOnce (t: Test, r: Rig): Promise<{ seconds: number, quarantined: number }> {
@@ -95,5 +98,11 @@ async function killedTwice (t: Test, r: Rig) {
   }, 'the quarantine entry', 60_000)
   const noticed = await waitFor(async () => (await redis.hget(`${prefix}:gw:state:${id}`, 'team.quarantined')) ?? undefined, 'the team notice', 30_000)
   const [failed] = await queue.getFailed()
-  return { id, entry, failedReason: failed?.failedReason, runsBefore, runsAfter: hole.requests.length, sealedTtl: await redis.ttl(`${prefix}:gw:sealed:${id}`), noticed: noticed !== null }
+  const outcome = { id, entry, failedReason: failed?.failedReason, runsBefore, runsAfter: hole.requests.length, sealedTtl: await redis.ttl(`${prefix}:gw:sealed:${id}`), noticed: noticed !== null }
+  // Whatever killed the workers is fixed (here: GitHub answers again); the operator replays.
+  const advisedBefore = hasAdvisory(r.stub, id)
+  const config = testConfig({ REDIS_URL, QUEUE_PREFIX: prefix, SEAL_PRIVATE_KEY: 'unused' })
+  const replayed = await quarantineCommand(config, ['replay', id], () => {})
+  await waitFor(() => hasAdvisory(r.stub, id), 'the advisory after the replay', 60_000)
+  return { ...outcome, advisedBefore, replayed }
 }
