@@ -58,10 +58,9 @@ export async function verifyDetached ({ data, signature, candidates }: VerifyDet
 /** The signature block, counted and de-duplicated on its packet framing before openpgp.js parses it. */
 async function readDetached (signature: Uint8Array | string, config: Config): Promise<Signature | SignatureState> {
   const binary = await signatureBinary(signature, config)
-  const packets = binary === undefined ? undefined : splitPackets(binary)
-  if (packets === undefined || packets.length === 0 || packets.some((packet) => packet.tag !== enums.packet.signature)) {
-    return malformed('the signature is not a valid OpenPGP signature')
-  }
+  // Other packets (marker, padding) are skipped, as openpgp.js skips them.
+  const packets = (binary === undefined ? undefined : splitPackets(binary))?.filter((packet) => packet.tag === enums.packet.signature)
+  if (packets === undefined || packets.length === 0) return malformed('the signature is not a valid OpenPGP signature')
   const distinct = distinctSignatures(packets, (packet) => packet.body)
   if (distinct.length > limits.checkedSignatures) return tooManySignatures(distinct.length)
   try {
