@@ -1,7 +1,7 @@
 // `npm run bench`: every claim about speed and memory, measured side by side in one run
 // and written to BENCHMARKS.md with its spread, its target and whether it is met.
 // BENCH_FULL_DRAIN=1 runs the GitHub-limited drain at real scale (~13 min more);
-// BENCH_ONLY=ingest,worker,latency,memory,drain,sealing runs some sections only.
+// BENCH_ONLY=ingest,worker,latency,memory,drain,sealing,signatures runs some sections only.
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
@@ -10,13 +10,14 @@ import { ingest, ingestTable } from './ingest.js'
 import { workerThroughput, workerTable } from './worker.js'
 import { latency, latencyTable } from './latency.js'
 import { memory, memoryTable } from './memory.js'
+import { signatureBombs, signatureBombTable } from './signature-bombs.js'
 import { drain, drainTable } from './drain.js'
 import { sealing } from './sealing.js'
 import type { Target } from './lib.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const FULL_DRAIN = process.env.BENCH_FULL_DRAIN === '1'
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,worker,latency,memory,drain,sealing').split(','))
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,worker,latency,memory,drain,sealing,signatures').split(','))
 
 function version (cmd: string, args: string[], pattern: RegExp): string {
   try {
@@ -127,6 +128,20 @@ Seals per second, one core, median (min–max) of 7 rounds of 700 ms. "ours" is 
 the same construction over WebCrypto; openpgp.js encrypts to a Curve25519 key.
 
 ${await sealing(7, 700)}`)
+  }
+
+  if (ONLY.has('signatures')) {
+    process.stdout.write('signature bombs\n')
+    const r = await signatureBombs()
+    targets.push(...r.targets)
+    sections.push(`## 7. Signature bombs
+
+One valid signature repeated 500 times over 5 MB (the signer's key in Autocrypt) on each path
+that verifies, beside the same message signed once; one round each, in a fresh process
+(\`openReport\`, as the worker opens a message). Signature packets are counted and copies
+dropped before openpgp.js checks any (before issue 15: 14–29 s and 2.5 GB per message).
+
+${signatureBombTable(r.rows)}`)
   }
 
   const load1 = loadavg()

@@ -12,6 +12,11 @@ export const limits = {
   nesting: 8,
   /** Report text placed into an advisory description (GitHub allows 65535 chars in all). */
   descriptionChars: 65_535,
+  /**
+   * Distinct signatures checked on one signed object (copies of one signature count
+   * once). openpgp.js hashes the whole signed data again for every signature packet.
+   */
+  checkedSignatures: 4,
   /** One header value (Autocrypt keydata is capped at 10 KiB by Level 1 anyway). */
   headerBytes: 64 * 1024
 } as const

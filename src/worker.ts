@@ -12,7 +12,7 @@ import { githubClient } from './advisory/github-client.js'
 import { reportEvents } from './report/events.js'
 import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink } from './advisory/sink.js'
 import { ReportError } from './report/errors.js'
-import { ReportBusyError, releaseReportLock } from './report/lock.js'
+import { JOB_LOCK_MS, JOB_STALLED_CHECK_MS, ReportBusyError, releaseReportLock } from './report/lock.js'
 import { configuredMailer } from './mail/transport.js'
 import { addressOf } from './mail/messages.js'
 import { progressStore } from './report/state.js'
@@ -111,7 +111,13 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
   const worker = new Worker<JobMap['process-report']>(QUEUE, async (job, token, signal) => await runJob(job, token, signal, deps, metrics, abandoned), {
     connection: redis,
     prefix: config.queuePrefix,
-    concurrency: config.workerConcurrency
+    concurrency: config.workerConcurrency,
+    // A job whose run was killed (the worker died: OOM, a crash) runs again once; killed
+    // a second time, BullMQ fails it ("job stalled more than allowable limit") and
+    // onFailed quarantines it as worker-crash instead of killing the next worker too.
+    lockDuration: JOB_LOCK_MS,
+    stalledInterval: JOB_STALLED_CHECK_MS,
+    maxStalledCount: JOB_MAX_STALLS
   })
   worker.on('error', (err) => log.error({ err: { message: err.message } }, 'worker error'))
   worker.on('failed', (job, err) => { if (job) void onFailed(job, err, deps) })
@@ -239,10 +245,18 @@ async function onFailed (job: Job<JobMap['process-report']>, err: Error, deps: P
   deps.log.warn({ intakeId: job.data.intakeId, attempt: job.attemptsMade, final, err: { name: err.name, message: err.message } }, 'report job failed')
   if (!final) return
   try {
-    await quarantineFailed(job, err.message, deps) // idempotent: skips what processJob already recorded
+    if (killedTwice(err)) await quarantineFailed(job, `its processing was killed ${JOB_MAX_STALLS + 1} times (the worker died mid-run, e.g. out of memory); not run again`, deps, 'worker-crash')
+    else await quarantineFailed(job, err.message, deps) // idempotent: skips what processJob already recorded
   } catch (e) {
     deps.log.error({ intakeId: job.data.intakeId, err: { message: (e as Error).message } }, 'could not record quarantine entry')
   }
+}
+
+const JOB_MAX_STALLS = 1
+
+/** BullMQ's failure of a job stalled more than maxStalledCount times (it never reaches the processor). */
+function killedTwice (err: Error): boolean {
+  return err.name === 'UnrecoverableError' && err.message === 'job stalled more than allowable limit'
 }
 
 /** Does this failure end the job for good, so the report belongs in the quarantine? */

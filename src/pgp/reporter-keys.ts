@@ -1,10 +1,11 @@
 // The reporter's public key as the message offers it: an Autocrypt header (Level 1) or
 // an attached key whose user ID is the From address. A key found here only says who
 // holds it; whether it signed the report is verify.ts' job.
-import { readKey, readKeys, type Key, type PublicKey } from 'openpgp'
+import { enums, readKey, readKeys, unarmor, type Key, type PublicKey } from 'openpgp'
 import type { KeySource, ReporterKey } from '../report/types.js'
 import { fingerprintOf } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
+import { splitPackets } from './packets.js'
 
 /** Autocrypt Level 1 caps keydata at 10 KiB. */
 const maxAutocryptKeyBytes = 10 * 1024
@@ -22,6 +23,11 @@ const maxKeysPerBlock = 3
 const maxUserIdsPerKey = 32
 const maxSubkeysPerKey = 16
 const maxSignaturesPerKey = 64
+/**
+ * Packets in one key block, counted on their framing before openpgp.js parses any:
+ * a 64 KiB block holds some 20,000 empty user IDs, each one an object to build.
+ */
+const maxPacketsPerBlock = maxKeysPerBlock * (1 + maxUserIdsPerKey + maxSubkeysPerKey + maxSignaturesPerKey)
 const knownAutocryptAttributes = new Set(['addr', 'prefer-encrypt', 'keydata'])
 
 export interface FoundKey {
@@ -106,6 +112,7 @@ async function autocryptKey (input: ReporterKeyInput, from: string): Promise<Fou
 }
 
 async function readPublicKey (binaryKey: Buffer): Promise<PublicKey | undefined> {
+  if (!fewEnoughPackets(binaryKey)) return undefined
   try {
     const key = await readKey({ binaryKey, config: pgpConfig() })
     // A secret key pasted by mistake is not kept anywhere.
@@ -133,16 +140,31 @@ function isKeyAttachment ({ filename, contentType, content }: KeyAttachment): bo
 }
 
 async function readAttachedKeys (content: Buffer): Promise<PublicKey[]> {
-  const text = content.toString('latin1')
-  const start = text.indexOf('-----BEGIN PGP PUBLIC KEY BLOCK-----')
+  const binaryKeys = await keyBlockBinary(content)
+  if (binaryKeys === undefined || !fewEnoughPackets(binaryKeys)) return []
   try {
-    const keys: Key[] = start === -1
-      ? await readKeys({ binaryKeys: content, config: pgpConfig() })
-      : await readKeys({ armoredKeys: content.subarray(start).toString('utf8'), config: pgpConfig() })
+    const keys: Key[] = await readKeys({ binaryKeys, config: pgpConfig() })
     return keys.filter((key) => !key.isPrivate()).slice(0, maxKeysPerBlock) as PublicKey[]
   } catch {
     return []
   }
+}
+
+/** The key block's packets: binary as attached, or the armor (from where it begins) decoded. */
+async function keyBlockBinary (content: Buffer): Promise<Uint8Array | undefined> {
+  const start = content.toString('latin1').indexOf('-----BEGIN PGP PUBLIC KEY BLOCK-----')
+  if (start === -1) return content
+  try {
+    const { type, data } = await unarmor(content.subarray(start).toString('utf8'), pgpConfig())
+    return type === enums.armor.publicKey && data instanceof Uint8Array ? data : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function fewEnoughPackets (binary: Uint8Array): boolean {
+  const packets = splitPackets(binary)
+  return packets !== undefined && packets.length <= maxPacketsPerBlock
 }
 
 /** Few enough user IDs and signatures that checking them all is cheap. */

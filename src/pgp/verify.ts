@@ -4,19 +4,27 @@
 import {
   createMessage,
   enums,
+  Message,
+  PacketList,
   readCleartextMessage,
   readMessage,
   readSignature,
+  unarmor,
   verify,
+  type AnyPacket,
   type Config,
   type KeyID,
   type PublicKey,
-  type Signature
+  Signature as SignatureClass,
+  type Signature,
+  SignaturePacket
 } from 'openpgp'
+import { limits } from '../limits.js'
 import { ReportError } from '../report/errors.js'
 import type { SignatureState } from '../report/types.js'
 import { fingerprintOf, keyIdHex } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
+import { distinctSignatures, splitPackets } from './packets.js'
 import type { CandidateKey } from './types.js'
 
 export type Candidates = Array<PublicKey | CandidateKey>
@@ -41,17 +49,37 @@ export interface VerifyDetachedInput {
 export async function verifyDetached ({ data, signature, candidates }: VerifyDetachedInput): Promise<SignatureState> {
   const config = pgpConfig()
   const parsed = await readDetached(signature, config)
-  if (parsed === undefined) return malformed('the signature is not a valid OpenPGP signature')
+  if (!isSignature(parsed)) return parsed
   const message = await createMessage({ binary: data, format: 'binary' })
   const { signatures } = await verify({ message, signature: parsed, verificationKeys: keysOf(candidates), format: 'binary', config })
   return await signatureState(signatures, candidates)
 }
 
-async function readDetached (signature: Uint8Array | string, config: Config): Promise<Signature | undefined> {
+/** The signature block, counted and de-duplicated on its packet framing before openpgp.js parses it. */
+async function readDetached (signature: Uint8Array | string, config: Config): Promise<Signature | SignatureState> {
+  const binary = await signatureBinary(signature, config)
+  // Other packets (marker, padding) are skipped, as openpgp.js skips them.
+  const packets = (binary === undefined ? undefined : splitPackets(binary))?.filter((packet) => packet.tag === enums.packet.signature)
+  if (packets === undefined || packets.length === 0) return malformed('the signature is not a valid OpenPGP signature')
+  const distinct = distinctSignatures(packets, (packet) => packet.body)
+  if (distinct.length > limits.checkedSignatures) return tooManySignatures(distinct.length)
   try {
-    const text = typeof signature === 'string' ? signature : armoredText(signature)
-    if (text !== undefined) return await readSignature({ armoredSignature: text, config })
-    return await readSignature({ binarySignature: signature as Uint8Array, config })
+    return await readSignature({ binarySignature: Buffer.concat(distinct.map((packet) => packet.bytes)), config })
+  } catch {
+    return malformed('the signature is not a valid OpenPGP signature')
+  }
+}
+
+function isSignature (value: Signature | SignatureState): value is Signature {
+  return !('state' in value)
+}
+
+async function signatureBinary (signature: Uint8Array | string, config: Config): Promise<Uint8Array | undefined> {
+  const text = typeof signature === 'string' ? signature : armoredText(signature)
+  if (text === undefined) return signature as Uint8Array
+  try {
+    const { type, data } = await unarmor(text, config)
+    return type === enums.armor.signature && data instanceof Uint8Array ? data : undefined
   } catch {
     return undefined
   }
@@ -60,6 +88,21 @@ async function readDetached (signature: Uint8Array | string, config: Config): Pr
 function armoredText (bytes: Uint8Array): string | undefined {
   const text = Buffer.from(bytes).toString('utf8')
   return text.trimStart().startsWith('-----BEGIN PGP') ? text : undefined
+}
+
+/**
+ * Copies of one signature are checked once (one good signature repeated is still one
+ * good signature); more distinct signatures than anyone signs a report with are not
+ * checked at all.
+ */
+function tooManySignatures (distinct: number): SignatureState {
+  return malformed(`the message carries ${distinct} different signatures; at most ${limits.checkedSignatures} are checked, so none was`)
+}
+
+/** Signature packets with copies removed, or the refusal when too many different ones remain. */
+function boundedPackets (packets: SignaturePacket[]): SignaturePacket[] | SignatureState {
+  const distinct = distinctSignatures(packets, (packet) => packet.write())
+  return distinct.length > limits.checkedSignatures ? tooManySignatures(distinct.length) : distinct
 }
 
 export interface InlineVerification {
@@ -87,6 +130,11 @@ async function verifyCleartext (armored: string, candidates: Candidates): Promis
   } catch {
     return { text: armored, state: malformed('the cleartext signed message is malformed') }
   }
+  // `signature` is public in openpgp.js but missing from its typings.
+  const held = message as unknown as { signature: Signature }
+  const bounded = boundedPackets(signaturePackets(held.signature.packets))
+  if (!Array.isArray(bounded)) return { text: message.getText(), state: bounded }
+  held.signature = new SignatureClass(packetList(bounded))
   let result: Awaited<ReturnType<typeof verify<string>>>
   try {
     result = await verify({ message, verificationKeys: keysOf(candidates), config })
@@ -115,6 +163,15 @@ async function verifySignedMessage (armored: string, candidates: Candidates): Pr
     enums.packet.symmetricallyEncryptedData
   )
   if (encrypted.length > 0) throw new ReportError('unparsable', 'expected a signed message, found an encrypted one')
+  const packets = await allPackets(message)
+  if (packets === undefined) return { text: armored, state: malformed('the signed message is malformed') }
+  const bounded = boundedPackets(signaturePackets(packets))
+  if (!Array.isArray(bounded)) return { text: armored, state: bounded }
+  // With every packet read, openpgp.js checks the signature packets against the one
+  // literal data packet and ignores one-pass packets: keeping only the distinct
+  // signatures changes nothing else.
+  const kept = new Set<AnyPacket>(bounded)
+  message = new Message(packetList(packets.filter((packet) => !(packet instanceof SignaturePacket) || kept.has(packet)))) as typeof message
   // openpgp.js throws, rather than reporting a bad signature, when the packets do not
   // form a signed message (two literal packets, none, a one-pass signature without its
   // signature): that is a malformed message, not a failure of ours (found by fuzzing).
@@ -125,6 +182,32 @@ async function verifySignedMessage (armored: string, candidates: Candidates): Pr
     return { text: armored, state: malformed('the signed message is malformed') }
   }
   return { text: Buffer.from(result.data).toString('utf8'), state: await signatureState(result.signatures, candidates) }
+}
+
+/**
+ * Every packet of a (decompressed) signed message. openpgp.js leaves the packets after
+ * the literal data in a stream on the list (its verify reads them there), so the
+ * trailing signatures are only counted once that is read.
+ */
+async function allPackets (message: Message<string | Uint8Array>): Promise<AnyPacket[] | undefined> {
+  const { packets } = message.unwrapCompressed()
+  const stream = (packets as unknown as { stream?: { readToEnd?: (join: (rest: AnyPacket[]) => AnyPacket[]) => Promise<AnyPacket[]> } }).stream
+  if (typeof stream?.readToEnd !== 'function') return [...packets]
+  try {
+    return [...packets, ...await stream.readToEnd((rest) => [...rest])]
+  } catch {
+    return undefined
+  }
+}
+
+function signaturePackets (packets: AnyPacket[]): SignaturePacket[] {
+  return packets.filter((packet): packet is SignaturePacket => packet instanceof SignaturePacket)
+}
+
+function packetList<T extends AnyPacket> (packets: T[]): PacketList<T> {
+  const list = new PacketList<T>()
+  list.push(...packets)
+  return list
 }
 
 function malformed (reason: string): SignatureState {

@@ -6,7 +6,7 @@ import { gatewayKeys } from '../queue/jobs.js'
 
 export interface QuarantineEntry {
   intakeId: string
-  /** Machine-readable reason: a ReportError code, 'retries-exhausted', ... */
+  /** Machine-readable reason: a ReportError code, 'failed' (retries used up), 'worker-crash' (killed the worker twice), ... */
   code: string
   /** Human-readable reason, safe to show (no report content). */
   reason: string

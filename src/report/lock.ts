@@ -6,8 +6,21 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { gatewayKeys } from '../queue/jobs.js'
 
-const LOCK_MS = 90_000
-const RENEW_MS = 30_000
+/**
+ * BullMQ's lock on a running job (the Worker's lockDuration; BullMQ renews it every
+ * half). A killed worker's job is seen stalled at the first stalled check
+ * (JOB_STALLED_CHECK_MS) after that lock has expired, and runs again: within
+ * JOB_LOCK_MS + JOB_STALLED_CHECK_MS (20 s) of the kill.
+ */
+export const JOB_LOCK_MS = 16_000
+export const JOB_STALLED_CHECK_MS = 4_000
+/**
+ * At most half the job lock: BullMQ's lock outlives a kill by at least half its
+ * duration, so the report lock of a killed run has expired before the job runs again
+ * (a run that found it still held would fail with ReportBusyError and wait a backoff).
+ */
+const LOCK_MS = JOB_LOCK_MS / 2
+const RENEW_MS = LOCK_MS / 4
 
 // Delete / extend only if the lock is still ours.
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"

@@ -435,7 +435,7 @@ async function quarantineUnreadable (intakeId: string, job: ProcessJob, raw: Buf
  * Called by the worker when a job has failed for good (last attempt used, or a
  * permanent error such as GitHub's 422): keep the report and tell the team.
  */
-export async function quarantineFailed (job: ProcessJob & { attemptsMade: number, processedOn?: number | undefined }, message: string, deps: ProcessDeps): Promise<void> {
+export async function quarantineFailed (job: ProcessJob & { attemptsMade: number, processedOn?: number | undefined }, message: string, deps: ProcessDeps, code = 'failed'): Promise<void> {
   const { intakeId, source } = job.data
   const existing = await deps.quarantine.get(intakeId)
   // Unreadable reports were quarantined (with a precise code) during this very attempt,
@@ -443,8 +443,8 @@ export async function quarantineFailed (job: ProcessJob & { attemptsMade: number
   const alreadyThisRun = existing !== undefined && Date.parse(existing.at) >= (job.processedOn ?? Infinity)
   if (!alreadyThisRun) {
     const attempts = Math.max(job.attemptsMade, 1)
-    await deps.quarantine.add({ intakeId, code: 'failed', reason: `failed after ${attempts} attempt(s): ${message}`, source, attempts })
-    await deps.events.record(intakeId, 'quarantined', { detail: 'failed' })
+    await deps.quarantine.add({ intakeId, code, reason: `failed after ${attempts} attempt(s): ${message}`, source, attempts })
+    await deps.events.record(intakeId, 'quarantined', { detail: code })
     deps.log.error({ intakeId, attempts }, 'report quarantined after a final failure')
   }
   const progress = await deps.progress.open(intakeId)

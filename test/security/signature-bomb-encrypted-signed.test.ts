@@ -1,0 +1,23 @@
+// Signature bomb inside the encryption: a signed-then-encrypted inline message whose
+// decrypted packets carry one valid signature 500 times over 5 MB (28 KB of ciphertext,
+// it compresses). The inner signatures are checked as detached signatures over the
+// literal data, so the same counting and de-duplication must apply: before it, 16 s and
+// 2.5 GB. Held to 512 MiB, opening must end with the signature counted once: verified.
+import t from 'tap'
+import { inlineBody } from '../helpers/gpg.js'
+import { memoryLimitUnavailable } from '../helpers/memory-cgroup.js'
+import { autocryptHeader, encryptedSignedBomb, message, openUnderLimit, reporterSigner } from '../helpers/signature-bombs.js'
+import { teamKey } from '../helpers/team-key.js'
+
+t.test('signed-then-encrypted with 500 copies of its signature: verified under 512 MiB', { skip: await memoryLimitUnavailable() }, async (t) => {
+  const team = await teamKey()
+  const signer = await reporterSigner()
+  const armored = await encryptedSignedBomb(signer, team.keyring.published, 5_000_000, 500)
+  const raw = message({ headers: { Autocrypt: autocryptHeader(signer.publicKey) } }, inlineBody(armored, '8bit'))
+  t.ok(raw.length < 64 * 1024, `the e-mail is ${raw.length} bytes`)
+  const { run, result } = await openUnderLimit(team.armoredSecret, raw)
+  t.comment(`opened in ${result?.ms} ms, child max RSS ${result?.maxRssMiB} MiB, cgroup peak ${Math.round(run.maxUsageBytes / 2 ** 20)} MiB`)
+  t.equal(run.oomKills, 0, 'not killed for memory')
+  t.equal(run.code, 0, run.stderr.slice(-500))
+  t.match(result?.signature, { state: 'verified', keySource: 'autocrypt' })
+})
