@@ -2,9 +2,8 @@
 // one in (concatenating, framing, sealing, writing to Redis) holds a few copies of it:
 // 20 providers posting 25 MB each would need ~2 GB. Bodies are admitted by bytes within
 // the web role's memory; beyond it the answer is 503 + Retry-After, which every provider
-// retries, before the body is read (Content-Length) or as soon as a chunked body outgrows
-// its share, never after buffering it.
-import { Transform, pipeline, type TransformCallback } from 'node:stream'
+// retries, before the body is read: by its Content-Length, or for a chunked body by the
+// most the route lets it grow to.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /** Copies of a body held while it is taken in (measured ~3.6 for 25 MB: chunks, concat, frame, seal). */
@@ -40,39 +39,19 @@ export function bodyCapacity (memoryBytes: number, maxBodyBytes: number): number
   return Math.max(maxBodyBytes, Math.floor((memoryBytes - WEB_BASELINE_BYTES) / BODY_COPIES))
 }
 
-class Over extends Error {
-  statusCode = 503
-  constructor () { super('too many large requests at once; retry later') }
-}
-
 /** preParsing for every route of the scope: reserve the body's bytes, or answer 503. */
 export function admitBodies (app: FastifyInstance, budget: BodyBudget): void {
   app.addHook('preParsing', async (req: FastifyRequest, reply: FastifyReply, payload) => {
+    const limit = req.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 0
     const declared = Number(req.headers['content-length'])
-    const limit = req.routeOptions.bodyLimit ?? Infinity
     if (declared > limit) return payload // Fastify answers 413 without reading it
-    let held = 0
+    // Chunked (no Content-Length): the most it may grow to. Counting it as it streams would
+    // need a second reader of the request, and @fastify/multipart reads the socket itself.
+    const bytes = Number.isInteger(declared) && declared >= 0 ? declared : limit
+    if (!budget.take(bytes)) return await shed(req, reply, budget, bytes)
     // 'close' comes once the answer is sent or the client is gone: the body is then garbage.
-    reply.raw.once('close', () => { budget.give(held); held = 0 })
-    if (Number.isInteger(declared) && declared >= 0) {
-      if (!budget.take(declared)) return await shed(req, reply, budget, declared)
-      held = declared
-      return payload
-    }
-    // Chunked: take each chunk's bytes as it arrives.
-    const counted = new Transform({
-      transform (chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
-        if (!budget.take(chunk.length)) {
-          void reply.header('retry-after', RETRY_AFTER_SECONDS)
-          done(new Over())
-          return
-        }
-        held += chunk.length
-        done(null, chunk)
-      }
-    })
-    pipeline(payload, counted, () => {}) // a client that goes away ends the counted stream too
-    return counted
+    reply.raw.once('close', () => { budget.give(bytes) })
+    return payload
   })
 }
 
