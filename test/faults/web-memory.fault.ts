@@ -10,9 +10,9 @@ import { Queue } from 'bullmq'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Worker } from 'node:worker_threads'
 import { startChildRole } from '../helpers/child-gateway.js'
 import { cgroupUnavailable, memoryCgroup } from '../helpers/cgroup.js'
+import { healthPoller, percentile } from '../helpers/health-poller.js'
 import { REDIS_URL, dropPrefix, uniquePrefix } from '../helpers/redis.js'
 import { signRaw } from '../../src/inbound/hmac.js'
 import { generateSealKeyPair } from '../../src/seal/hpke.js'
@@ -45,34 +45,6 @@ function postRaw (url: string, m: Signed): Promise<{ status: number, id?: string
   }).then(async (res) => ({ status: res.status, ...(await res.json() as { id?: string }) }), () => ({ status: 0 }))
 }
 
-/**
- * /healthz every 100 ms from a thread of its own, so the test's own work (building and
- * uploading 500 MB) does not show up as the gateway's latency.
- */
-function healthPoller (url: string): { stop: () => Promise<Array<{ ms: number, status: number }>> } {
-  const worker = new Worker(`
-    const { parentPort, workerData } = require('node:worker_threads')
-    const results = []
-    let polling = true
-    parentPort.on('message', () => { polling = false })
-    ;(async () => {
-      while (polling) {
-        const start = performance.now()
-        const status = await fetch(workerData + '/healthz', { signal: AbortSignal.timeout(10000) }).then((r) => r.status, () => 0)
-        results.push({ ms: performance.now() - start, status })
-        await new Promise((resolve) => setTimeout(resolve, 100))
-      }
-      parentPort.postMessage(results)
-    })()
-  `, { eval: true, workerData: url })
-  return {
-    stop: () => new Promise((resolve) => {
-      worker.once('message', (results) => { void worker.terminate(); resolve(results) })
-      worker.postMessage('stop')
-    })
-  }
-}
-
 /** As a provider does: 503 (shed) is retried until the message is taken. */
 async function deliver (url: string, m: Signed, shed: { count: number }): Promise<{ status: number, id?: string }> {
   for (let attempt = 0; ; attempt++) {
@@ -81,11 +53,6 @@ async function deliver (url: string, m: Signed, shed: { count: number }): Promis
     shed.count++
     await new Promise((resolve) => setTimeout(resolve, 250 + Math.random() * 250))
   }
-}
-
-function percentile (values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? NaN
 }
 
 const skip = cgroupUnavailable()
