@@ -1,7 +1,7 @@
 // `npm run bench`: every claim about speed and memory, measured side by side in one run
 // and written to BENCHMARKS.md with its spread, its target and whether it is met.
 // BENCH_FULL_DRAIN=1 runs the GitHub-limited drain at real scale (~13 min more);
-// BENCH_ONLY=ingest,worker,latency,memory,drain,sealing,signatures runs some sections only.
+// BENCH_ONLY=ingest,worker,latency,memory,webmem,drain,sealing,signatures runs some sections only.
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
@@ -11,13 +11,14 @@ import { workerThroughput, workerTable } from './worker.js'
 import { latency, latencyTable } from './latency.js'
 import { memory, memoryTable } from './memory.js'
 import { signatureBombs, signatureBombTable } from './signature-bombs.js'
+import { webMemory, webMemoryTable } from './web-memory.js'
 import { drain, drainTable } from './drain.js'
 import { sealing } from './sealing.js'
 import type { Target } from './lib.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const FULL_DRAIN = process.env.BENCH_FULL_DRAIN === '1'
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,worker,latency,memory,drain,sealing,signatures').split(','))
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,worker,latency,memory,webmem,drain,sealing,signatures').split(','))
 
 function version (cmd: string, args: string[], pattern: RegExp): string {
   try {
@@ -97,6 +98,21 @@ default WORKER_CONCURRENCY=4. The 25 MB message is PGP/MIME: a 13 MiB binary att
 base64 inside the encryption, armored outside.
 
 ${memoryTable(r.rows)}`)
+  }
+
+  if (ONLY.has('webmem')) {
+    process.stdout.write('web memory\n')
+    const r = await webMemory()
+    targets.push(...r.targets)
+    sections.push(`## 4b. Web role memory under hostile and heavy posts
+
+Peak RSS (Linux VmHWM) of a fresh web role (\`node dist/main.js web\`, LOG_LEVEL=info,
+WEB_MEMORY_MB=512 as on the shipped fly.toml machine) for each load; 503s (bodies over the
+in-flight budget) retried after 250–500 ms as providers do; \`/healthz\` polled every 100 ms
+from another thread throughout. One round each. The fault test \`test/faults/web-memory.fault.ts\`
+runs the same loads under a real 512 MiB cgroup limit.
+
+${webMemoryTable(r.rows)}`)
   }
 
   if (ONLY.has('drain')) {

@@ -33,6 +33,7 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
     const status = err.statusCode ?? 500
     // 503 is load shedding (under-pressure): expected, said to the client, not logged per request.
     if (status >= 500 && status !== 503) req.log.error({ err: { name: err.name, message: err.message } }, 'request failed')
+    if (status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '5') // providers wait that long, then retry
     return reply.code(status).send({ error: status < 500 || status === 503 ? err.message : 'internal error' })
   })
 

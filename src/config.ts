@@ -124,6 +124,7 @@ export const settings = [
   { env: 'SES_TOPIC_ARN', doc: 'enables `POST /inbound/ses`: the SNS topic (or comma-separated topics) whose signed messages are accepted', parse: topicArns },
   { env: 'SES_CONFIRM_SUBSCRIPTION', default: 'false', doc: '`true`: confirm an SNS SubscriptionConfirmation by fetching its `SubscribeURL`; `false`: log the URL for the operator', parse: bool },
   { env: 'INBOUND_MAX_MB', default: '40', doc: 'largest request an inbound endpoint reads, in MiB (413 above it)', parse: intRange(1, 200) },
+  { env: 'WEB_MEMORY_MB', doc: 'memory the web role may use, in MiB; request bodies in flight are admitted within it (503 + Retry-After beyond). Default: the container\'s cgroup limit, else the machine\'s memory', parse: intRange(128, 1_048_576) },
   { env: 'INBOUND_RATE_LIMIT', default: '120/60', doc: 'requests per client IP on the inbound routes, as `count/seconds` (Redis-backed; 429 above it)', parse: rate },
   { env: 'TRUST_PROXY', default: '0', doc: 'reverse proxies in front of the gateway whose `X-Forwarded-For` entry is trusted for the client IP (per-IP limits, logs): 0 = the socket address is the client (a client-set header is ignored); 1 behind one proxy such as Fly\'s', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 && n <= 10 ? { value: n } : { error: 'must be an integer 0-10' } } },
   { env: 'INBOUND_RATE_LIMIT_EXEMPT', default: '127.0.0.1,::1,::ffff:127.0.0.1', doc: 'client IPs the per-IP limit does not apply to (comma-separated; a relay on this host). Behind a reverse proxy that does not set `X-Forwarded-For` every client looks like the proxy: remove its address here', parse: (v: string) => ({ value: v.split(',').map((x) => x.trim()).filter((x) => x !== '') }) },
@@ -193,6 +194,8 @@ export interface Config {
   sesTopicArns?: string[]
   sesConfirmSubscription: boolean
   inboundMaxBytes: number
+  /** WEB_MEMORY_MB; unset: derived from the cgroup limit at start (ops/memory-limit.ts). */
+  webMemoryMb?: number
   inboundRateLimit: { max: number, windowSeconds: number }
   inboundRateLimitExempt: string[]
   /** Proxy hops trusted for X-Forwarded-For; 0 = never (Fastify's `trustProxy`). */
@@ -343,6 +346,7 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
     githubWriteIntervalMs: get<number>('GITHUB_WRITE_INTERVAL_MS') as number,
     metricsPortOpen: get('METRICS_PORT_OPEN') === 'true',
     ...(omitUndefined({
+      webMemoryMb: get<number>('WEB_MEMORY_MB'),
       smtpUrl: get('SMTP_URL'),
       teamNotifyEmail: get('TEAM_NOTIFY_EMAIL'),
       teamNotifyKeysFile: get('TEAM_NOTIFY_KEYS_FILE'),

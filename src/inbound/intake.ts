@@ -5,11 +5,11 @@ import { createHash } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { seal } from '../seal/hpke.js'
+import { sealParts } from '../seal/hpke.js'
 import { gatewayKeys, jobOptions, type JobMap } from '../queue/jobs.js'
 import { headerBoundary, messageId } from './message-head.js'
 import { threadIndex } from '../report/thread-index.js'
-import { packPayload } from '../seal/payload.js'
+import { payloadParts } from '../seal/payload.js'
 import type { InboundMeta } from './message.js'
 
 const SEEN_TTL_SECONDS = 90 * 24 * 3600 // longer than any provider retries (SendGrid: 3 days)
@@ -56,7 +56,7 @@ export function createIntake (deps: IntakeDeps) {
     const id = intakeIdFor(hash)
     // NX: a sealed copy that is already there (an earlier, interrupted delivery of this
     // same message) is never replaced.
-    await deps.redis.set(keys.sealed(id), seal(deps.sealKey, packPayload(raw, meta), id), 'NX')
+    await deps.redis.set(keys.sealed(id), await sealParts(deps.sealKey, payloadParts(raw, meta), id), 'NX')
     // Message-ID (hashed) -> intake id, so a reply that overtakes its report still joins it.
     await threadIndex(deps.redis, deps.prefix).rememberFirst(messageId(raw), id)
     // jobId = intake id: BullMQ ignores a second add while the first job exists.

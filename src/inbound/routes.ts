@@ -16,6 +16,8 @@ import { sesRoute } from './ses.js'
 import { recipientFilter } from './recipients.js'
 import { defaultFetchText, snsVerifier, type FetchText } from './sns-verify.js'
 import type { DeliverDeps } from './deliver.js'
+import { admitBodies, bodyBudget, bodyCapacity } from './body-budget.js'
+import { memoryLimitBytes } from '../ops/memory-limit.js'
 
 export interface InboundRoutesDeps {
   config: Config
@@ -40,6 +42,10 @@ export async function inboundRoutes (app: FastifyInstance, deps: InboundRoutesDe
     // rather than a 500 from the limiter.
     skipOnError: true
   })
+  // After the rate limiter (onRequest): refused clients never hold body bytes.
+  const budget = bodyBudget(bodyCapacity(memoryLimitBytes(config.webMemoryMb), maxBytes))
+  app.log.info({ capacityMb: Math.round(budget.capacity / 1048576) }, 'inbound: request bodies admitted within a memory budget')
+  admitBodies(app, budget)
   // Byte-faithful: @fastify/formbody would leave non-UTF-8 escapes undecoded (src/inbound/forms.ts decodes).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) => done(null, body))
   await app.register(multipart, { limits: { fileSize: maxBytes } })

@@ -8,6 +8,7 @@ import { unauthorized } from './basic-auth.js'
 import { deliver, type DeliverDeps } from './deliver.js'
 import { unavailable } from './respond.js'
 import type { Verdicts } from './message.js'
+import { snsOnce, type SnsAnswer } from './sns-once.js'
 import { SnsCertificateUnavailable, asSnsMessage, snsUrlRegion, topicRegion, type FetchText, type SnsMessage, type SnsVerify } from './sns-verify.js'
 
 export interface SesDeps extends DeliverDeps {
@@ -39,7 +40,21 @@ interface SesNotification {
 const SNS_MAX_POST_BYTES = 1024 * 1024
 
 export async function sesRoute (app: FastifyInstance, deps: SesDeps): Promise<void> {
-  app.post('/inbound/ses', { bodyLimit: Math.min(deps.maxBytes, SNS_MAX_POST_BYTES) }, async (req, reply) => {
+  const once = snsOnce(deps.redis, deps.prefix)
+  /** Requests that claimed their SNS MessageId: their answer settles the claim (onSend). */
+  const claimed = new WeakMap<FastifyRequest, string>()
+  app.post('/inbound/ses', {
+    bodyLimit: Math.min(deps.maxBytes, SNS_MAX_POST_BYTES),
+    onSend: async (req, reply, payload) => {
+      const messageId = claimed.get(req)
+      if (messageId === undefined) return payload
+      claimed.delete(req)
+      const answer = { status: reply.statusCode, body: typeof payload === 'string' ? payload : '' }
+      // Not stored: a replay then falls through to the intake's own redelivery marker.
+      await once.settle(messageId, answer).catch((err: Error) => req.log.warn({ err: { message: err.message } }, 'inbound ses: could not record the SNS message id'))
+      return payload
+    }
+  }, async (req, reply) => {
     const m = asSnsMessage(parseJson(req.body))
     if (m === undefined) return await reply.code(400).send({ error: 'not an SNS message' })
     if (!deps.topicArns.includes(m.TopicArn)) {
@@ -56,6 +71,10 @@ export async function sesRoute (app: FastifyInstance, deps: SesDeps): Promise<vo
       req.log.error({ err: { message: err.message } }, 'inbound ses: cannot check the signature now, answering 503')
       return await unavailable(reply, 'verify')
     }
+    const claim = await once.claim(m.MessageId).catch(() => undefined)
+    if (claim === undefined) return await unavailable(reply) // Redis down: SNS retries
+    if (!claim.first) return await replayed(req, reply, claim.answer)
+    claimed.set(req, m.MessageId)
     if (m.Type === 'SubscriptionConfirmation') return await subscription(req, reply, deps, m)
     if (m.Type === 'UnsubscribeConfirmation') {
       req.log.warn({ topicArn: m.TopicArn }, 'inbound ses: the SNS subscription was removed')
@@ -75,6 +94,13 @@ export async function sesRoute (app: FastifyInstance, deps: SesDeps): Promise<vo
       ...(typeof n.mail?.messageId === 'string' ? { providerMessageId: n.mail.messageId.slice(0, 200) } : {})
     })
   })
+}
+
+/** A MessageId already taken: the first answer again, nothing done (or 503 while the first is in flight). */
+async function replayed (req: FastifyRequest, reply: FastifyReply, answer: SnsAnswer | undefined) {
+  if (answer === undefined) return await reply.code(503).header('retry-after', '5').send({ error: 'this SNS message is being handled; retry later' })
+  req.log.info({ provider: 'ses' }, 'inbound ses: SNS message id already taken, first answer repeated')
+  return await reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body)
 }
 
 async function subscription (req: FastifyRequest, reply: FastifyReply, deps: SesDeps, m: SnsMessage) {

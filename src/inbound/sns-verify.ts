@@ -1,9 +1,12 @@
 // Amazon SNS message signatures: SignatureVersion 1 (SHA1withRSA) and 2
 // (SHA256withRSA) over "Key\nValue\n" pairs in a fixed order, checked with the
-// certificate at SigningCertURL. The URL is trusted only on an SNS host over https
-// with a .pem path (anything else could be a certificate the forger made), and only
-// in the topic's own region. Certificates are cached; the fetch is injectable (tests
-// have no network and sign with a certificate they generate).
+// certificate at SigningCertURL. Everything that needs no network is checked first: the
+// Timestamp within its window, and the URL strictly of SNS's own shape (https, host
+// sns.<topic's region>.amazonaws.com, path /SimpleNotificationService-<hex>.pem, nothing
+// else), since anything looser could name a certificate the forger made or make us fetch
+// once per post. Certificates are cached by that URL and fetches of new ones are
+// budgeted; the fetch is injectable (tests have no network and sign with a certificate
+// they generate).
 import { X509Certificate, createVerify } from 'node:crypto'
 
 export type FetchText = (url: string) => Promise<string>
@@ -24,8 +27,20 @@ export interface SnsMessage {
 }
 
 const SNS_HOST = /^sns\.([a-z0-9-]{3,})\.amazonaws\.com(\.cn)?$/
+const CERT_PATH = /^\/SimpleNotificationService-[0-9a-f]{16,64}\.pem$/i
 const MAX_CERT_BYTES = 16 * 1024
 const CACHE_MAX = 32
+
+/**
+ * How far a Timestamp may be from now. SNS signs a message once and keeps that Timestamp
+ * through its retries, which span at most 3,600 s (a hard limit of HTTP/S delivery
+ * policies); 2 h leaves room for throttled topics. Ahead: clock skew only.
+ */
+export const SNS_MAX_AGE_MS = 2 * 3600 * 1000
+export const SNS_MAX_AHEAD_MS = 15 * 60 * 1000
+
+/** New certificates fetched per window (Amazon rotates them rarely; each one is a GET we make). */
+export const CERT_FETCH_BUDGET = { fetches: 10, windowMs: 10 * 60 * 1000 }
 
 const FIELDS: Record<string, string[]> = {
   Notification: ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'],
@@ -60,12 +75,33 @@ export function stringToSign (m: SnsMessage): string | undefined {
   return out
 }
 
-/** The region an SNS URL's host is in, or undefined when it is not an SNS https URL. */
-export function snsUrlRegion (url: string, opts: { pem?: boolean } = {}): string | undefined {
+/**
+ * The one form of a SigningCertURL we fetch, or undefined: https, an SNS host, the
+ * certificate path SNS uses, and no userinfo, port, query or fragment (a query string
+ * would make every post a new URL, so a new fetch).
+ */
+export function snsCertUrl (url: string): { url: string, region: string } | undefined {
   let u: URL
   try { u = new URL(url) } catch { return undefined }
   if (u.protocol !== 'https:' || u.username !== '' || u.password !== '' || u.port !== '') return undefined
-  if (opts.pem === true && !u.pathname.endsWith('.pem')) return undefined
+  if (u.search !== '' || u.hash !== '' || url.includes('?') || url.includes('#')) return undefined
+  if (!CERT_PATH.test(u.pathname)) return undefined
+  const region = SNS_HOST.exec(u.hostname)?.[1]
+  return region === undefined ? undefined : { url: `https://${u.hostname}${u.pathname}`, region }
+}
+
+/** An ISO 8601 UTC time (SNS's form) within the window around now. */
+export function snsTimestampFresh (timestamp: string, now = Date.now()): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(timestamp)) return false
+  const t = Date.parse(timestamp)
+  return Number.isFinite(t) && t >= now - SNS_MAX_AGE_MS && t <= now + SNS_MAX_AHEAD_MS
+}
+
+/** The region an SNS URL's host is in, or undefined when it is not an SNS https URL. */
+export function snsUrlRegion (url: string): string | undefined {
+  let u: URL
+  try { u = new URL(url) } catch { return undefined }
+  if (u.protocol !== 'https:' || u.username !== '' || u.password !== '' || u.port !== '' || u.hash !== '') return undefined
   return SNS_HOST.exec(u.hostname)?.[1]
 }
 
@@ -90,35 +126,51 @@ export function defaultFetchText (timeoutMs = 5000): FetchText {
 }
 
 export function snsVerifier (fetchText: FetchText) {
-  const cache = new Map<string, X509Certificate>()
-  async function certificate (url: string): Promise<X509Certificate> {
+  // Promises, so concurrent posts naming the same new certificate share one GET.
+  const cache = new Map<string, Promise<X509Certificate>>()
+  const fetchedAt: number[] = []
+  function certificate (url: string, now: number): Promise<X509Certificate> {
     const cached = cache.get(url)
     if (cached !== undefined) return cached
-    const pem = await fetchText(url)
-    if (pem.length > MAX_CERT_BYTES) throw new Error('certificate too large')
-    const cert = new X509Certificate(pem)
+    // Each unknown (well-formed) URL costs a GET: at most so many per window, then 503s
+    // (SNS retries) until the window moves on. Cached certificates are not affected.
+    while (fetchedAt.length > 0 && (fetchedAt[0] as number) <= now - CERT_FETCH_BUDGET.windowMs) fetchedAt.shift()
+    if (fetchedAt.length >= CERT_FETCH_BUDGET.fetches) return Promise.reject(new Error('too many new certificate URLs; try later'))
+    fetchedAt.push(now)
+    const loading = fetchText(url).then((pem) => {
+      if (pem.length > MAX_CERT_BYTES) throw new Error('certificate too large')
+      return new X509Certificate(pem)
+    })
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string)
-    cache.set(url, cert)
-    return cert
+    cache.set(url, loading)
+    loading.catch(() => { cache.delete(url) }) // a failed fetch is tried again (within the budget)
+    return loading
   }
 
-  /** True only for a well-formed message signed by the certificate of its topic's region. */
+  /** True only for a fresh, well-formed message signed by the certificate of its topic's region. */
   return async function verify (m: SnsMessage, now = Date.now()): Promise<boolean> {
     const algorithm = m.SignatureVersion === '1' ? 'RSA-SHA1' : m.SignatureVersion === '2' ? 'RSA-SHA256' : undefined
     const data = stringToSign(m)
-    const region = snsUrlRegion(m.SigningCertURL, { pem: true })
-    if (algorithm === undefined || data === undefined || region === undefined || region !== topicRegion(m.TopicArn)) return false
+    const cert = snsCertUrl(m.SigningCertURL)
+    if (algorithm === undefined || data === undefined || cert === undefined || cert.region !== topicRegion(m.TopicArn)) return false
+    if (!snsTimestampFresh(m.Timestamp, now)) return false
     if (!/^[A-Za-z0-9+/=]{1,2048}$/.test(m.Signature)) return false
-    let cert: X509Certificate
+    return verifyWith(await fetched(cert.url, now), algorithm, data, m.Signature, now)
+  }
+
+  async function fetched (url: string, now: number): Promise<X509Certificate> {
     try {
-      cert = await certificate(m.SigningCertURL)
+      return await certificate(url, now)
     } catch (err) {
       // Not the sender's fault: answer 5xx so SNS delivers again later.
       throw new SnsCertificateUnavailable((err as Error).message)
     }
-    if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) return false
-    return createVerify(algorithm).update(data, 'utf8').verify(cert.publicKey, m.Signature, 'base64')
   }
+}
+
+function verifyWith (cert: X509Certificate, algorithm: string, data: string, signature: string, now: number): boolean {
+  if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) return false
+  return createVerify(algorithm).update(data, 'utf8').verify(cert.publicKey, signature, 'base64')
 }
 
 export class SnsCertificateUnavailable extends Error {

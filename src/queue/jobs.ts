@@ -63,6 +63,8 @@ export function gatewayKeys (prefix: string) {
     lock: (id: string) => `${base}:lock:${id}`,
     /** GHSA id -> the intake it was filed from (for webhooks, which know only the advisory). */
     advisory: (ghsaId: string) => `${base}:advisory:${ghsaId}`,
+    /** An SNS MessageId (hashed) already taken, with the answer it got (inbound/sns-once.ts). */
+    snsMessage: (hash: string) => `${base}:sns:${hash}`,
     quarantine: `${base}:quarantine`,
     all: `${prefix}:*`
   }

@@ -120,6 +120,37 @@ export function seal (recipient: KeyObject, plaintext: Uint8Array, aad: string):
   return Buffer.concat([Buffer.from([VERSION]), enc, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
 }
 
+const SLICE = 1024 * 1024
+
+/**
+ * `seal` over the concatenation of `parts`, the same bytes out, without blocking the event
+ * loop: AES-GCM runs over 1 MiB slices with a turn for other requests between them, into
+ * one buffer sized up front (a 25 MB message sealed at once held the loop for 0.2-0.6 s,
+ * and a concatenation first made yet another copy of it).
+ */
+export async function sealParts (recipient: KeyObject, parts: Uint8Array[], aad: string): Promise<Buffer> {
+  const eph = ephemeralKeyPair()
+  const enc = Buffer.from(eph.x, 'base64url')
+  const dh = diffieHellman({ privateKey: eph.privateKey, publicKey: recipient })
+  const { key, nonce } = keySchedule(sharedSecret(dh, enc, rawPublic(recipient)))
+  const cipher = createCipheriv('aes-256-gcm', key, nonce)
+  cipher.setAAD(Buffer.from(aad))
+  const length = parts.reduce((n, p) => n + p.byteLength, 0)
+  const out = Buffer.allocUnsafe(1 + 32 + length + 16)
+  out[0] = VERSION
+  enc.copy(out, 1)
+  let at = 33
+  for (const part of parts) {
+    for (let i = 0; i < part.byteLength; i += SLICE) {
+      at += cipher.update(part.subarray(i, i + SLICE)).copy(out, at)
+      if (length > SLICE) await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+  at += cipher.final().copy(out, at)
+  cipher.getAuthTag().copy(out, at)
+  return out
+}
+
 /** Opens an envelope made by `seal`; throws when the key, the aad or any byte is wrong. */
 export function open (privateKey: KeyObject, sealed: Uint8Array, aad: string): Buffer {
   const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)

@@ -10,12 +10,17 @@ const V1 = 1
 const MAX_META_BYTES = 64 * 1024
 
 export function packPayload (raw: Buffer, meta: InboundMeta | undefined): Buffer {
-  if (meta === undefined) return raw
+  return meta === undefined ? raw : Buffer.concat(payloadParts(raw, meta))
+}
+
+/** packPayload's pieces, in order, for sealing without first copying the raw message. */
+export function payloadParts (raw: Buffer, meta: InboundMeta | undefined): Buffer[] {
+  if (meta === undefined) return [raw]
   const json = Buffer.from(JSON.stringify(meta))
   if (json.length > MAX_META_BYTES) throw new Error('inbound metadata too large to seal')
   const len = Buffer.alloc(4)
   len.writeUInt32BE(json.length)
-  return Buffer.concat([MAGIC, Buffer.from([V1]), len, json, raw])
+  return [MAGIC, Buffer.from([V1]), len, json, raw]
 }
 
 export function unpackPayload (plaintext: Buffer): { raw: Buffer, meta?: InboundMeta } {

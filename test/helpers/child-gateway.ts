@@ -22,13 +22,19 @@ export interface ChildRole {
 export interface ChildRoleOptions {
   /** 'dist' runs the built `node dist/main.js` (benchmarks: no tsx in the numbers); default 'tsx' */
   entry?: 'tsx' | 'dist'
+  /** a cgroup directory (test/helpers/cgroup.ts) the process joins before node starts */
+  cgroup?: string
 }
 
 /** Starts `node --import tsx src/main.ts <role>` and resolves once it has started. */
 export async function startChildRole (role: Role, env: Record<string, string>, logs: string[] = [], opts: ChildRoleOptions = {}): Promise<ChildRole> {
   const port = env.PORT ?? String(await freePort())
   const args = opts.entry === 'dist' ? ['dist/main.js', role] : ['--import', 'tsx', 'src/main.ts', role]
-  const child = spawn(process.execPath, args, {
+  // In a cgroup: a shell writes its own pid into the group, then execs node (same pid).
+  const [command, argv] = opts.cgroup === undefined
+    ? [process.execPath, args]
+    : ['/bin/sh', ['-c', `echo $$ > '${opts.cgroup}/cgroup.procs' && exec "$0" "$@"`, process.execPath, ...args]]
+  const child = spawn(command, argv, {
     cwd: ROOT,
     // Only what it is given: no developer .env or REDIS_URL leaks in.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: port },

@@ -117,7 +117,7 @@ export async function snsSigner (): Promise<SnsSigner> {
   }
 }
 
-export function sesNotification (signer: SnsSigner, raw: Buffer, opts: { encoding?: 'BASE64' | 'UTF8', recipients?: string[], spam?: string, dmarc?: string, version?: '1' | '2', snsMessageId?: string, topic?: string, source?: string } = {}): Request {
+export function sesNotification (signer: SnsSigner, raw: Buffer, opts: { encoding?: 'BASE64' | 'UTF8', recipients?: string[], spam?: string, dmarc?: string, version?: '1' | '2', snsMessageId?: string, topic?: string, source?: string, timestamp?: string } = {}): Request {
   const encoding = opts.encoding ?? 'BASE64'
   const notification = {
     notificationType: 'Received',
@@ -141,7 +141,7 @@ export function sesNotification (signer: SnsSigner, raw: Buffer, opts: { encodin
     TopicArn: opts.topic ?? TOPIC,
     Subject: 'Amazon SES Email Receipt Notification',
     Message: JSON.stringify(notification),
-    Timestamp: '2026-11-28T10:00:01.000Z'
+    Timestamp: opts.timestamp ?? new Date().toISOString() // SNS's time of signing: must be recent
   }, opts.version)
   return {
     payload: Buffer.from(JSON.stringify(m)),

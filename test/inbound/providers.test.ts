@@ -188,7 +188,7 @@ t.test('SES via SNS: forged, foreign topic, foreign certificate host refused wit
   t.equal((await post('/inbound/ses', sesNotification(other, msg))).statusCode, 401)
   t.equal((await post('/inbound/ses', sesNotification(signer, msg, { topic: 'arn:aws:sns:us-east-1:123456789012:other' }))).statusCode, 401, 'unexpected TopicArn')
   for (const url of ['http://sns.us-east-1.amazonaws.com/cert.pem', 'https://evil.example/sns.us-east-1.amazonaws.com.pem', 'https://sns.us-east-1.amazonaws.com.evil.example/a.pem', 'https://sns.us-east-1.amazonaws.com/cert.txt', 'https://sns.eu-west-1.amazonaws.com/cert.pem']) {
-    const m = signer.sign({ Type: 'Notification', MessageId: 'x', TopicArn: TOPIC, Message: JSON.parse(good.payload.toString()).Message, Timestamp: '2026-11-28T10:00:01.000Z', SigningCertURL: url })
+    const m = signer.sign({ Type: 'Notification', MessageId: 'x', TopicArn: TOPIC, Message: JSON.parse(good.payload.toString()).Message, Timestamp: new Date().toISOString(), SigningCertURL: url })
     t.equal((await post('/inbound/ses', { ...good, payload: Buffer.from(JSON.stringify(m)) })).statusCode, 401, `certificate URL refused: ${url}`)
   }
   t.same(signer.fetches.filter((u) => u !== CERT_URL), [], 'no other URL was ever fetched')
@@ -199,7 +199,7 @@ t.test('SES via SNS: SubscriptionConfirmation logged for the operator, or confir
   const signer = await snsSigner()
   const subscribeUrl = 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=' + encodeURIComponent(TOPIC) + '&Token=abc'
   const confirmation = () => {
-    const m = signer.sign({ Type: 'SubscriptionConfirmation', MessageId: 'c1', TopicArn: TOPIC, Token: 'abc', Message: 'You have chosen to subscribe...', SubscribeURL: subscribeUrl, Timestamp: '2026-11-28T10:00:00.000Z' })
+    const m = signer.sign({ Type: 'SubscriptionConfirmation', MessageId: 'c1', TopicArn: TOPIC, Token: 'abc', Message: 'You have chosen to subscribe...', SubscribeURL: subscribeUrl, Timestamp: new Date().toISOString() })
     return { payload: Buffer.from(JSON.stringify(m)), headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'SubscriptionConfirmation' } }
   }
   const manual = await setup(t, {}, signer)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core'
-import { generateSealKeyPair, importPrivateKey, importPublicKey, internals, open, seal } from '../../src/seal/hpke.js'
+import { generateSealKeyPair, importPrivateKey, importPublicKey, internals, open, seal, sealParts } from '../../src/seal/hpke.js'
 
 const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() })
 
@@ -38,4 +38,16 @@ t.test('interoperates with @hpke/core (RFC 9180) in both directions', async (t) 
   const ct = await sender.seal(msg, Buffer.from(aad))
   const envelope = Buffer.concat([Buffer.from([1]), Buffer.from(sender.enc), Buffer.from(ct)])
   t.same(open(importPrivateKey(pair.privateKey), envelope, aad), msg)
+})
+
+t.test('sealParts: the envelope of the concatenated parts, sealed in slices (multi-MiB messages)', async (t) => {
+  const pair = generateSealKeyPair()
+  const pub = importPublicKey(pair.publicKey)
+  const priv = importPrivateKey(pair.privateKey)
+  for (const sizes of [[0], [5, 0, 17], [3 * 1024 * 1024 + 7], [10, 2 * 1024 * 1024, 1]]) {
+    const parts = sizes.map((n, i) => Buffer.alloc(n, 97 + i))
+    const sealed = await sealParts(pub, parts, 'intake-1')
+    t.same(open(priv, sealed, 'intake-1'), Buffer.concat(parts), `parts of ${sizes.join('+')} bytes`)
+    t.equal(sealed.length, 1 + 32 + Buffer.concat(parts).length + 16)
+  }
 })
