@@ -15,6 +15,7 @@ import { plainMessage } from '../helpers/messages.js'
 import { headerValue, parseContentType, splitMime, splitMultipart } from '../../src/mail/mime-split.js'
 import { formatFingerprint } from '../../src/mail/messages.js'
 import { quarantineCommand } from '../../src/cli/quarantine.js'
+import { quarantineStore } from '../../src/quarantine/store.js'
 
 async function outcome (gw: Gateway, id: string): Promise<string> {
   return await gw.waitFor(async () => (await gw.redis.hget(`${gw.prefix}:gw:state:${id}`, 'outcome')) ?? undefined, `outcome of ${id}`)
@@ -125,7 +126,10 @@ t.test('key by e-mail', async (t) => {
     const auto = await gw.post(request({ messageId: 'auto-1@example.net', from: 'carol@example.net', headers: { 'Auto-Submitted': 'auto-replied' } }))
     const list = await gw.post(request({ messageId: 'list-1@example.net', from: 'dave@example.net', headers: { 'List-Id': '<dev.lists.example.net>' } }))
     const bulk = await gw.post(request({ messageId: 'bulk-1@example.net', from: 'erin@example.net', headers: { Precedence: 'bulk' } }))
-    for (const res of [auto, list, bulk]) {
+    // An auto-reply is not a request at all: it is kept in the automated quarantine.
+    const store = quarantineStore(gw.redis, gw.prefix)
+    t.match(await gw.waitFor(async () => await store.get(auto.id as string), `quarantine ${auto.id}`), { code: 'automated' })
+    for (const res of [list, bulk]) {
       t.equal(await outcome(gw, res.id as string), 'key-request')
       t.match(await gw.redis.hget(`${gw.prefix}:gw:state:${res.id}`, 'reply.key'), /^suppressed: /)
     }
