@@ -22,6 +22,7 @@ import type { Templates } from '../mail/templates.js'
 import type { ReporterKeyStore } from '../pgp/key-store.js'
 import type { TeamChannels } from '../notify/team.js'
 import { withReportLock } from './lock.js'
+import type { MemoryTicket } from './admission.js'
 import { replyToReporter, type ReplyDeps } from './reply.js'
 import type { Progress, ProgressStore, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
@@ -69,6 +70,10 @@ export interface ProcessDeps {
   abuse?: AbuseCheck
   /** PRIVATE_FORK_POLICY: which advisories are filed with their temporary private fork (absent: never). */
   privateForkPolicy?: PrivateForkPolicy
+  /** This job's share of the worker's memory budget (absent: no budget, the fixed caps only). */
+  memory?: MemoryTicket
+  /** openReport elsewhere (a thread pool), same contract (absent: on this thread). */
+  openReport?: typeof openReport
 }
 
 export interface ProcessJob {
@@ -100,7 +105,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
   let report: OpenedReport
   try {
-    report = await openReport(raw, { keyring: deps.keyring, knownSenderKeys: async (address) => await knownKeys(address, deps) })
+    report = await openWithin(raw, deps)
   } catch (err) {
     if (err instanceof ReportError) {
       await quarantineUnreadable(intakeId, job, raw, err, deps)
@@ -231,6 +236,17 @@ async function rememberReporterKey (intakeId: string, report: OpenedReport, deps
   const vouched = senderVerified(report)
   const outcome = await deps.keyStore.remember(address, found.armored, { source: found.source, vouched })
   deps.log.info({ intakeId, fingerprint: found.fingerprint, source: found.source, vouched, outcome }, 'reporter key')
+}
+
+/** The message opened within this job's memory reservation, with the plaintext cap it sets. */
+async function openWithin (raw: Buffer, deps: ProcessDeps): Promise<OpenedReport> {
+  const open = deps.openReport ?? openReport
+  const run = async (plaintextBytes?: number): Promise<OpenedReport> => await open(raw, {
+    keyring: deps.keyring,
+    knownSenderKeys: async (address) => await knownKeys(address, deps),
+    ...(plaintextBytes === undefined ? {} : { plaintextBytes })
+  })
+  return deps.memory === undefined ? await run() : await deps.memory.open(raw, run)
 }
 
 /** Keys on record for a sender: a signature by one of them verifies the sender. */
