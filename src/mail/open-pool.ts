@@ -1,10 +1,11 @@
 // Reports opened on worker threads (DECRYPT_THREADS): decryption, signature checks, MIME
 // parsing and HTML-to-text are CPU work of up to seconds on a large message, and on the
 // main thread they would block the event loop the web role shares in `npm start`. Each
-// thread holds the team keys (the worker role only) and has a heap limit from the memory
-// budget, so a message that costs more than admission estimated ends that thread (piscina
-// starts another) and goes to quarantine `too-large`, not the process and every report
-// in flight with it.
+// thread holds the team keys (the worker role only). Admission by bytes (report/admission.ts)
+// is what keeps memory within the budget; the threads' heap limit (the budget) is a second
+// line only: V8 ends a thread that passes it as ERR_WORKER_OUT_OF_MEMORY (-> `too-large`),
+// but some allocation shapes (one huge string) abort the whole process instead
+// (nodejs/node#47224), so it is set where the container would kill us anyway.
 import { Piscina } from 'piscina'
 import { ReportError } from '../report/errors.js'
 import type { OpenedReport } from '../report/types.js'
