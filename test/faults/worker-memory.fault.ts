@@ -47,7 +47,7 @@ t.test('four compression bombs and a 25 MB report at once in a 512 MiB worker: n
   const redis = new Redis(REDIS_URL)
   const queue = new Queue(QUEUE, { connection: redis, prefix })
   t.teardown(async () => { await queue.close(); redis.disconnect() })
-  await waitFor(async () => (await queue.getCompletedCount()) + (await queue.getFailedCount()) >= 10 || worker.child.exitCode !== null, 'every job finished', 180_000)
+  await waitFor(async () => (await queue.getCompletedCount()) + (await queue.getFailedCount()) >= 10 || worker.child.exitCode !== null || worker.child.signalCode !== null, 'every job finished (or the worker gone)', 180_000)
 
   const oomKills = Number(/oom_kill (\d+)/.exec(readFileSync(`${group}/memory.oom_control`, 'utf8'))?.[1] ?? 0)
   const peak = Number(readFileSync(`${group}/memory.max_usage_in_bytes`, 'utf8'))

@@ -37,3 +37,13 @@ export function largeReport (bytes: number, text = 'Crash dump attached: heap ov
   for (let i = 0; i < bytes; i += 4) content.writeUInt32LE((i * 2654435761) >>> 0, i)
   return message({ from, subject: 'large report' }, multipart('mixed', [textPart(text), attachmentPart({ filename: 'core.bin', content })]))
 }
+
+/** An HTML-only report of about `bytes`: tables, links and paragraphs, as mail clients write them. */
+export function htmlReport (bytes: number, from = 'Html <html@example.net>'): Buffer {
+  const row = (i: number): string => `<tr><td class="c${i % 7}"><a href="https://example.net/item/${i}">item ${i}</a></td><td><p style="margin:0">Value <b>${i * 31}</b> &amp; <i>note</i></p></td></tr>\n`
+  const rows: string[] = []
+  let size = 0
+  for (let i = 0; size < bytes; i++) { const r = row(i); rows.push(r); size += r.length }
+  const html = `<html><head><style>td{padding:2px}</style></head><body><p>Stored XSS in the table view, rows below.</p><table>${rows.join('')}</table></body></html>`
+  return message({ from, subject: 'html report' }, `Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${html}`)
+}
