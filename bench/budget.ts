@@ -49,7 +49,7 @@ export async function budget (): Promise<{ rows: BudgetRow[], targets: Target[] 
       }, logs, { entry: 'dist' })
       const scrape = async (): Promise<number> => {
         const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
-        return Number(/intake_nodejs_eventloop_lag_max_seconds (\S+)/.exec(text)?.[1] ?? NaN) * 1000
+        return Number(/^intake_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? NaN) * 1000
       }
       await new Promise((resolve) => setTimeout(resolve, 2000)) // threads loaded
       const idle = rssMiB(worker.child.pid as number)

@@ -28,6 +28,11 @@ function usualPlaintext (rawBytes: number): number {
 }
 
 export interface MemoryTicket {
+  /**
+   * Reserves for a message of about `rawBytes` before it is even read (unsealing holds the
+   * sealed and the opened copy), so jobs waiting for memory hold none of it.
+   */
+  reserve: (rawBytes: number) => Promise<void>
   /** Runs `open` within a reservation; `open` gets the plaintext cap it must keep to. */
   open: (raw: Buffer, open: (plaintextBytes: number) => Promise<OpenedReport>) => Promise<OpenedReport>
   /** Gives the reservation back (the job ended). */
@@ -49,18 +54,23 @@ export function admission (gate: ByteGate, factor = openCostFactor): Admission {
     ticket () {
       let hold: Hold | undefined
       const take = async (bytes: number): Promise<void> => {
+        if (hold !== undefined && hold.bytes >= bytes) return
         hold?.release()
         hold = undefined
         hold = await gate.acquire(bytes)
       }
+      const firstCost = (rawBytes: number): number => cost(rawBytes, Math.max(0, Math.min(maxPlaintext(rawBytes), usualPlaintext(rawBytes))))
       return {
+        async reserve (rawBytes) {
+          await take(firstCost(rawBytes))
+        },
         async open (raw, open) {
           const most = maxPlaintext(raw.length)
           if (most < 0) {
             throw new ReportError('too-large', `the message is ${raw.length} bytes; opening it takes about ${mib(factor * raw.length)} MiB, more than the worker's memory budget of ${mib(gate.capacity)} MiB`)
           }
           const first = Math.min(most, usualPlaintext(raw.length))
-          await take(cost(raw.length, first))
+          await take(firstCost(raw.length))
           try {
             return await open(first)
           } catch (err) {

@@ -166,7 +166,10 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
 }
 
 async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buffer, meta?: InboundMeta }> {
-  const sealed = await deps.redis.getBuffer(gatewayKeys(deps.prefix).sealed(intakeId))
+  const key = gatewayKeys(deps.prefix).sealed(intakeId)
+  // Memory first (about the sealed size), then the bytes: a job waiting for its turn holds none.
+  if (deps.memory !== undefined) await deps.memory.reserve(await deps.redis.strlen(key))
+  const sealed = await deps.redis.getBuffer(key)
   if (sealed === null) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
   try {
     return unpackPayload(open(deps.sealKey, sealed, intakeId))
