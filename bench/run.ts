@@ -1,7 +1,7 @@
 // `npm run bench`: every claim about speed and memory, measured side by side in one run
 // and written to BENCHMARKS.md with its spread, its target and whether it is met.
 // BENCH_FULL_DRAIN=1 runs the GitHub-limited drain at real scale (~13 min more);
-// BENCH_ONLY=ingest,worker,latency,memory,webmem,drain,sealing,signatures runs some sections only.
+// BENCH_ONLY=ingest,worker,latency,memory,budget,webmem,drain,sealing,signatures runs some sections only.
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
@@ -12,13 +12,14 @@ import { latency, latencyTable } from './latency.js'
 import { memory, memoryTable } from './memory.js'
 import { signatureBombs, signatureBombTable } from './signature-bombs.js'
 import { webMemory, webMemoryTable } from './web-memory.js'
+import { budget, budgetTable } from './budget.js'
 import { drain, drainTable } from './drain.js'
 import { sealing } from './sealing.js'
 import type { Target } from './lib.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const FULL_DRAIN = process.env.BENCH_FULL_DRAIN === '1'
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,worker,latency,memory,webmem,drain,sealing,signatures').split(','))
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,worker,latency,memory,budget,webmem,drain,sealing,signatures').split(','))
 
 function version (cmd: string, args: string[], pattern: RegExp): string {
   try {
@@ -113,6 +114,24 @@ from another thread throughout. One round each. The fault test \`test/faults/web
 runs the same loads under a real 512 MiB cgroup limit.
 
 ${webMemoryTable(r.rows)}`)
+  }
+
+  if (ONLY.has('budget')) {
+    process.stdout.write('worker memory budget\n')
+    const r = await budget()
+    targets.push(...r.targets)
+    sections.push(`## 4c. Worker memory budget and event loop
+
+One worker process (\`node dist/main.js worker\`) per load, WORKER_MEMORY_MB=512 (the shipped
+fly.toml's machine), WORKER_CONCURRENCY=4, DECRYPT_THREADS=2 (default), JOB_ATTEMPTS=1; the
+messages are posted at once and the worker's peak RSS (VmHWM) read when every one has an
+outcome. 25 MB messages: a random 25 MiB attachment (35 MiB raw, base64). Bombs: 60 MB of
+compressible text, zlib, ~540 KB armored. Event-loop max delay: the worker's
+\`monitorEventLoopDelay\` maximum over the run (prom-client gauge, reset just before posting).
+A single run per load (the fault test \`test/faults/worker-memory.fault.ts\` proves the same
+loads under a real 512 MiB cgroup).
+
+${budgetTable(r.rows)}`)
   }
 
   if (ONLY.has('drain')) {

@@ -143,7 +143,8 @@ export const settings = [
   { env: 'DISCORD_WEBHOOK_URL', doc: 'release announcements, posted only after an advisory is published', parse: url(['https:', 'http:']), secret: true },
   { env: 'NOTIFY_WEBHOOK_URL', doc: 'content-free "report received" notices to a team chat', parse: url(['https:', 'http:']), secret: true },
   { env: 'WORKER_CONCURRENCY', default: '4', doc: 'reports processed in parallel by one worker process', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 64 ? { value: n } : { error: 'must be an integer 1-64' } } },
-  { env: 'DECRYPT_THREADS', default: '0', doc: 'worker threads that decrypt OpenPGP (each holds the team keys); 0 decrypts on the main thread', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 && n <= 16 ? { value: n } : { error: 'must be an integer 0-16' } } },
+  { env: 'DECRYPT_THREADS', default: '2', doc: 'worker threads that open reports (decrypt, verify, MIME parse, HTML to text; each holds the team keys and has a heap limit from `WORKER_MEMORY_MB`), so a large message never blocks the event loop; 0 opens on the main thread', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 && n <= 16 ? { value: n } : { error: 'must be an integer 0-16' } } },
+  { env: 'WORKER_MEMORY_MB', doc: 'the worker\'s memory budget; work is admitted by bytes within it. Default: the container\'s memory limit (cgroup v2 `memory.max` or v1 `memory.limit_in_bytes`), else the machine\'s memory; the process\'s own baseline is taken off at start', parse: intRange(64, 1_048_576) },
   { env: 'JOB_ATTEMPTS', default: '8', doc: 'tries per report before it is quarantined', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 && n <= 50 ? { value: n } : { error: 'must be an integer 1-50' } } },
   { env: 'JOB_BACKOFF_MS', default: '5000', doc: 'first retry delay; doubles on each attempt', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n >= 0 ? { value: n } : { error: 'must be a non-negative integer' } } },
   { env: 'SEALED_TTL_DAYS', default: '90', doc: 'days a processed report\'s original stays sealed in Redis (for `intake export`: attachments, full text); quarantined ones stay until resolved', parse: (v: string) => { const n = Number(v); return Number.isInteger(n) && n > 0 ? { value: n } : { error: 'must be a positive integer' } } },
@@ -208,6 +209,8 @@ export interface Config {
   notifyWebhookUrl?: string
   workerConcurrency: number
   decryptThreads: number
+  /** WORKER_MEMORY_MB; absent: the container's limit (src/ops/memory.ts). */
+  workerMemoryMb?: number
   jobAttempts: number
   jobBackoffMs: number
   sealedTtlDays: number
@@ -364,7 +367,8 @@ export function loadConfig (env: Env = process.env, role: Role = 'all'): Config 
       distributorsFile: get('DISTRIBUTORS_FILE'),
       discordWebhookUrl: get('DISCORD_WEBHOOK_URL'),
       notifyWebhookUrl: get('NOTIFY_WEBHOOK_URL'),
-      metricsPort: get<number>('METRICS_PORT')
+      metricsPort: get<number>('METRICS_PORT'),
+      workerMemoryMb: get<number>('WORKER_MEMORY_MB')
     }) as Partial<Config>)
   }
   return deepFreeze(config)

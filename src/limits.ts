@@ -10,6 +10,12 @@ export const limits = {
   mimeParts: 200,
   /** Nesting depth of encrypted/signed/multipart entities inside each other. */
   nesting: 8,
+  /**
+   * Report text kept once a message is opened: the triage reads the first 256 Ki chars
+   * and the advisory shows 64 Ki, so more would only be held (and copied between threads)
+   * for nothing. The whole message stays sealed for `intake export`.
+   */
+  reportTextChars: 1024 * 1024,
   /** Report text placed into an advisory description (GitHub allows 65535 chars in all). */
   descriptionChars: 65_535,
   /**

@@ -34,7 +34,9 @@ import { startTimeline, startTimelineWorker } from './timeline/timeline.js'
 import { createKeySource } from './keys/published.js'
 import { startPublisher } from './keys/publisher.js'
 import { createKeyReplier } from './keys/key-request.js'
-import { createDecryptPool } from './pgp/decrypt-pool.js'
+import { createOpenPool } from './mail/open-pool.js'
+import { admission } from './report/admission.js'
+import { byteGate, containerMemoryLimit, memoryBudget, type MemoryBudget } from './ops/memory.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { observedProgress, observedQuarantine } from './ops/instrument.js'
 import { keyCheck, redisCheck, type ReadinessCheck } from './ops/health.js'
@@ -53,9 +55,10 @@ export interface RunningWorker {
 export async function startWorker (opts: { config: Config, log: Logger, metrics?: Metrics }): Promise<RunningWorker> {
   const { config, log } = opts
   const metrics = opts.metrics ?? createMetrics()
-  const loaded = await loadWorkerKeyring(config, log)
-  const pool = config.decryptThreads > 0 ? createDecryptPool({ threads: config.decryptThreads, ...teamKeyArmor(config) }) : undefined
-  const keyring = pool === undefined ? loaded : { ...loaded, offload: pool.decrypt }
+  const keyring = await loadWorkerKeyring(config, log)
+  const budget = workerBudget(config, log)
+  const pool = config.decryptThreads > 0 ? createOpenPool({ threads: config.decryptThreads, ...teamKeyArmor(config), heapMb: threadHeapMb(budget) }) : undefined
+  const admit = admission(byteGate(budget.bytes))
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
   const routing = loadRouting(config)
@@ -100,7 +103,8 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
     log,
     keys: createKeyReplier({ keySource, keyring, redis, prefix: config.queuePrefix, securityEmail: config.securityEmail, publicUrl: config.publicUrl, from: config.mailFrom, templates }),
     abuse: abuseCheck(redis, config.queuePrefix, sealKey, { spamScoreThreshold: config.spamScoreThreshold, senderRate: config.senderRateLimit }),
-    privateForkPolicy: config.privateForkPolicy
+    privateForkPolicy: config.privateForkPolicy,
+    ...(pool === undefined ? {} : { openReport: pool.open })
   }
 
   // The worker holds the key, so it signs security.txt for the web role to serve.
@@ -108,7 +112,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
 
   // Three parameters: BullMQ hands the processor an AbortSignal only when it asks for one.
   const abandoned = new Set<string>()
-  const worker = new Worker<JobMap['process-report']>(QUEUE, async (job, token, signal) => await runJob(job, token, signal, deps, metrics, abandoned), {
+  const worker = new Worker<JobMap['process-report']>(QUEUE, async (job, token, signal) => await runJob(job, token, signal, { ...deps, memory: admit.ticket() }, metrics, abandoned), {
     connection: redis,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency,
@@ -154,6 +158,23 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
   }
 }
 
+/** Idle cost of one open thread (V8 isolate, openpgp.js, mailparser, the keys), measured. */
+const threadBaselineBytes = 40 * 1024 * 1024
+
+/** The memory budget jobs are admitted within: the limit less what this process uses now and its threads will. */
+function workerBudget (config: Config, log: Logger): MemoryBudget {
+  const baselineBytes = process.memoryUsage().rss + config.decryptThreads * threadBaselineBytes
+  const budget = memoryBudget({ configuredMb: config.workerMemoryMb, baselineBytes, containerLimit: containerMemoryLimit() })
+  const mib = (bytes: number): number => Math.round(bytes / 1024 / 1024)
+  log.info({ budgetMiB: mib(budget.bytes), limitMiB: mib(budget.limitBytes), source: budget.source, baselineMiB: mib(baselineBytes), concurrency: config.workerConcurrency }, 'worker memory budget')
+  return budget
+}
+
+/** An open thread's heap may take the whole budget (one message alone may), never more. */
+function threadHeapMb (budget: MemoryBudget): number {
+  return Math.max(64, Math.floor(budget.bytes / 1024 / 1024))
+}
+
 /**
  * worker.close() stops fetching and waits for running jobs. Past the deadline the
  * remaining runs are cancelled: each puts its job back in the queue (see runJob) and
@@ -184,6 +205,8 @@ async function runJob (job: Job<JobMap['process-report']>, token: string | undef
     deps.log.info({ intakeId: job.data.intakeId, source: job.data.source, attempt: job.attemptsMade + 1, outcome, ms: Math.round(seconds * 1000), ...extra }, 'report outcome')
   }
   const run = processJob(job, signal === undefined ? deps : { ...deps, progress: abandonable(deps.progress, signal) }, signal)
+  // Held until the run itself ends (an abandoned run goes on to its next progress record).
+  run.then(() => deps.memory?.release(), () => deps.memory?.release())
   try {
     const result = await (signal === undefined ? run : raceAbort(run, signal))
     if (result.encrypted === true) metrics.messagesDecrypted.inc()

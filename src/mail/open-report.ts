@@ -17,6 +17,8 @@ export interface OpenReportDeps {
   keyring: TeamKeyring
   /** Keys on record for a sender address (from earlier reports, say). */
   knownSenderKeys?: (address: string) => Promise<PublicKey[]>
+  /** Plaintext all decryptions of this message may produce together; defaults to limits.decryptedBytes (the worker lowers it to what its memory budget holds). */
+  plaintextBytes?: number
 }
 
 type PendingSignature = (candidates: CandidateKey[]) => Promise<SignatureState>
@@ -57,7 +59,7 @@ const armorHeaders = {
 export async function openReport (raw: Buffer, deps: OpenReportDeps): Promise<OpenedReport> {
   if (raw.length > limits.rawMessageBytes) throw new ReportError('too-large', `the message is larger than ${limits.rawMessageBytes} bytes`)
   const outer = await parseMime(raw, { headersOnly: true })
-  const ctx: Context = { keyring: deps.keyring, parts: 0, plaintextBudget: limits.decryptedBytes }
+  const ctx: Context = { keyring: deps.keyring, parts: 0, plaintextBudget: Math.min(limits.decryptedBytes, deps.plaintextBytes ?? Infinity) }
   const opened = await openEntity(raw, 0, ctx, false)
   const found = await candidateKeys(outer, opened.attachments, deps)
   const candidates = found.map(({ key, reporterKey }) => ({ key, source: reporterKey.source }))
@@ -83,7 +85,7 @@ export async function openReport (raw: Buffer, deps: OpenReportDeps): Promise<Op
     signature,
     ...(partSignature === undefined ? {} : { partSignature }),
     ...(reporterKey === undefined ? {} : { reporterKey }),
-    text: opened.text,
+    text: opened.text.length > limits.reportTextChars ? opened.text.slice(0, limits.reportTextChars) : opened.text,
     attachments: opened.attachments.map(withDigest)
   }
 }
@@ -129,7 +131,8 @@ async function openEncrypted (ciphertext: Buffer, entity: MimeEntity, depth: num
   countParts(ctx, 1 + entity.parts.length)
   const result = await decrypt(ciphertext, ctx)
   // The payload is itself a MIME entity (RFC 3156 section 4): open it again.
-  const inner = await openEntity(Buffer.from(result.data), depth + 1, ctx, true)
+  // A view, not a copy: the plaintext can be tens of MB.
+  const inner = await openEntity(Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength), depth + 1, ctx, true)
   const own = result.signatureKeyIds.length > 0 ? result.verify : undefined
   // Everything in the payload was inside the encryption, attachments included.
   const encrypted = { encrypted: true, encryptedAttachments: inner.attachments.length }
@@ -396,7 +399,7 @@ async function openAttachments (attachments: ParsedAttachment[], ctx: Context): 
     const result = await decrypt(attachment.content, ctx)
     decrypted++
     const filename = attachment.filename.replace(encryptedExtension, '') || 'attachment'
-    const content = Buffer.from(result.data)
+    const content = Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength)
     opened.push({ filename, contentType: guessContentType(filename), content, size: content.length })
   }
   return { attachments: opened, decrypted }

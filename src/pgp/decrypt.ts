@@ -7,7 +7,9 @@
 // openpgp.js 6.3 counts inside its inflate/bunzip transform when
 // maxDecompressedMessageSize is set and aborts as soon as it is passed: that is where
 // the cap has to live. The literal data is then counted again (uncompressed or streamed
-// data never passes through that transform).
+// data never passes through that transform). The same transform enforces the expansion
+// ratio: the cap handed to it is also at most maxExpansion times the ciphertext, so a
+// few hundred KB cannot inflate to the whole cap.
 import { decryptSessionKeys, enums, readMessage, type Config, type Message, type PrivateKey, type SessionKey } from 'openpgp'
 import { limits } from '../limits.js'
 import { ReportError } from '../report/errors.js'
@@ -56,11 +58,24 @@ export function withVerify (parts: DecryptedParts): DecryptResult {
   }
 }
 
+/**
+ * Plaintext per ciphertext byte allowed beyond the first MiB. Text and logs deflate 3-50
+ * times; zlib's ceiling is about 1,000. Over it the message is a bomb (or a log no
+ * report needs whole) and goes to quarantine `too-large` with its sizes.
+ */
+export const maxExpansion = 256
+const expansionFloor = 1024 * 1024
+
 export async function decryptToParts (input: Uint8Array | string, keyring: TeamKeyring, opts: DecryptOptions = {}): Promise<DecryptedParts> {
-  const maxBytes = opts.maxBytes ?? limits.decryptedBytes
+  const sizeCap = opts.maxBytes ?? limits.decryptedBytes
+  const ratioCap = Math.max(expansionFloor, maxExpansion * input.length)
+  const maxBytes = Math.min(sizeCap, ratioCap)
   const config = pgpConfig({ maxDecompressedBytes: maxBytes })
+  const tooLarge = (): ReportError => maxBytes < sizeCap
+    ? new ReportError('too-large', `the compressed content expands more than ${maxExpansion} times: over ${maxBytes} bytes from ${input.length} bytes of ciphertext`)
+    : new ReportError('too-large', `${plaintextCapText} ${maxBytes} bytes after decompression`)
   if (input.length > limits.rawMessageBytes) throw new ReportError('too-large', 'the encrypted message is larger than the raw message limit')
-  let message = await parseEncrypted(input, config)
+  let message = await parseEncrypted(input, config, tooLarge)
   const keyIds = message.getEncryptionKeyIDs()
   if (keyIds.length === 0) throw new ReportError('undecryptable', 'the message is encrypted with a passphrase, not to a key')
   const keys = findDecryptionKeys(keyring, keyIds)
@@ -69,15 +84,15 @@ export async function decryptToParts (input: Uint8Array | string, keyring: TeamK
   }
   for (const [index, key] of keys.entries()) {
     // Each attempt consumes the session key packets, so later attempts need a fresh parse.
-    if (index > 0) message = await parseEncrypted(input, config)
+    if (index > 0) message = await parseEncrypted(input, config, tooLarge)
     const sessionKeys = await unlockSessionKeys(message, key, config)
     if (sessionKeys === undefined) continue
-    return await decryptWith(message, sessionKeys, fingerprintOf(key), maxBytes, config)
+    return await decryptWith(message, sessionKeys, fingerprintOf(key), maxBytes, config, tooLarge)
   }
   throw new ReportError('undecryptable', `the session key could not be decrypted with team key ${keys.map(fingerprintOf).join(', ')}`)
 }
 
-async function parseEncrypted (input: Uint8Array | string, config: Config): Promise<AnyMessage> {
+async function parseEncrypted (input: Uint8Array | string, config: Config, tooLarge: () => ReportError): Promise<AnyMessage> {
   const armored = asArmor(input)
   let message: AnyMessage
   try {
@@ -86,7 +101,7 @@ async function parseEncrypted (input: Uint8Array | string, config: Config): Prom
       : await readMessage({ armoredMessage: armored, config })
   } catch (err) {
     // A compressed (but not encrypted) message is inflated while it is read.
-    if (isDecompressionCap(err)) throw tooLarge(config)
+    if (isDecompressionCap(err)) throw tooLarge()
     throw new ReportError('unparsable', 'not an OpenPGP message')
   }
   const packets = message.packets
@@ -115,14 +130,14 @@ async function unlockSessionKeys (message: AnyMessage, key: PrivateKey, config: 
   }
 }
 
-async function decryptWith (message: AnyMessage, sessionKeys: SessionKey[], decryptedWith: string, maxBytes: number, config: Config): Promise<DecryptedParts> {
+async function decryptWith (message: AnyMessage, sessionKeys: SessionKey[], decryptedWith: string, maxBytes: number, config: Config, tooLarge: () => ReportError): Promise<DecryptedParts> {
   let decrypted: Message<Uint8Array>
   try {
     decrypted = await message.decrypt(undefined, undefined, sessionKeys, undefined, config) as Message<Uint8Array>
   } catch (err) {
-    throw classifyFailure(err, config)
+    throw isDecompressionCap(err) ? tooLarge() : classifyFailure(err)
   }
-  const data = await readCapped(decrypted.getLiteralData(), maxBytes)
+  const data = await readCapped(decrypted.getLiteralData(), maxBytes, tooLarge)
   const signatures = await innerSignatures(decrypted, config)
   return { data, decryptedWith, signatureKeyIds: signatures.keyIds, signatureBytes: signatures.bytes }
 }
@@ -140,9 +155,8 @@ async function innerSignatures (decrypted: Message<Uint8Array>, config: Config):
   }
 }
 
-function classifyFailure (err: unknown, config: Config): ReportError {
+function classifyFailure (err: unknown): ReportError {
   const text = err instanceof Error ? err.message : ''
-  if (isDecompressionCap(err)) return tooLarge(config)
   if (/Modification detected|Authentication tag|tag mismatch|Unexpected session key|Decryption failed/i.test(text)) {
     return new ReportError('tampered', 'the integrity check of the encrypted message failed: it was modified or damaged')
   }
@@ -156,14 +170,20 @@ function isDecompressionCap (err: unknown): boolean {
   return err instanceof Error && /Maximum decompressed/i.test(err.message)
 }
 
-function tooLarge (config: Config): ReportError {
-  return new ReportError('too-large', `the decrypted content is larger than ${config.maxDecompressedMessageSize} bytes after decompression`)
+const plaintextCapText = 'the decrypted content is larger than'
+
+/**
+ * The error says the plaintext passed the size cap given to this decryption (not the
+ * expansion ratio, nor a part or nesting limit): with a larger cap it might open.
+ * Read from the message, which crosses thread boundaries where classes do not.
+ */
+export function isPlaintextCap (err: unknown): boolean {
+  return err instanceof ReportError && err.code === 'too-large' && err.message.startsWith(plaintextCapText)
 }
 
 /** The literal data, counted (and the stream cancelled) as soon as it passes the cap. */
-async function readCapped (literal: Uint8Array | ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
+async function readCapped (literal: Uint8Array | ReadableStream<Uint8Array> | null, maxBytes: number, overCap: () => ReportError): Promise<Uint8Array> {
   if (literal === null) throw new ReportError('unparsable', 'the encrypted message holds no literal data')
-  const overCap = (): ReportError => new ReportError('too-large', `the decrypted content is larger than ${maxBytes} bytes`)
   if (literal instanceof Uint8Array) {
     if (literal.length > maxBytes) throw overCap()
     return literal

@@ -8,7 +8,8 @@ export type OuterHeaders = Pick<OpenedReport, 'headers' | 'from' | 'replyTo' | '
 
 export async function outerHeaders (raw: Buffer): Promise<OuterHeaders | undefined> {
   try {
-    const parsed = await parseMime(raw)
+    // The header section only: the body may be tens of MB, and this runs on the event loop.
+    const parsed = await parseMime(raw, { headersOnly: true })
     return {
       headers: parsed.headers,
       subject: parsed.subject ?? '',

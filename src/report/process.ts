@@ -23,6 +23,7 @@ import type { Templates } from '../mail/templates.js'
 import type { ReporterKeyStore } from '../pgp/key-store.js'
 import type { TeamChannels } from '../notify/team.js'
 import { withReportLock } from './lock.js'
+import type { MemoryTicket } from './admission.js'
 import { replyToReporter, type ReplyDeps } from './reply.js'
 import type { Progress, ProgressStore, TeamNoticeKind } from './state.js'
 import type { QuarantineStore } from '../quarantine/store.js'
@@ -70,6 +71,10 @@ export interface ProcessDeps {
   abuse?: AbuseCheck
   /** PRIVATE_FORK_POLICY: which advisories are filed with their temporary private fork (absent: never). */
   privateForkPolicy?: PrivateForkPolicy
+  /** This job's share of the worker's memory budget (absent: no budget, the fixed caps only). */
+  memory?: MemoryTicket
+  /** openReport elsewhere (a thread pool), same contract (absent: on this thread). */
+  openReport?: typeof openReport
 }
 
 export interface ProcessJob {
@@ -101,7 +106,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
   let report: OpenedReport
   try {
-    report = await openReport(readableMessage(raw), { keyring: deps.keyring, knownSenderKeys: async (address) => await knownKeys(address, deps) })
+    report = await openWithin(readableMessage(raw), deps)
   } catch (err) {
     if (err instanceof ReportError) {
       await quarantineUnreadable(intakeId, job, raw, err, deps)
@@ -162,7 +167,10 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
 }
 
 async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buffer, meta?: InboundMeta }> {
-  const sealed = await deps.redis.getBuffer(gatewayKeys(deps.prefix).sealed(intakeId))
+  const key = gatewayKeys(deps.prefix).sealed(intakeId)
+  // Memory first (about the sealed size), then the bytes: a job waiting for its turn holds none.
+  if (deps.memory !== undefined) await deps.memory.reserve(await deps.redis.strlen(key))
+  const sealed = await deps.redis.getBuffer(key)
   if (sealed === null) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
   try {
     return unpackPayload(open(deps.sealKey, sealed, intakeId))
@@ -232,6 +240,17 @@ async function rememberReporterKey (intakeId: string, report: OpenedReport, deps
   const vouched = senderVerified(report)
   const outcome = await deps.keyStore.remember(address, found.armored, { source: found.source, vouched })
   deps.log.info({ intakeId, fingerprint: found.fingerprint, source: found.source, vouched, outcome }, 'reporter key')
+}
+
+/** The message opened within this job's memory reservation, with the plaintext cap it sets. */
+async function openWithin (raw: Buffer, deps: ProcessDeps): Promise<OpenedReport> {
+  const open = deps.openReport ?? openReport
+  const run = async (plaintextBytes?: number): Promise<OpenedReport> => await open(raw, {
+    keyring: deps.keyring,
+    knownSenderKeys: async (address) => await knownKeys(address, deps),
+    ...(plaintextBytes === undefined ? {} : { plaintextBytes })
+  })
+  return deps.memory === undefined ? await run() : await deps.memory.open(raw, run)
 }
 
 /** Keys on record for a sender: a signature by one of them verifies the sender. */

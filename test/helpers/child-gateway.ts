@@ -24,6 +24,8 @@ export interface ChildRoleOptions {
   entry?: 'tsx' | 'dist'
   /** a cgroup directory (test/helpers/cgroup.ts) the process joins before node starts */
   cgroup?: string
+  /** called with the child's pid as soon as it is spawned (e.g. to move it into a memory cgroup before it loads anything) */
+  onSpawn?: (pid: number) => void
 }
 
 /** Starts `node --import tsx src/main.ts <role>` and resolves once it has started. */
@@ -40,6 +42,7 @@ export async function startChildRole (role: Role, env: Record<string, string>, l
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  if (child.pid !== undefined) opts.onSpawn?.(child.pid)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const url = `http://127.0.0.1:${port}`
   // Ready: the worker says so (at info level); the web role answers on its port (it may
