@@ -195,7 +195,7 @@ export interface Config {
   sesTopicArns?: string[]
   sesConfirmSubscription: boolean
   inboundMaxBytes: number
-  /** WEB_MEMORY_MB; unset: derived from the cgroup limit at start (ops/memory-limit.ts). */
+  /** WEB_MEMORY_MB; unset: derived from the cgroup limit at start (ops/memory.ts). */
   webMemoryMb?: number
   inboundRateLimit: { max: number, windowSeconds: number }
   inboundRateLimitExempt: string[]

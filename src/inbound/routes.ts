@@ -17,7 +17,7 @@ import { recipientFilter } from './recipients.js'
 import { defaultFetchText, snsVerifier, type FetchText } from './sns-verify.js'
 import type { DeliverDeps } from './deliver.js'
 import { admitBodies, bodyBudget, bodyCapacity } from './body-budget.js'
-import { memoryLimitBytes } from '../ops/memory-limit.js'
+import { memoryLimitBytes } from '../ops/memory.js'
 
 export interface InboundRoutesDeps {
   config: Config

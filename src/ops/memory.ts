@@ -55,6 +55,12 @@ function readLimit (read: ReadText, file: string): number | undefined {
   }
 }
 
+/** The memory this process may use: `configuredMb` (an operator's setting), else the container's limit, else the machine's. */
+export function memoryLimitBytes (configuredMb?: number): number {
+  if (configuredMb !== undefined) return configuredMb * MiB
+  return Math.min(containerMemoryLimit() ?? Infinity, totalmem())
+}
+
 export interface MemoryBudget {
   /** Bytes jobs may hold together. */
   bytes: number
