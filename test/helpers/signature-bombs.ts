@@ -1,6 +1,7 @@
 // Signature and key bombs, built by the tests with openpgp.js: one valid signature
 // repeated many times (cheap to send, one full hash of the signed data per copy to
 // check), and keys with far more packets than a reporter's key has.
+import type { Test } from 'tap'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -105,6 +106,18 @@ export interface ChildOutcome {
   run: LimitedRun
   /** The child's JSON line: signature states, ms, maxRssMiB; or its error code. */
   result?: { signature?: { state: string, reason?: string }, error?: string, ms: number, maxRssMiB: number }
+}
+
+/**
+ * Opens `raw` under 512 MiB (see openUnderLimit) and checks the outcome: not killed for
+ * memory, a clean exit, and the signature state expected.
+ */
+export async function assertOpensUnderLimit (t: Test, teamArmoredSecret: string, raw: Buffer, signature: Record<string, unknown>): Promise<void> {
+  const { run, result } = await openUnderLimit(teamArmoredSecret, raw)
+  t.comment(`opened in ${result?.ms} ms, child max RSS ${result?.maxRssMiB} MiB, cgroup peak ${Math.round(run.maxUsageBytes / 2 ** 20)} MiB`)
+  t.equal(run.oomKills, 0, 'not killed for memory')
+  t.equal(run.code, 0, run.stderr.slice(-500))
+  t.match(result?.signature, signature)
 }
 
 /** Opens `raw` in a child process held to `limitBytes`, as the worker would on a 512 MiB machine. */
