@@ -16,10 +16,13 @@ import { budget, budgetTable } from './budget.js'
 import { drain, drainTable } from './drain.js'
 import { sealing } from './sealing.js'
 import type { Target } from './lib.js'
+import { mergeSections } from './merge.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const FULL_DRAIN = process.env.BENCH_FULL_DRAIN === '1'
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,worker,latency,memory,budget,webmem,drain,sealing,signatures').split(','))
+const ALL = 'ingest,worker,latency,memory,budget,webmem,drain,sealing,signatures'
+const ONLY = new Set((process.env.BENCH_ONLY ?? ALL).split(','))
+const PARTIAL = ALL.split(',').some((name) => !ONLY.has(name))
 
 function version (cmd: string, args: string[], pattern: RegExp): string {
   try {
@@ -200,7 +203,12 @@ ${targets.map((t) => `| ${t.name} | ${t.target} | ${t.measured} | ${t.met ? 'yes
 
 ${sections.join('\n\n')}
 `
-  writeFileSync('BENCHMARKS.md', md)
+  if (PARTIAL) {
+    const note = `Sections ${sections.map((s) => /^## (\d+[a-z]?)\./.exec(s)?.[1] ?? '?').join(', ')} re-run alone (BENCH_ONLY=${[...ONLY].join(',')}) on ${new Date().toISOString()} in ${minutes} min, load average ${load0[0]?.toFixed(1)} to ${load1[0]?.toFixed(1)}; the rest is from the full run above.`
+    writeFileSync('BENCHMARKS.md', mergeSections(readFileSync('BENCHMARKS.md', 'utf8'), sections, targets, note))
+  } else {
+    writeFileSync('BENCHMARKS.md', md)
+  }
   process.stdout.write(`BENCHMARKS.md written (${minutes} min)\n`)
 }
 
