@@ -7,7 +7,7 @@ import { UnrecoverableError } from 'bullmq'
 import type { Logger } from '../log.js'
 import type { JobMap } from '../queue/jobs.js'
 import { gatewayKeys } from '../queue/jobs.js'
-import { open } from '../seal/hpke.js'
+import { openSliced } from '../seal/hpke.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import { openReport } from '../mail/open-report.js'
 import { ReportError } from './errors.js'
@@ -106,7 +106,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
   let report: OpenedReport
   try {
-    report = await openWithin(readableMessage(raw), deps)
+    report = await openWithin(await readableMessage(raw), deps)
   } catch (err) {
     if (err instanceof ReportError) {
       await quarantineUnreadable(intakeId, job, raw, err, deps)
@@ -169,12 +169,16 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
 async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buffer, meta?: InboundMeta }> {
   const key = gatewayKeys(deps.prefix).sealed(intakeId)
   // Memory first (about the sealed size), then the bytes: a job waiting for its turn holds none.
-  if (deps.memory !== undefined) await deps.memory.reserve(await deps.redis.strlen(key))
-  const sealed = await deps.redis.getBuffer(key)
-  if (sealed === null) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
+  const length = await deps.redis.strlen(key)
+  if (deps.memory !== undefined) await deps.memory.reserve(length)
+  if (length === 0) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
+  // In slices (GETRANGE, end inclusive): one GET of 35 MB blocked the loop while the client joined it.
+  let readError: unknown
+  const read = async (start: number, end: number): Promise<Buffer> => await deps.redis.getrangeBuffer(key, start, end - 1).catch((err: unknown) => { readError = err; throw err })
   try {
-    return unpackPayload(open(deps.sealKey, sealed, intakeId))
-  } catch {
+    return unpackPayload(await openSliced(deps.sealKey, length, read, intakeId))
+  } catch (err) {
+    if (readError !== undefined) throw err // Redis, not the seal: retried
     // Wrong seal key (misconfigured split deployment): keep it for a replay once fixed.
     await deps.quarantine.add({ intakeId, code: 'unsealable', reason: 'the sealed message could not be opened with this worker\'s SEAL_PRIVATE_KEY', source: 'worker', attempts: 1 })
     throw new UnrecoverableError('unsealable: seal key does not open this message')
