@@ -7,7 +7,7 @@ import { UnrecoverableError } from 'bullmq'
 import type { Logger } from '../log.js'
 import type { JobMap } from '../queue/jobs.js'
 import { gatewayKeys } from '../queue/jobs.js'
-import { openSliced } from '../seal/hpke.js'
+import { openStored, UnsealError } from '../seal/stored.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import { openReport } from '../mail/open-report.js'
 import { ReportError } from './errors.js'
@@ -171,18 +171,25 @@ async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buff
   // Memory first (about the sealed size), then the bytes: a job waiting for its turn holds none.
   const length = await deps.redis.strlen(key)
   if (deps.memory !== undefined) await deps.memory.reserve(length)
-  if (length === 0) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
-  // In slices (GETRANGE, end inclusive): one GET of 35 MB blocked the loop while the client joined it.
-  let readError: unknown
-  const read = async (start: number, end: number): Promise<Buffer> => await deps.redis.getrangeBuffer(key, start, end - 1).catch((err: unknown) => { readError = err; throw err })
+  let plaintext: Buffer | undefined
   try {
-    return unpackPayload(await openSliced(deps.sealKey, length, read, intakeId))
+    plaintext = await openStored(deps.redis, key, deps.sealKey, intakeId, length)
   } catch (err) {
-    if (readError !== undefined) throw err // Redis, not the seal: retried
-    // Wrong seal key (misconfigured split deployment): keep it for a replay once fixed.
-    await deps.quarantine.add({ intakeId, code: 'unsealable', reason: 'the sealed message could not be opened with this worker\'s SEAL_PRIVATE_KEY', source: 'worker', attempts: 1 })
-    throw new UnrecoverableError('unsealable: seal key does not open this message')
+    if (err instanceof UnsealError) return await unsealable(intakeId, deps)
+    throw err // Redis, not the seal: retried
   }
+  if (plaintext === undefined) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
+  try {
+    return unpackPayload(plaintext)
+  } catch {
+    return await unsealable(intakeId, deps)
+  }
+}
+
+/** Wrong seal key (misconfigured split deployment): kept for a replay once fixed. */
+async function unsealable (intakeId: string, deps: ProcessDeps): Promise<never> {
+  await deps.quarantine.add({ intakeId, code: 'unsealable', reason: 'the sealed message could not be opened with this worker\'s SEAL_PRIVATE_KEY', source: 'worker', attempts: 1 })
+  throw new UnrecoverableError('unsealable: seal key does not open this message')
 }
 
 async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps, enriched: Enriched, meta?: InboundMeta): Promise<{ ghsaId: string, htmlUrl: string }> {
