@@ -12,6 +12,7 @@ import type { OpenedReport } from '../report/types.js'
 import type { OpenAnswer, OpenTask } from './open-thread.js'
 import type { OpenReportDeps } from './open-report.js'
 import { parseMime } from './parse.js'
+import { concatYielding } from '../ops/yielding-copy.js'
 
 export interface OpenPool {
   /** openReport, on a thread. */
@@ -31,7 +32,7 @@ export function createOpenPool (opts: { threads: number, armored: string[], pass
   })
   return {
     async open (raw, deps) {
-      const task: OpenTask = { raw: ownCopy(raw), plaintextBytes: deps.plaintextBytes ?? Infinity, knownKeys: await knownKeys(raw, deps) }
+      const task: OpenTask = { raw: await ownCopy(raw), plaintextBytes: deps.plaintextBytes ?? Infinity, knownKeys: await knownKeys(raw, deps) }
       let answer: OpenAnswer
       try {
         answer = await pool.run(task, { transferList: [task.raw.buffer as ArrayBuffer] }) as OpenAnswer
@@ -49,11 +50,9 @@ export function createOpenPool (opts: { threads: number, armored: string[], pass
   }
 }
 
-/** The message in an ArrayBuffer of its own, so moving it to the thread moves nothing else. */
-function ownCopy (raw: Buffer): Uint8Array {
-  const copy = Buffer.allocUnsafeSlow(raw.length) // not pooled, not zero-filled: one pass over the bytes
-  raw.copy(copy)
-  return copy
+/** The message in an ArrayBuffer of its own, so moving it to the thread moves nothing else (copied in slices: 35 MB at once held the loop ~0.1 s). */
+async function ownCopy (raw: Buffer): Promise<Uint8Array> {
+  return await concatYielding([raw])
 }
 
 /** Keys on record for the sender: the lookup needs Redis, which the thread has not. */

@@ -5,16 +5,17 @@
 // says so and no acknowledgement can go out).
 import { headerBoundary, readHeaderLines } from '../inbound/message-head.js'
 import { ReportError } from './errors.js'
+import { concatYielding } from '../ops/yielding-copy.js'
 
 /**
  * The bytes to open. A message whose MTA left out the empty line after the header gets
  * one where the header visibly ends, so MIME parsers do not read its text as header and
  * drop it. The sealed original is not changed.
  */
-export function readableMessage (raw: Buffer): Buffer {
+export async function readableMessage (raw: Buffer): Promise<Buffer> {
   if (readHeaderLines(raw).length === 0) throw new ReportError('not-a-message', 'no header field at the start of the bytes: not an e-mail message')
   const { blankLine, bodyStart } = headerBoundary(raw)
   if (blankLine || bodyStart >= raw.length) return raw
   const eol = bodyStart >= 2 && raw[bodyStart - 2] === 0x0d ? '\r\n' : '\n'
-  return Buffer.concat([raw.subarray(0, bodyStart), Buffer.from(eol), raw.subarray(bodyStart)])
+  return await concatYielding([raw.subarray(0, bodyStart), Buffer.from(eol), raw.subarray(bodyStart)])
 }

@@ -7,7 +7,7 @@ import { UnrecoverableError } from 'bullmq'
 import type { Logger } from '../log.js'
 import type { JobMap } from '../queue/jobs.js'
 import { gatewayKeys } from '../queue/jobs.js'
-import { open } from '../seal/hpke.js'
+import { openStored, UnsealError } from '../seal/stored.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import { openReport } from '../mail/open-report.js'
 import { ReportError } from './errors.js'
@@ -106,7 +106,7 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   }
   let report: OpenedReport
   try {
-    report = await openWithin(readableMessage(raw), deps)
+    report = await openWithin(await readableMessage(raw), deps)
   } catch (err) {
     if (err instanceof ReportError) {
       await quarantineUnreadable(intakeId, job, raw, err, deps)
@@ -169,16 +169,27 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
 async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buffer, meta?: InboundMeta }> {
   const key = gatewayKeys(deps.prefix).sealed(intakeId)
   // Memory first (about the sealed size), then the bytes: a job waiting for its turn holds none.
-  if (deps.memory !== undefined) await deps.memory.reserve(await deps.redis.strlen(key))
-  const sealed = await deps.redis.getBuffer(key)
-  if (sealed === null) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
+  const length = await deps.redis.strlen(key)
+  if (deps.memory !== undefined) await deps.memory.reserve(length)
+  let plaintext: Buffer | undefined
   try {
-    return unpackPayload(open(deps.sealKey, sealed, intakeId))
-  } catch {
-    // Wrong seal key (misconfigured split deployment): keep it for a replay once fixed.
-    await deps.quarantine.add({ intakeId, code: 'unsealable', reason: 'the sealed message could not be opened with this worker\'s SEAL_PRIVATE_KEY', source: 'worker', attempts: 1 })
-    throw new UnrecoverableError('unsealable: seal key does not open this message')
+    plaintext = await openStored(deps.redis, key, deps.sealKey, intakeId, length)
+  } catch (err) {
+    if (err instanceof UnsealError) return await unsealable(intakeId, deps)
+    throw err // Redis, not the seal: retried
   }
+  if (plaintext === undefined) throw new UnrecoverableError(`sealed-missing: no sealed message for intake ${intakeId}`)
+  try {
+    return unpackPayload(plaintext)
+  } catch {
+    return await unsealable(intakeId, deps)
+  }
+}
+
+/** Wrong seal key (misconfigured split deployment): kept for a replay once fixed. */
+async function unsealable (intakeId: string, deps: ProcessDeps): Promise<never> {
+  await deps.quarantine.add({ intakeId, code: 'unsealable', reason: 'the sealed message could not be opened with this worker\'s SEAL_PRIVATE_KEY', source: 'worker', attempts: 1 })
+  throw new UnrecoverableError('unsealable: seal key does not open this message')
 }
 
 async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps, enriched: Enriched, meta?: InboundMeta): Promise<{ ghsaId: string, htmlUrl: string }> {

@@ -25,7 +25,7 @@ import { outerHeaders } from '../report/outer-headers.js'
 import { replyToReporter, type ReplyDeps } from '../report/reply.js'
 import type { ReportEvents } from '../report/events.js'
 import { STATE_TTL_SECONDS, type Progress, type ProgressStore } from '../report/state.js'
-import { open } from '../seal/hpke.js'
+import { openStored, UnsealError } from '../seal/stored.js'
 import { unpackPayload } from '../seal/payload.js'
 import { runAnnounceJob } from './announce.js'
 import { runRetrospective } from './retrospective.js'
@@ -247,8 +247,8 @@ async function published (intakeId: string, ref: AdvisoryJobRef, state: Advisory
  */
 async function tellReporter (intakeId: string, ghsaId: string, state: AdvisoryState, progress: Progress, deps: TimelineDeps): Promise<void> {
   if (progress.state['reply.published'] !== undefined) return
-  const sealed = await deps.redis.getBuffer(gatewayKeys(deps.prefix).sealed(intakeId))
-  const outer = sealed === null ? undefined : await outerHeaders(unsealOrUndefined(deps.sealKey, sealed, intakeId) ?? Buffer.alloc(0))
+  const original = await unsealOriginal(intakeId, deps)
+  const outer = original === undefined ? undefined : await outerHeaders(original)
   if (outer === undefined) {
     await progress.record({ 'reply.published': 'suppressed: the original message is no longer kept' })
     return
@@ -259,10 +259,19 @@ async function tellReporter (intakeId: string, ghsaId: string, state: AdvisorySt
   }))
 }
 
-function unsealOrUndefined (key: KeyObject, sealed: Buffer, intakeId: string): Buffer | undefined {
+/** The original message (read in slices: it may be tens of MB); undefined when it is gone, empty when it does not open. */
+async function unsealOriginal (intakeId: string, deps: TimelineDeps): Promise<Buffer | undefined> {
+  let plaintext: Buffer | undefined
   try {
-    return unpackPayload(open(key, sealed, intakeId)).raw // provider mail carries sealed metadata before the bytes
+    plaintext = await openStored(deps.redis, gatewayKeys(deps.prefix).sealed(intakeId), deps.sealKey, intakeId)
+  } catch (err) {
+    if (!(err instanceof UnsealError)) throw err // Redis: the poll retries
+    return Buffer.alloc(0)
+  }
+  if (plaintext === undefined) return undefined
+  try {
+    return unpackPayload(plaintext).raw // provider mail carries sealed metadata before the bytes
   } catch {
-    return undefined
+    return Buffer.alloc(0)
   }
 }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core'
-import { generateSealKeyPair, importPrivateKey, importPublicKey, internals, open, seal, sealParts } from '../../src/seal/hpke.js'
+import { generateSealKeyPair, importPrivateKey, importPublicKey, internals, open, openSliced, seal, sealParts } from '../../src/seal/hpke.js'
 
 const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() })
 
@@ -50,4 +50,30 @@ t.test('sealParts: the envelope of the concatenated parts, sealed in slices (mul
     t.same(open(priv, sealed, 'intake-1'), Buffer.concat(parts), `parts of ${sizes.join('+')} bytes`)
     t.equal(sealed.length, 1 + 32 + Buffer.concat(parts).length + 16)
   }
+})
+
+t.test('openSliced: what open gives, read in slices with turns between them; any change fails', async (t) => {
+  const pair = generateSealKeyPair()
+  const pub = importPublicKey(pair.publicKey)
+  const priv = importPrivateKey(pair.privateKey)
+  const ranges = (sealed: Buffer, reads: Array<[number, number]> = []) => async (start: number, end: number) => {
+    reads.push([start, end])
+    return sealed.subarray(start, end)
+  }
+  for (const size of [0, 1, 1024 * 1024, 3 * 1024 * 1024 + 7]) {
+    const msg = randomBytes(size)
+    const sealed = seal(pub, msg, 'intake-1')
+    const reads: Array<[number, number]> = []
+    const opened = await openSliced(priv, sealed.length, ranges(sealed, reads), 'intake-1')
+    t.same(opened, msg, `${size} bytes`)
+    t.equal(opened.byteLength, opened.buffer.byteLength, 'owns its memory (transferable to a thread as is)')
+    t.ok(reads.every(([s, e]) => e - s <= 1024 * 1024), 'never more than 1 MiB read at once')
+  }
+  const sealed = seal(pub, randomBytes(2 * 1024 * 1024), 'intake-1')
+  await t.rejects(openSliced(priv, sealed.length, ranges(sealed), 'intake-2'), 'aad binds the envelope to its intake id')
+  const flipped = Buffer.from(sealed); flipped[1024 * 1024 + 60] = (flipped[1024 * 1024 + 60] ?? 0) ^ 1
+  await t.rejects(openSliced(priv, flipped.length, ranges(flipped), 'intake-1'), 'a changed byte')
+  await t.rejects(openSliced(importPrivateKey(generateSealKeyPair().privateKey), sealed.length, ranges(sealed), 'intake-1'), 'another key')
+  await t.rejects(openSliced(priv, sealed.length, async (s, e) => sealed.subarray(s, Math.min(e, sealed.length - 100)), 'intake-1'), 'fewer bytes than said')
+  await t.rejects(openSliced(priv, 40, ranges(sealed), 'intake-1'), 'shorter than an envelope')
 })
