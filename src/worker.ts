@@ -56,8 +56,10 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
   const { config, log } = opts
   const metrics = opts.metrics ?? createMetrics()
   const keyring = await loadWorkerKeyring(config, log)
-  const budget = workerBudget(config, log)
-  const pool = config.decryptThreads > 0 ? createOpenPool({ threads: config.decryptThreads, ...teamKeyArmor(config), heapMb: threadHeapMb(budget) }) : undefined
+  const limitBytes = memoryBudget({ configuredMb: config.workerMemoryMb, baselineBytes: 0, containerLimit: containerMemoryLimit() }).limitBytes
+  const threads = openThreads(config.decryptThreads, limitBytes)
+  const budget = workerBudget(config, threads, log)
+  const pool = threads > 0 ? createOpenPool({ threads, ...teamKeyArmor(config), heapMb: threadHeapMb(budget) }) : undefined
   const admit = admission(byteGate(budget.bytes))
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
@@ -161,12 +163,21 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
 /** Idle cost of one open thread (V8 isolate, openpgp.js, mailparser, the keys), measured. */
 const threadBaselineBytes = 40 * 1024 * 1024
 
+/**
+ * DECRYPT_THREADS, but at most one per 512 MiB of the memory limit (at least one): each
+ * thread costs its idle baseline for good, and on the 512 MiB machine a second one left
+ * too little for one 25 MB message to be opened beside it (cgroup peaks of 479-512 MiB).
+ */
+export function openThreads (configured: number, limitBytes: number): number {
+  return configured === 0 ? 0 : Math.min(configured, Math.max(1, Math.floor(limitBytes / (512 * 1024 * 1024))))
+}
+
 /** The memory budget jobs are admitted within: the limit less what this process uses now and its threads will. */
-function workerBudget (config: Config, log: Logger): MemoryBudget {
-  const baselineBytes = process.memoryUsage().rss + config.decryptThreads * threadBaselineBytes
+function workerBudget (config: Config, threads: number, log: Logger): MemoryBudget {
+  const baselineBytes = process.memoryUsage().rss + threads * threadBaselineBytes
   const budget = memoryBudget({ configuredMb: config.workerMemoryMb, baselineBytes, containerLimit: containerMemoryLimit() })
   const mib = (bytes: number): number => Math.round(bytes / 1024 / 1024)
-  log.info({ budgetMiB: mib(budget.bytes), limitMiB: mib(budget.limitBytes), source: budget.source, baselineMiB: mib(baselineBytes), concurrency: config.workerConcurrency }, 'worker memory budget')
+  log.info({ budgetMiB: mib(budget.bytes), limitMiB: mib(budget.limitBytes), source: budget.source, baselineMiB: mib(baselineBytes), openThreads: threads, concurrency: config.workerConcurrency }, 'worker memory budget')
   return budget
 }
 

@@ -61,6 +61,9 @@ export function memoryLimitBytes (configuredMb?: number): number {
   return Math.min(containerMemoryLimit() ?? Infinity, totalmem())
 }
 
+/** Share of the limit kept out of the budget. */
+export const headroomShare = 0.1
+
 export interface MemoryBudget {
   /** Bytes jobs may hold together. */
   bytes: number
@@ -80,7 +83,10 @@ export function memoryBudget (opts: { configuredMb?: number | undefined, baselin
   const [limitBytes, source]: [number, MemoryBudget['source']] = opts.configuredMb !== undefined
     ? [opts.configuredMb * MiB, 'WORKER_MEMORY_MB']
     : container !== undefined ? [container, 'cgroup'] : [opts.machineBytes ?? totalmem(), 'machine']
-  return { bytes: Math.max(32 * MiB, limitBytes - opts.baselineBytes), limitBytes, source, baselineBytes: opts.baselineBytes }
+  // Headroom: what the process grows by after its start (heap, caches, connections) and
+  // what admission estimates can miss; without it the 512 MiB fault test peaked at 484-512.
+  const headroom = Math.round(limitBytes * headroomShare)
+  return { bytes: Math.max(32 * MiB, limitBytes - opts.baselineBytes - headroom), limitBytes, source, baselineBytes: opts.baselineBytes }
 }
 
 export interface ByteGate {

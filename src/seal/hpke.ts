@@ -6,7 +6,7 @@
 // latter. test/seal/hpke.test.ts checks interoperability with @hpke/core both ways.
 import {
   createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey,
-  diffieHellman, generateKeyPairSync, type KeyObject
+  diffieHellman, generateKeyPairSync, type CipherGCM, type KeyObject
 } from 'node:crypto'
 
 const KEM_ID = 0x0020 // DHKEM(X25519, HKDF-SHA256)
@@ -111,13 +111,19 @@ function ephemeralKeyPair (): { privateKey: KeyObject, x: string } {
 
 /** Seals `plaintext` to `recipient`; `aad` binds the envelope to its context (the intake id). */
 export function seal (recipient: KeyObject, plaintext: Uint8Array, aad: string): Buffer {
+  const { enc, cipher } = cipherFor(recipient, aad)
+  return Buffer.concat([Buffer.from([VERSION]), enc, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
+}
+
+/** A fresh ephemeral key (its public half `enc` heads the envelope) and the AES-GCM cipher it keys. */
+function cipherFor (recipient: KeyObject, aad: string): { enc: Buffer, cipher: CipherGCM } {
   const eph = ephemeralKeyPair()
   const enc = Buffer.from(eph.x, 'base64url')
   const dh = diffieHellman({ privateKey: eph.privateKey, publicKey: recipient })
   const { key, nonce } = keySchedule(sharedSecret(dh, enc, rawPublic(recipient)))
   const cipher = createCipheriv('aes-256-gcm', key, nonce)
   cipher.setAAD(Buffer.from(aad))
-  return Buffer.concat([Buffer.from([VERSION]), enc, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
+  return { enc, cipher }
 }
 
 const SLICE = 1024 * 1024
@@ -129,12 +135,7 @@ const SLICE = 1024 * 1024
  * and a concatenation first made yet another copy of it).
  */
 export async function sealParts (recipient: KeyObject, parts: Uint8Array[], aad: string): Promise<Buffer> {
-  const eph = ephemeralKeyPair()
-  const enc = Buffer.from(eph.x, 'base64url')
-  const dh = diffieHellman({ privateKey: eph.privateKey, publicKey: recipient })
-  const { key, nonce } = keySchedule(sharedSecret(dh, enc, rawPublic(recipient)))
-  const cipher = createCipheriv('aes-256-gcm', key, nonce)
-  cipher.setAAD(Buffer.from(aad))
+  const { enc, cipher } = cipherFor(recipient, aad)
   const length = parts.reduce((n, p) => n + p.byteLength, 0)
   const out = Buffer.allocUnsafe(1 + 32 + length + 16)
   out[0] = VERSION

@@ -28,9 +28,10 @@ t.test('the container limit is read from the process\'s own cgroup', async (t) =
 
 t.test('the budget: configured, else the container, else the machine; less the baseline', async (t) => {
   const MiB = 1024 * 1024
-  t.match(memoryBudget({ configuredMb: 300, baselineBytes: 100 * MiB, containerLimit: 512 * MiB }), { bytes: 200 * MiB, source: 'WORKER_MEMORY_MB' })
-  t.match(memoryBudget({ baselineBytes: 112 * MiB, containerLimit: 512 * MiB }), { bytes: 400 * MiB, source: 'cgroup' })
-  t.match(memoryBudget({ baselineBytes: 0, machineBytes: 1024 * MiB }), { bytes: 1024 * MiB, source: 'machine' })
+  // The budget: the limit less the baseline less a tenth of the limit (headroom).
+  t.match(memoryBudget({ configuredMb: 300, baselineBytes: 100 * MiB, containerLimit: 512 * MiB }), { bytes: 170 * MiB, source: 'WORKER_MEMORY_MB' })
+  t.match(memoryBudget({ baselineBytes: 112 * MiB, containerLimit: 512 * MiB }), { bytes: Math.round(348.8 * MiB), source: 'cgroup' })
+  t.match(memoryBudget({ baselineBytes: 0, machineBytes: 1000 * MiB }), { bytes: 900 * MiB, source: 'machine' })
   t.equal(memoryBudget({ configuredMb: 64, baselineBytes: 200 * MiB }).bytes, 32 * MiB, 'never below a floor that still admits small mail')
 })
 
@@ -53,4 +54,14 @@ t.test('the gate admits by bytes, in arrival order, and never over its capacity'
   b.release(); s.release()
   t.equal(gate.available(), 100)
   await t.rejects(gate.acquire(101), RangeError, 'a request larger than the whole budget is refused, not queued forever')
+})
+
+t.test('open threads: DECRYPT_THREADS, at most one per 512 MiB of the limit, at least one', async (t) => {
+  const { openThreads } = await import('../../src/worker.js')
+  const MiB = 1024 * 1024
+  t.equal(openThreads(2, 512 * MiB), 1, 'the shipped 512 MiB machine: one thread')
+  t.equal(openThreads(2, 256 * MiB), 1, 'never none when threads are asked for')
+  t.equal(openThreads(2, 1024 * MiB), 2)
+  t.equal(openThreads(4, 24 * 1024 * MiB), 4, 'a large machine: as configured')
+  t.equal(openThreads(0, 24 * 1024 * MiB), 0, '0 still opens on the main thread')
 })
