@@ -39,8 +39,37 @@ export function bodyCapacity (memoryBytes: number, maxBodyBytes: number): number
   return Math.max(maxBodyBytes, Math.floor((memoryBytes - WEB_BASELINE_BYTES) / BODY_COPIES))
 }
 
+/**
+ * A body that holds a reservation must keep arriving: after `graceMs`, at least
+ * `minBytesPerSecond` on average, or the connection is closed (and its bytes given back).
+ * Without it two clients declaring 40 MB and sending a byte now and then held the whole
+ * budget for as long as they liked, and every provider got 503. Counted on the socket, so
+ * nothing competes with the body's own reader (@fastify/multipart reads the request itself).
+ */
+export interface SlowBodyRule { minBytesPerSecond: number, graceMs: number, checkMs: number }
+
+export const slowBodyRule: SlowBodyRule = { minBytesPerSecond: 32 * 1024, graceMs: 10_000, checkMs: 1000 }
+
+function watchArrival (req: FastifyRequest, bytes: number, rule: SlowBodyRule): () => void {
+  const socket = req.raw.socket
+  const start = socket.bytesRead
+  const started = Date.now()
+  const timer = setInterval(() => {
+    const arrived = socket.bytesRead - start
+    if (arrived >= bytes) return clearInterval(timer)
+    const elapsed = Date.now() - started
+    if (elapsed > rule.graceMs && arrived < (elapsed - rule.graceMs) / 1000 * rule.minBytesPerSecond) {
+      clearInterval(timer)
+      req.log.warn({ declared: bytes, arrived, ms: elapsed }, 'inbound: body arriving too slowly, connection closed')
+      req.raw.destroy()
+    }
+  }, rule.checkMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
 /** preParsing for every route of the scope: reserve the body's bytes, or answer 503. */
-export function admitBodies (app: FastifyInstance, budget: BodyBudget): void {
+export function admitBodies (app: FastifyInstance, budget: BodyBudget, rule: SlowBodyRule = slowBodyRule): void {
   app.addHook('preParsing', async (req: FastifyRequest, reply: FastifyReply, payload) => {
     const limit = req.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 0
     const declared = Number(req.headers['content-length'])
@@ -49,8 +78,9 @@ export function admitBodies (app: FastifyInstance, budget: BodyBudget): void {
     // need a second reader of the request, and @fastify/multipart reads the socket itself.
     const bytes = Number.isInteger(declared) && declared >= 0 ? declared : limit
     if (!budget.take(bytes)) return await shed(req, reply, budget, bytes)
+    const stop = watchArrival(req, bytes, rule)
     // 'close' comes once the answer is sent or the client is gone: the body is then garbage.
-    reply.raw.once('close', () => { budget.give(bytes) })
+    reply.raw.once('close', () => { stop(); budget.give(bytes) })
     return payload
   })
 }

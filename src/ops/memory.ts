@@ -36,6 +36,13 @@ export function containerMemoryLimit (read: ReadText = (path) => readFileSync(pa
     const limit = readLimit(read, file)
     if (limit !== undefined) return limit
   }
+  // Inside a container with the host's cgroup namespace (Docker or Kubernetes on cgroup v1,
+  // v2 with cgroupns=host) /proc/self/cgroup names the host's path, and the group is
+  // mounted at the controller's root instead.
+  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    const limit = readLimit(read, file)
+    if (limit !== undefined) return limit
+  }
   return undefined
 }
 

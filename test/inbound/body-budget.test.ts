@@ -58,3 +58,30 @@ t.test('the capacity follows the memory, and always admits one largest body', as
   t.ok(budget.take(50), 'alone, a body larger than the capacity still gets in')
   t.notOk(budget.take(1))
 })
+
+t.test('a body that trickles in loses its reservation: the connection is closed, the bytes given back', async (t) => {
+  const { connect } = await import('node:net')
+  const fastify = Fastify({ bodyLimit: 10_000_000 })
+  const budget = bodyBudget(12_000_000)
+  fastify.addContentTypeParser('message/rfc822', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+  await fastify.register(async (scope) => {
+    admitBodies(scope, budget, { minBytesPerSecond: 64 * 1024, graceMs: 300, checkMs: 50 })
+    scope.post('/take', async (req) => ({ bytes: (req.body as Buffer).length }))
+  })
+  await fastify.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => fastify.close())
+  const { port } = fastify.server.address() as { port: number }
+  const socket = connect(port, '127.0.0.1')
+  socket.on('error', () => {})
+  socket.write('POST /take HTTP/1.1\r\nHost: x\r\nContent-Type: message/rfc822\r\nContent-Length: 9000000\r\n\r\n')
+  const trickle = setInterval(() => socket.write('x'), 50)
+  const started = Date.now()
+  await new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  clearInterval(trickle)
+  t.ok(Date.now() - started < 3000, `closed after ${Date.now() - started} ms`)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(budget.used, 0, 'the reservation is given back')
+  // A body that keeps arriving is untouched by the rule.
+  const ok = await fetch(`http://127.0.0.1:${port}/take`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: Buffer.alloc(5_000_000) })
+  t.same(await ok.json(), { bytes: 5_000_000 })
+})

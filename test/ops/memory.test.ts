@@ -24,6 +24,14 @@ t.test('the container limit is read from the process\'s own cgroup', async (t) =
   })), undefined, 'v1 "no limit"')
   t.equal(containerMemoryLimit(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/memory.max': 'max\n' })), undefined, 'v2 "max"')
   t.equal(containerMemoryLimit(files({})), undefined, 'no /proc')
+  t.equal(containerMemoryLimit(files({
+    '/proc/self/cgroup': '4:memory:/docker/0123abcd\n',
+    '/sys/fs/cgroup/memory/memory.limit_in_bytes': '536870912\n'
+  })), 536870912, 'v1 with the host\'s cgroup namespace: the host path is not mounted, the group is at the root')
+  t.equal(containerMemoryLimit(files({
+    '/proc/self/cgroup': '0::/kubepods/pod1/abc\n',
+    '/sys/fs/cgroup/memory.max': '268435456\n'
+  })), 268435456, 'v2 with cgroupns=host')
 })
 
 t.test('the budget: configured, else the container, else the machine; less the baseline', async (t) => {
