@@ -7,7 +7,7 @@ import { limits } from '../limits.js'
 import { decryptMessage, isEncryptedMessage } from '../pgp/decrypt.js'
 import { findReporterKeys, knownKey, type FoundKey } from '../pgp/reporter-keys.js'
 import type { CandidateKey, DecryptResult, TeamKeyring } from '../pgp/types.js'
-import { verifyDetached, verifyInlineSigned } from '../pgp/verify.js'
+import { readInlineSigned, verifyDetached } from '../pgp/verify.js'
 import { ReportError } from '../report/errors.js'
 import type { OpenedReport, PartSignature, ReportAttachment, SignatureState } from '../report/types.js'
 import { decodeBody, findPgpSigned, isPgpSigned, splitMime, toCrlf, type MimeEntity, type PgpSignedEntity } from './mime-split.js'
@@ -306,15 +306,17 @@ async function openBody (parsed: ParsedEntity, ctx: Context): Promise<Pick<Opene
     // Text literal data is CRLF-canonical (RFC 4880 5.9); the rest of the report uses LF.
     const decrypted = Buffer.from(result.data).toString('utf8').replace(/\r\n/g, '\n')
     const inner = leadingArmor(decrypted)
-    if (inner?.kind === 'signed') return { ...(await openInlineSigned(inner.block)), encrypted: true }
+    if (inner?.kind === 'signed') return { ...(await openInlineSigned(inner.block, ctx)), encrypted: true }
     return { text: decrypted, encrypted: true, ...(result.signatureKeyIds.length > 0 ? { signature: result.verify } : {}) }
   }
-  return { ...(await openInlineSigned(armor.block)), encrypted: false }
+  return { ...(await openInlineSigned(armor.block, ctx)), encrypted: false }
 }
 
-async function openInlineSigned (block: string): Promise<Pick<Opened, 'text' | 'signature'>> {
-  const { text } = await verifyInlineSigned(block, [])
-  return { text, signature: async (candidates) => (await verifyInlineSigned(block, candidates)).state }
+/** A signed `PGP MESSAGE` may be compressed: it inflates once, charged to the plaintext budget like a decryption. */
+async function openInlineSigned (block: string, ctx: Context): Promise<Pick<Opened, 'text' | 'signature'>> {
+  const { text, bytes, check } = await readInlineSigned(block, { maxBytes: ctx.plaintextBudget })
+  ctx.plaintextBudget -= bytes
+  return { text, signature: check }
 }
 
 interface Armor {

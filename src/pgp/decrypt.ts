@@ -15,6 +15,8 @@ import { limits } from '../limits.js'
 import { ReportError } from '../report/errors.js'
 import { findDecryptionKeys, fingerprintOf, keyIdHex } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
+import { isDecompressionCap, plaintextCap } from './plaintext-cap.js'
+export { isPlaintextCap, maxExpansion } from './plaintext-cap.js'
 import type { DecryptResult, TeamKeyring } from './types.js'
 import { verifyDetached } from './verify.js'
 
@@ -58,22 +60,9 @@ export function withVerify (parts: DecryptedParts): DecryptResult {
   }
 }
 
-/**
- * Plaintext per ciphertext byte allowed beyond the first MiB. Text and logs deflate 3-50
- * times; zlib's ceiling is about 1,000. Over it the message is a bomb (or a log no
- * report needs whole) and goes to quarantine `too-large` with its sizes.
- */
-export const maxExpansion = 256
-const expansionFloor = 1024 * 1024
-
 export async function decryptToParts (input: Uint8Array | string, keyring: TeamKeyring, opts: DecryptOptions = {}): Promise<DecryptedParts> {
-  const sizeCap = opts.maxBytes ?? limits.decryptedBytes
-  const ratioCap = Math.max(expansionFloor, maxExpansion * input.length)
-  const maxBytes = Math.min(sizeCap, ratioCap)
+  const { maxBytes, tooLarge } = plaintextCap(input.length, opts.maxBytes ?? limits.decryptedBytes, { input: 'ciphertext', output: 'decrypted' })
   const config = pgpConfig({ maxDecompressedBytes: maxBytes })
-  const tooLarge = (): ReportError => maxBytes < sizeCap
-    ? new ReportError('too-large', `the compressed content expands more than ${maxExpansion} times: over ${maxBytes} bytes from ${input.length} bytes of ciphertext`)
-    : new ReportError('too-large', `${plaintextCapText} ${maxBytes} bytes after decompression`)
   if (input.length > limits.rawMessageBytes) throw new ReportError('too-large', 'the encrypted message is larger than the raw message limit')
   let message = await parseEncrypted(input, config, tooLarge)
   const keyIds = message.getEncryptionKeyIDs()
@@ -164,21 +153,6 @@ function classifyFailure (err: unknown): ReportError {
     return new ReportError('unparsable', 'the decrypted data is not a valid OpenPGP message')
   }
   return new ReportError('tampered', 'the encrypted message could not be decrypted: it was modified or damaged')
-}
-
-function isDecompressionCap (err: unknown): boolean {
-  return err instanceof Error && /Maximum decompressed/i.test(err.message)
-}
-
-const plaintextCapText = 'the decrypted content is larger than'
-
-/**
- * The error says the plaintext passed the size cap given to this decryption (not the
- * expansion ratio, nor a part or nesting limit): with a larger cap it might open.
- * Read from the message, which crosses thread boundaries where classes do not.
- */
-export function isPlaintextCap (err: unknown): boolean {
-  return err instanceof ReportError && err.code === 'too-large' && err.message.startsWith(plaintextCapText)
 }
 
 /** The literal data, counted (and the stream cancelled) as soon as it passes the cap. */

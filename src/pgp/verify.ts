@@ -24,6 +24,7 @@ import { ReportError } from '../report/errors.js'
 import type { SignatureState } from '../report/types.js'
 import { fingerprintOf, keyIdHex } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
+import { isDecompressionCap, plaintextCap } from './plaintext-cap.js'
 import { distinctSignatures, splitPackets } from './packets.js'
 import type { CandidateKey } from './types.js'
 
@@ -111,49 +112,79 @@ export interface InlineVerification {
   state: SignatureState
 }
 
+/** An inline signed message read (and decompressed) once; its signatures checked on demand. */
+export interface InlineSigned {
+  /** The signed text (dash-escaping removed); the input as-is when it could not be read. */
+  text: string
+  /** Bytes of a `PGP MESSAGE`'s (possibly inflated) literal data, charged to the message's plaintext budget; cleartext is input already held: 0. */
+  bytes: number
+  check: (candidates: Candidates) => Promise<SignatureState>
+}
+
+export interface InlineOptions {
+  /** Cap on the data after decompression; defaults to limits.decryptedBytes. */
+  maxBytes?: number
+}
+
 /**
  * Inline `-----BEGIN PGP SIGNED MESSAGE-----` cleartext, or a signed (not encrypted)
  * `-----BEGIN PGP MESSAGE-----`. Text outside the armor is not returned.
  */
-export async function verifyInlineSigned (armored: string, candidates: Candidates): Promise<InlineVerification> {
-  const trimmed = armored.trimStart()
-  if (trimmed.startsWith(cleartextHeader)) return await verifyCleartext(trimmed, candidates)
-  if (trimmed.startsWith(messageHeader)) return await verifySignedMessage(trimmed, candidates)
-  return { text: armored, state: { state: 'unsigned' } }
+export async function verifyInlineSigned (armored: string, candidates: Candidates, opts: InlineOptions = {}): Promise<InlineVerification> {
+  const read = await readInlineSigned(armored, opts)
+  return { text: read.text, state: await read.check(candidates) }
 }
 
-async function verifyCleartext (armored: string, candidates: Candidates): Promise<InlineVerification> {
+/**
+ * As verifyInlineSigned, reading the message once. A `PGP MESSAGE` may be compressed: it
+ * inflates under the plaintext budget and the expansion ratio, as a decryption does.
+ */
+export async function readInlineSigned (armored: string, opts: InlineOptions = {}): Promise<InlineSigned> {
+  const trimmed = armored.trimStart()
+  if (trimmed.startsWith(cleartextHeader)) return await readCleartext(trimmed)
+  if (trimmed.startsWith(messageHeader)) return await readSignedMessage(trimmed, opts)
+  return fixed(armored, { state: 'unsigned' })
+}
+
+function fixed (text: string, state: SignatureState): InlineSigned {
+  return { text, bytes: 0, check: async () => state }
+}
+
+async function readCleartext (armored: string): Promise<InlineSigned> {
   const config = pgpConfig()
   let message: Awaited<ReturnType<typeof readCleartextMessage>>
   try {
     message = await readCleartextMessage({ cleartextMessage: armored, config })
   } catch {
-    return { text: armored, state: malformed('the cleartext signed message is malformed') }
+    return fixed(armored, malformed('the cleartext signed message is malformed'))
   }
   // `signature` is public in openpgp.js but missing from its typings.
   const held = message as unknown as { signature: Signature }
   const bounded = boundedPackets(signaturePackets(held.signature.packets))
-  if (!Array.isArray(bounded)) return { text: message.getText(), state: bounded }
+  if (!Array.isArray(bounded)) return fixed(message.getText(), bounded)
   held.signature = new SignatureClass(packetList(bounded))
-  let result: Awaited<ReturnType<typeof verify<string>>>
-  try {
-    result = await verify({ message, verificationKeys: keysOf(candidates), config })
-  } catch {
-    return { text: armored, state: malformed('the cleartext signed message is malformed') }
+  const check = async (candidates: Candidates): Promise<{ text?: string, state: SignatureState }> => {
+    try {
+      const result = await verify({ message, verificationKeys: keysOf(candidates), config })
+      return { text: result.data, state: await signatureState(result.signatures, candidates) }
+    } catch {
+      return { state: malformed('the cleartext signed message is malformed') }
+    }
   }
-  return { text: result.data, state: await signatureState(result.signatures, candidates) }
+  const { text, state } = await check([])
+  if (text === undefined) return fixed(armored, state)
+  return { text, bytes: 0, check: async (candidates) => (await check(candidates)).state }
 }
 
-async function verifySignedMessage (armored: string, candidates: Candidates): Promise<InlineVerification> {
-  const config = pgpConfig()
+async function readSignedMessage (armored: string, opts: InlineOptions): Promise<InlineSigned> {
+  const { maxBytes, tooLarge } = plaintextCap(armored.length, opts.maxBytes ?? limits.decryptedBytes, { input: 'signed message', output: 'decompressed' })
+  const config = pgpConfig({ maxDecompressedBytes: maxBytes })
   let message: Awaited<ReturnType<typeof readMessage<string>>>
   try {
     message = await readMessage({ armoredMessage: armored, config })
   } catch (err) {
-    if (err instanceof Error && /Maximum decompressed/i.test(err.message)) {
-      throw new ReportError('too-large', `the signed message is larger than ${config.maxDecompressedMessageSize} bytes after decompression`)
-    }
-    return { text: armored, state: malformed('the signed message is malformed') }
+    if (isDecompressionCap(err)) throw tooLarge()
+    return fixed(armored, malformed('the signed message is malformed'))
   }
   const encrypted = message.packets.filterByTag(
     enums.packet.publicKeyEncryptedSessionKey,
@@ -164,24 +195,31 @@ async function verifySignedMessage (armored: string, candidates: Candidates): Pr
   )
   if (encrypted.length > 0) throw new ReportError('unparsable', 'expected a signed message, found an encrypted one')
   const packets = await allPackets(message)
-  if (packets === undefined) return { text: armored, state: malformed('the signed message is malformed') }
+  if (packets === undefined) return fixed(armored, malformed('the signed message is malformed'))
   const bounded = boundedPackets(signaturePackets(packets))
-  if (!Array.isArray(bounded)) return { text: armored, state: bounded }
+  if (!Array.isArray(bounded)) return fixed(armored, bounded)
   // With every packet read, openpgp.js checks the signature packets against the one
   // literal data packet and ignores one-pass packets: keeping only the distinct
-  // signatures changes nothing else.
+  // signatures changes nothing else. The list holds no stream, so it can be verified
+  // again with the candidate keys without inflating it again.
   const kept = new Set<AnyPacket>(bounded)
-  message = new Message(packetList(packets.filter((packet) => !(packet instanceof SignaturePacket) || kept.has(packet)))) as typeof message
-  // openpgp.js throws, rather than reporting a bad signature, when the packets do not
-  // form a signed message (two literal packets, none, a one-pass signature without its
-  // signature): that is a malformed message, not a failure of ours (found by fuzzing).
-  let result: { signatures: Awaited<ReturnType<typeof verify>>['signatures'], data: Uint8Array }
-  try {
-    result = await verify({ message, verificationKeys: keysOf(candidates), format: 'binary', config })
-  } catch {
-    return { text: armored, state: malformed('the signed message is malformed') }
+  const whole = new Message(packetList(packets.filter((packet) => !(packet instanceof SignaturePacket) || kept.has(packet))))
+  const check = async (candidates: Candidates): Promise<{ data?: Uint8Array, state: SignatureState }> => {
+    // openpgp.js throws, rather than reporting a bad signature, when the packets do not
+    // form a signed message (two literal packets, none, a one-pass signature without its
+    // signature): that is a malformed message, not a failure of ours (found by fuzzing).
+    try {
+      const result = await verify({ message: whole, verificationKeys: keysOf(candidates), format: 'binary', config })
+      return { data: result.data, state: await signatureState(result.signatures, candidates) }
+    } catch {
+      return { state: malformed('the signed message is malformed') }
+    }
   }
-  return { text: Buffer.from(result.data).toString('utf8'), state: await signatureState(result.signatures, candidates) }
+  const { data, state } = await check([])
+  if (data === undefined) return fixed(armored, state)
+  // An uncompressed literal never passes the inflate transform's count.
+  if (data.length > maxBytes) throw tooLarge()
+  return { text: Buffer.from(data).toString('utf8'), bytes: data.length, check: async (candidates) => (await check(candidates)).state }
 }
 
 /**
