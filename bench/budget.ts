@@ -4,15 +4,10 @@
 // messages and four compression bombs (60 MB of text in ~540 KB), each load in a fresh
 // worker; and the worker's largest event-loop delay over each run (prom-client's
 // monitorEventLoopDelay gauge, reset by a scrape just before the messages are posted).
-import { generateSealKeyPair } from '../src/seal/hpke.js'
-import { generateTeamKey } from '../src/pgp/keyring.js'
-import * as openpgp from 'openpgp'
 import { startChildRole } from '../test/helpers/child-gateway.js'
-import { startGithubStub } from '../test/helpers/github-stub.js'
-import { startSmtpSink } from '../test/helpers/smtp-sink.js'
-import { freePort, startRedisServer } from '../test/helpers/redis-server.js'
+import { freePort } from '../test/helpers/redis-server.js'
 import { compressionBomb, htmlReport, largeReport } from '../test/helpers/bombs.js'
-import { peakRssMiB, rssMiB, signedHeaders, waitUntil, type Target } from './lib.js'
+import { peakRssMiB, rssMiB, signedHeaders, waitUntil, benchPeers, type Target } from './lib.js'
 
 const SECRET = 'bench-inbound-secret-0123456789abcdef'
 const MiB = 1024 * 1024
@@ -20,12 +15,8 @@ const MiB = 1024 * 1024
 export interface BudgetRow { load: string, idleMiB: number, peakMiB: number, loopMaxMs: number, outcomes: string }
 
 export async function budget (): Promise<{ rows: BudgetRow[], targets: Target[] }> {
-  const redis = await startRedisServer({ persistent: false })
-  const stub = await startGithubStub({ repos: ['acme/security-reports'], token: 'ghp_bench' })
-  const smtp = await startSmtpSink()
-  const seal = generateSealKeyPair()
-  const key = await generateTeamKey({ email: 'security@example.org' })
-  const publicKey = await openpgp.readKey({ armoredKey: key.armoredPublic })
+  const peers = await benchPeers()
+  const { redis, stub, smtp, seal, key, publicKey } = peers
   const rows: BudgetRow[] = []
   const loads: Array<[string, () => Promise<Buffer[]>]> = [
     ['one 25 MB message', async () => [largeReport(25 * MiB, 'one\n', 'A <a@example.net>')]],
@@ -69,9 +60,7 @@ export async function budget (): Promise<{ rows: BudgetRow[], targets: Target[] 
       await worker.kill()
     }
   } finally {
-    await stub.close()
-    await smtp.close()
-    await redis.close()
+    await peers.close()
   }
   return {
     rows,

@@ -1,28 +1,18 @@
 // Latency: from the webhook's 200 to the advisory request arriving at the GitHub stub,
 // for encrypted reports posted at a steady 10 and 50 per second to a split deployment
 // (web role and worker role as their own processes, the built production entry).
-import * as openpgp from 'openpgp'
-import { generateSealKeyPair } from '../src/seal/hpke.js'
-import { generateTeamKey } from '../src/pgp/keyring.js'
 import { intakeMarker } from '../src/advisory/marker.js'
 import { startChildRole } from '../test/helpers/child-gateway.js'
-import { startGithubStub } from '../test/helpers/github-stub.js'
-import { startSmtpSink } from '../test/helpers/smtp-sink.js'
-import { startRedisServer } from '../test/helpers/redis-server.js'
 import { message, multipart, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../test/helpers/gpg.js'
-import { quantile, signedHeaders, sleep, waitUntil, type Target } from './lib.js'
+import { quantile, signedHeaders, sleep, waitUntil, benchPeers, type Target } from './lib.js'
 
 const SECRET = 'bench-inbound-secret-0123456789abcdef'
 
 export interface LatencyRow { rate: number, sent: number, p50: number, p99: number, max: number, non200: number }
 
 export async function latency (seconds: number, env: Record<string, string> = {}): Promise<{ rows: LatencyRow[], targets: Target[] }> {
-  const redis = await startRedisServer({ persistent: false })
-  const stub = await startGithubStub({ repos: ['acme/security-reports'], token: 'ghp_bench' })
-  const smtp = await startSmtpSink()
-  const seal = generateSealKeyPair()
-  const key = await generateTeamKey({ email: 'security@example.org' })
-  const publicKey = await openpgp.readKey({ armoredKey: key.armoredPublic })
+  const peers = await benchPeers()
+  const { redis, stub, smtp, seal, key, publicKey } = peers
   const common = { REDIS_URL: redis.url, QUEUE_PREFIX: 'bench-lat', DATA_DIR: '/tmp/intake-bench-data' }
   const web = await startChildRole('web', { ...common, INBOUND_SECRET: SECRET, SEAL_PUBLIC_KEY: seal.publicKey, LOG_LEVEL: 'warn' }, [], { entry: 'dist' })
   const worker = await startChildRole('worker', {
@@ -66,9 +56,7 @@ export async function latency (seconds: number, env: Record<string, string> = {}
   } finally {
     await web.kill()
     await worker.kill()
-    await stub.close()
-    await smtp.close()
-    await redis.close()
+    await peers.close()
   }
   const at50 = rows.find((r) => r.rate === 50)!
   return {

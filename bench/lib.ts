@@ -1,4 +1,10 @@
 // Small shared pieces of `npm run bench`: statistics, peaks, a dedicated Redis, signed posts.
+import * as openpgp from 'openpgp'
+import { generateSealKeyPair } from '../src/seal/hpke.js'
+import { generateTeamKey } from '../src/pgp/keyring.js'
+import { startGithubStub } from '../test/helpers/github-stub.js'
+import { startSmtpSink } from '../test/helpers/smtp-sink.js'
+import { startRedisServer } from '../test/helpers/redis-server.js'
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import { signRaw } from '../src/inbound/hmac.js'
@@ -58,3 +64,23 @@ export async function waitUntil (fn: () => boolean | Promise<boolean>, what: str
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export interface Target { name: string, target: string, measured: string, met: boolean }
+
+/**
+ * The peers every end-to-end bench runs against: a dedicated redis-server (no
+ * persistence), the schema-validating GitHub stub, a real SMTP server, a seal key pair and
+ * a team key. `close` stops the servers.
+ */
+export async function benchPeers () {
+  const redis = await startRedisServer({ persistent: false })
+  const stub = await startGithubStub({ repos: ['acme/security-reports'], token: 'ghp_bench' })
+  const smtp = await startSmtpSink()
+  const seal = generateSealKeyPair()
+  const key = await generateTeamKey({ email: 'security@example.org' })
+  const publicKey = await openpgp.readKey({ armoredKey: key.armoredPublic })
+  const close = async (): Promise<void> => {
+    await stub.close()
+    await smtp.close()
+    await redis.close()
+  }
+  return { redis, stub, smtp, seal, key, publicKey, close }
+}

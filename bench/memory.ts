@@ -2,27 +2,17 @@
 // 25 MB encrypted message, and, in a fresh worker, a burst of 1,000 small encrypted
 // ones; the web role's peak beside it. Built production entry, default concurrency.
 import { randomBytes } from 'node:crypto'
-import * as openpgp from 'openpgp'
-import { generateSealKeyPair } from '../src/seal/hpke.js'
-import { generateTeamKey } from '../src/pgp/keyring.js'
 import { startChildRole } from '../test/helpers/child-gateway.js'
-import { startGithubStub } from '../test/helpers/github-stub.js'
-import { startSmtpSink } from '../test/helpers/smtp-sink.js'
-import { startRedisServer } from '../test/helpers/redis-server.js'
 import { attachmentPart, message, multipart, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../test/helpers/gpg.js'
-import { peakRssMiB, rssMiB, signedHeaders, waitUntil, type Target } from './lib.js'
+import { peakRssMiB, rssMiB, signedHeaders, waitUntil, benchPeers, type Target } from './lib.js'
 
 const SECRET = 'bench-inbound-secret-0123456789abcdef'
 
 export interface MemoryRow { load: string, rawMiB: number, idleMiB: number, workerPeakMiB: number, webPeakMiB: number }
 
 export async function memory (env: Record<string, string> = {}): Promise<{ rows: MemoryRow[], targets: Target[] }> {
-  const redis = await startRedisServer({ persistent: false })
-  const stub = await startGithubStub({ repos: ['acme/security-reports'], token: 'ghp_bench' })
-  const smtp = await startSmtpSink()
-  const seal = generateSealKeyPair()
-  const key = await generateTeamKey({ email: 'security@example.org' })
-  const publicKey = await openpgp.readKey({ armoredKey: key.armoredPublic })
+  const peers = await benchPeers()
+  const { redis, stub, smtp, seal, key, publicKey } = peers
   const rows: MemoryRow[] = []
 
   const big = async () => {
@@ -65,9 +55,7 @@ export async function memory (env: Record<string, string> = {}): Promise<{ rows:
       await worker.kill()
     }
   } finally {
-    await stub.close()
-    await smtp.close()
-    await redis.close()
+    await peers.close()
   }
   return {
     rows,
