@@ -12,10 +12,15 @@ export interface Packet {
   body: Uint8Array
 }
 
-/** The packets of `binary`, or undefined when the framing is broken or uses partial lengths. */
-export function splitPackets (binary: Uint8Array): Packet[] | undefined {
+/**
+ * The packets of `binary`; undefined when the framing is broken or uses partial lengths,
+ * and `'too-many'` as soon as there are more than `maxPackets` (25 MB of 2-byte packets
+ * would otherwise be 12 million objects before anything is counted).
+ */
+export function splitPackets (binary: Uint8Array, maxPackets = Infinity): Packet[] | 'too-many' | undefined {
   const packets: Packet[] = []
   for (let at = 0; at < binary.length;) {
+    if (packets.length >= maxPackets) return 'too-many'
     const frame = frameAt(binary, at)
     if (frame === undefined || frame.end > binary.length) return undefined
     packets.push({ tag: frame.tag, bytes: binary.subarray(at, frame.end), body: binary.subarray(frame.bodyStart, frame.end) })

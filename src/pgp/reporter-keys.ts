@@ -163,8 +163,8 @@ async function keyBlockBinary (content: Buffer): Promise<Uint8Array | undefined>
 }
 
 function fewEnoughPackets (binary: Uint8Array): boolean {
-  const packets = splitPackets(binary)
-  return packets !== undefined && packets.length <= maxPacketsPerBlock
+  const packets = splitPackets(binary, maxPacketsPerBlock)
+  return packets !== undefined && packets !== 'too-many'
 }
 
 /** Few enough user IDs and signatures that checking them all is cheap. */

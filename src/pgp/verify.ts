@@ -56,11 +56,16 @@ export async function verifyDetached ({ data, signature, candidates }: VerifyDet
   return await signatureState(signatures, candidates)
 }
 
+/** Packets split out of one signature block at most: copies count once, so a bomb of 500 still verifies. */
+const maxSignatureBlockPackets = 10_000
+
 /** The signature block, counted and de-duplicated on its packet framing before openpgp.js parses it. */
 async function readDetached (signature: Uint8Array | string, config: Config): Promise<Signature | SignatureState> {
   const binary = await signatureBinary(signature, config)
+  const split = binary === undefined ? undefined : splitPackets(binary, maxSignatureBlockPackets)
+  if (split === 'too-many') return malformed(`the signature block holds more than ${maxSignatureBlockPackets} packets`)
   // Other packets (marker, padding) are skipped, as openpgp.js skips them.
-  const packets = (binary === undefined ? undefined : splitPackets(binary))?.filter((packet) => packet.tag === enums.packet.signature)
+  const packets = split?.filter((packet) => packet.tag === enums.packet.signature)
   if (packets === undefined || packets.length === 0) return malformed('the signature is not a valid OpenPGP signature')
   const distinct = distinctSignatures(packets, (packet) => packet.body)
   if (distinct.length > limits.checkedSignatures) return tooManySignatures(distinct.length)
