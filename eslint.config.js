@@ -1,0 +1,2 @@
+import neostandard from 'neostandard'
+export default neostandard({ ts: true })
