@@ -15,4 +15,4 @@ app.post('/inbound/raw', async (req) => {
 })
 const url = await app.listen({ port: 0, host: '127.0.0.1' })
 process.stdout.write(`Server listening at ${url}\n`)
-process.on('SIGTERM', () => { void app.close().then(() => { redis.disconnect(); process.exit(0) }) })
+process.on('SIGTERM', () => { app.close().finally(() => { redis.disconnect(); process.exit(0) }) })

@@ -33,10 +33,21 @@ export async function budget (): Promise<{ rows: BudgetRow[], targets: Target[] 
       const web = await startChildRole('web', { ...common, INBOUND_SECRET: SECRET, SEAL_PUBLIC_KEY: seal.publicKey, LOG_LEVEL: 'warn' }, [], { entry: 'dist' })
       const logs: string[] = []
       const worker = await startChildRole('worker', {
-        ...common, SEAL_PRIVATE_KEY: seal.privateKey, PGP_PRIVATE_KEY: key.armoredSecret,
-        GITHUB_API_URL: stub.url, GITHUB_TOKEN: 'ghp_bench', GITHUB_OWNER: 'acme', GITHUB_DEFAULT_REPO: 'security-reports', GITHUB_WRITE_INTERVAL_MS: '0',
-        SMTP_URL: smtp.url, AUTO_REPLY_MAX_PER_HOUR: '1000000', WORKER_CONCURRENCY: '4', WORKER_MEMORY_MB: '512', JOB_ATTEMPTS: '1',
-        METRICS_PORT: String(metricsPort), METRICS_PORT_OPEN: 'true'
+        ...common,
+        SEAL_PRIVATE_KEY: seal.privateKey,
+        PGP_PRIVATE_KEY: key.armoredSecret,
+        GITHUB_API_URL: stub.url,
+        GITHUB_TOKEN: 'ghp_bench',
+        GITHUB_OWNER: 'acme',
+        GITHUB_DEFAULT_REPO: 'security-reports',
+        GITHUB_WRITE_INTERVAL_MS: '0',
+        SMTP_URL: smtp.url,
+        AUTO_REPLY_MAX_PER_HOUR: '1000000',
+        WORKER_CONCURRENCY: '4',
+        WORKER_MEMORY_MB: '512',
+        JOB_ATTEMPTS: '1',
+        METRICS_PORT: String(metricsPort),
+        METRICS_PORT_OPEN: 'true'
       }, logs, { entry: 'dist' })
       const scrape = async (): Promise<number> => {
         const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()

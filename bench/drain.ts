@@ -58,9 +58,19 @@ export async function drain (full: boolean): Promise<{ rows: DrainRow[], scale: 
       const accept = createIntake({ redis: conn, queue, sealKey: importPublicKey(seal.publicKey), prefix, retry: { jobAttempts: 8, jobBackoffMs: 5000 / scale } })
       for (let n = 0; n < REPORTS; n++) await accept(plainMessage({ messageId: `drain-${rows.length}-${n}@example.net`, from: `r${n}@example.net`, body: `Report ${n}: open redirect.` }), 'raw')
       const worker = await startChildRole('worker', {
-        REDIS_URL: redis.url, QUEUE_PREFIX: prefix, SEAL_PRIVATE_KEY: seal.privateKey, PGP_PRIVATE_KEY: key.armoredSecret,
-        GITHUB_API_URL: stub.url, GITHUB_TOKEN: 'ghp_bench', GITHUB_OWNER: 'acme', GITHUB_DEFAULT_REPO: 'security-reports',
-        GITHUB_WRITE_INTERVAL_MS: String(interval), JOB_BACKOFF_MS: String(5000 / scale), SMTP_URL: smtp.url, AUTO_REPLY_MAX_PER_HOUR: '1000000', DATA_DIR: '/tmp/intake-bench-data'
+        REDIS_URL: redis.url,
+        QUEUE_PREFIX: prefix,
+        SEAL_PRIVATE_KEY: seal.privateKey,
+        PGP_PRIVATE_KEY: key.armoredSecret,
+        GITHUB_API_URL: stub.url,
+        GITHUB_TOKEN: 'ghp_bench',
+        GITHUB_OWNER: 'acme',
+        GITHUB_DEFAULT_REPO: 'security-reports',
+        GITHUB_WRITE_INTERVAL_MS: String(interval),
+        JOB_BACKOFF_MS: String(5000 / scale),
+        SMTP_URL: smtp.url,
+        AUTO_REPLY_MAX_PER_HOUR: '1000000',
+        DATA_DIR: '/tmp/intake-bench-data'
       }, [], { entry: 'dist' })
       await queue.resume()
       await waitUntil(() => stub.advisories.length >= REPORTS, `drain (${mode})`, 30 * 60_000, 200)
@@ -70,9 +80,14 @@ export async function drain (full: boolean): Promise<{ rows: DrainRow[], scale: 
       // The least time the limits allow: 80 per window, and the spacing between creations.
       const minimum = Math.max(Math.floor((REPORTS - 1) / PER_MINUTE) * windowMs, (REPORTS - 1) * interval) / 1000
       rows.push({
-        mode, refusal, created: stub.advisories.length, seconds: (last - first) / 1000, minimum,
+        mode,
+        refusal,
+        created: stub.advisories.length,
+        seconds: (last - first) / 1000,
+        minimum,
         refusals: posts.filter((r) => r.status === 403 || r.status === 429).length,
-        violations: stub.violations.length, invalid: stub.invalidRequests.length
+        violations: stub.violations.length,
+        invalid: stub.invalidRequests.length
       })
       process.stdout.write(`  drain, ${mode}, ${refusal}: ${rows.at(-1)!.seconds.toFixed(1)} s for ${REPORTS} (least ${minimum} s), ${rows.at(-1)!.violations} violations\n`)
       await worker.kill()

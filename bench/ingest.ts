@@ -77,8 +77,11 @@ export async function ingest (rounds: number): Promise<{ rows: IngestRow[], targ
         process.stdout.write(`  ingest ${label} round ${r + 1}: ours ${Math.round(ours.at(-1)!.rps)}/s, baseline ${Math.round(base.at(-1)!.rps)}/s\n`)
       }
       const summary = (runs: typeof ours): Run => ({
-        rps: spread(runs.map((x) => x.rps)), p50: spread(runs.map((x) => x.p50)), p99: spread(runs.map((x) => x.p99)),
-        non2xx: runs.reduce((a, x) => a + x.non2xx, 0), errors: runs.reduce((a, x) => a + x.errors, 0)
+        rps: spread(runs.map((x) => x.rps)),
+        p50: spread(runs.map((x) => x.p50)),
+        p99: spread(runs.map((x) => x.p99)),
+        non2xx: runs.reduce((a, x) => a + x.non2xx, 0),
+        errors: runs.reduce((a, x) => a + x.errors, 0)
       })
       const o = summary(ours)
       const b = summary(base)

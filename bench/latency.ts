@@ -16,9 +16,17 @@ export async function latency (seconds: number, env: Record<string, string> = {}
   const common = { REDIS_URL: redis.url, QUEUE_PREFIX: 'bench-lat', DATA_DIR: '/tmp/intake-bench-data' }
   const web = await startChildRole('web', { ...common, INBOUND_SECRET: SECRET, SEAL_PUBLIC_KEY: seal.publicKey, LOG_LEVEL: 'warn' }, [], { entry: 'dist' })
   const worker = await startChildRole('worker', {
-    ...common, SEAL_PRIVATE_KEY: seal.privateKey, PGP_PRIVATE_KEY: key.armoredSecret,
-    GITHUB_API_URL: stub.url, GITHUB_TOKEN: 'ghp_bench', GITHUB_OWNER: 'acme', GITHUB_DEFAULT_REPO: 'security-reports', GITHUB_WRITE_INTERVAL_MS: '0',
-    SMTP_URL: smtp.url, AUTO_REPLY_MAX_PER_HOUR: '1000000', ...env
+    ...common,
+    SEAL_PRIVATE_KEY: seal.privateKey,
+    PGP_PRIVATE_KEY: key.armoredSecret,
+    GITHUB_API_URL: stub.url,
+    GITHUB_TOKEN: 'ghp_bench',
+    GITHUB_OWNER: 'acme',
+    GITHUB_DEFAULT_REPO: 'security-reports',
+    GITHUB_WRITE_INTERVAL_MS: '0',
+    SMTP_URL: smtp.url,
+    AUTO_REPLY_MAX_PER_HOUR: '1000000',
+    ...env
   }, [], { entry: 'dist' })
   const rows: LatencyRow[] = []
   try {

@@ -219,7 +219,7 @@ await main()
  * it by seconds from one run to the next. Say so when the offered rate is that close.
  */
 function saturation (capacity: number | undefined): string {
-  if (capacity === undefined || 50 < capacity * 0.9) return ''
+  if (capacity === undefined || capacity * 0.9 > 50) return ''
   return ` At 50/s the worker runs at ${Math.round(50 / capacity * 100)}% of the rate section 2
 measured for it (${capacity.toFixed(0)}/s, Curve25519): the figure is mostly queueing and moves by
 seconds from run to run with a few per cent of throughput. Read it as "saturated", not as a

@@ -53,8 +53,14 @@ export async function webMemory (): Promise<{ rows: WebMemoryRow[], targets: Tar
   try {
     for (const [label, load] of loads) {
       const web = await startChildRole('web', {
-        REDIS_URL: redis.url, QUEUE_PREFIX: `bench-webmem-${rows.length}`, DATA_DIR: '/tmp/intake-bench-data',
-        INBOUND_SECRET: SECRET, SEAL_PUBLIC_KEY: seal.publicKey, LOG_LEVEL: 'info', INBOUND_RATE_LIMIT: '100000/60', WEB_MEMORY_MB: String(WEB_MEMORY_MB)
+        REDIS_URL: redis.url,
+        QUEUE_PREFIX: `bench-webmem-${rows.length}`,
+        DATA_DIR: '/tmp/intake-bench-data',
+        INBOUND_SECRET: SECRET,
+        SEAL_PUBLIC_KEY: seal.publicKey,
+        LOG_LEVEL: 'info',
+        INBOUND_RATE_LIMIT: '100000/60',
+        WEB_MEMORY_MB: String(WEB_MEMORY_MB)
       }, [], { entry: 'dist' })
       const pid = web.child.pid as number
       const idle = rssMiB(pid)
@@ -66,7 +72,11 @@ export async function webMemory (): Promise<{ rows: WebMemoryRow[], targets: Tar
       const counts = new Map<number, number>()
       for (const a of answers) counts.set(a, (counts.get(a) ?? 0) + 1)
       rows.push({
-        load: label, idleMiB: idle, peakMiB: peakRssMiB(pid), seconds, shed,
+        load: label,
+        idleMiB: idle,
+        peakMiB: peakRssMiB(pid),
+        seconds,
+        shed,
         healthP99Ms: health.every((h) => h.status === 200) ? percentile(health.map((h) => h.ms), 0.99) : NaN,
         answers: [...counts].map(([status, n]) => `${n}× ${status}`).join(', ')
       })

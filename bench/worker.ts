@@ -23,7 +23,7 @@ export interface WorkerRow { key: string, threads: number, ours: Spread, gnupg: 
 /** DECRYPT_THREADS settings compared side by side (BENCH_DECRYPT_THREADS=0,2). */
 const THREADS = (process.env.BENCH_DECRYPT_THREADS ?? '0,1,2').split(',').map(Number)
 
-const REPORT = `Hello team,\n\nthe fetch server follows ../ in paths, so GET /files/..%2f..%2fetc/passwd\nreturns the host's password file. Versions: <= 0.2.1.\n\nSteps:\n1. run the server\n2. curl it\n`.repeat(4)
+const REPORT = 'Hello team,\n\nthe fetch server follows ../ in paths, so GET /files/..%2f..%2fetc/passwd\nreturns the host\'s password file. Versions: <= 0.2.1.\n\nSteps:\n1. run the server\n2. curl it\n'.repeat(4)
 
 async function encryptedReports (count: number, publicKey: openpgp.PublicKey): Promise<{ raw: Buffer[], armored: string[] }> {
   const raw: Buffer[] = []
@@ -67,35 +67,46 @@ export async function workerThroughput (rounds: number, env: Record<string, stri
       const ours = new Map<number, number[]>(THREADS.map((n) => [n, []]))
       const gnupg: number[] = []
       for (let r = 0; r < rounds; r++) {
-       for (const threads of THREADS) {
-        await flush(redis.url)
-        smtp.messages.length = 0
-        const prefix = `bench-w${r}-${threads}`
-        const conn = new Redis(redis.url, { maxRetriesPerRequest: null })
-        const queue = new Queue(QUEUE, { connection: conn, prefix })
-        await queue.pause() // queue everything first, then time the drain alone
-        const accept = createIntake({ redis: conn, queue, sealKey: importPublicKey(seal.publicKey), prefix, retry: { jobAttempts: 3, jobBackoffMs: 100 } })
-        for (const raw of reports.raw) await accept(raw, 'raw')
-        const worker = await startChildRole('worker', {
-          REDIS_URL: redis.url, QUEUE_PREFIX: prefix, SEAL_PRIVATE_KEY: seal.privateKey, PGP_PRIVATE_KEY: key.armoredSecret,
-          GITHUB_API_URL: stub.url, GITHUB_TOKEN: 'ghp_bench', GITHUB_OWNER: 'acme', GITHUB_DEFAULT_REPO: 'security-reports', GITHUB_WRITE_INTERVAL_MS: '0',
-          SMTP_URL: smtp.url, AUTO_REPLY_MAX_PER_HOUR: '1000000', DATA_DIR: '/tmp/intake-bench-data', DECRYPT_THREADS: String(threads), ...env
-        }, [], { entry: 'dist' })
-        const start = performance.now()
-        await queue.resume()
-        await waitUntil(async () => {
-          const c = await queue.getJobCounts('completed', 'failed')
-          return (c.completed ?? 0) + (c.failed ?? 0) >= count
-        }, `${label} drain`)
-        ours.get(threads)!.push(count / ((performance.now() - start) / 1000))
-        const failed = await queue.getFailedCount()
-        await worker.kill()
-        await queue.close()
-        conn.disconnect()
-        if (failed > 0) throw new Error(`bench: ${failed} ${label} reports failed`)
-        if (smtp.messages.length < count) throw new Error(`bench: ${smtp.messages.length} acknowledgements for ${count} reports`)
-        process.stdout.write(`  worker ${label} round ${r + 1}, DECRYPT_THREADS=${threads}: ${ours.get(threads)!.at(-1)!.toFixed(0)}/s\n`)
-       }
+        for (const threads of THREADS) {
+          await flush(redis.url)
+          smtp.messages.length = 0
+          const prefix = `bench-w${r}-${threads}`
+          const conn = new Redis(redis.url, { maxRetriesPerRequest: null })
+          const queue = new Queue(QUEUE, { connection: conn, prefix })
+          await queue.pause() // queue everything first, then time the drain alone
+          const accept = createIntake({ redis: conn, queue, sealKey: importPublicKey(seal.publicKey), prefix, retry: { jobAttempts: 3, jobBackoffMs: 100 } })
+          for (const raw of reports.raw) await accept(raw, 'raw')
+          const worker = await startChildRole('worker', {
+            REDIS_URL: redis.url,
+            QUEUE_PREFIX: prefix,
+            SEAL_PRIVATE_KEY: seal.privateKey,
+            PGP_PRIVATE_KEY: key.armoredSecret,
+            GITHUB_API_URL: stub.url,
+            GITHUB_TOKEN: 'ghp_bench',
+            GITHUB_OWNER: 'acme',
+            GITHUB_DEFAULT_REPO: 'security-reports',
+            GITHUB_WRITE_INTERVAL_MS: '0',
+            SMTP_URL: smtp.url,
+            AUTO_REPLY_MAX_PER_HOUR: '1000000',
+            DATA_DIR: '/tmp/intake-bench-data',
+            DECRYPT_THREADS: String(threads),
+            ...env
+          }, [], { entry: 'dist' })
+          const start = performance.now()
+          await queue.resume()
+          await waitUntil(async () => {
+            const c = await queue.getJobCounts('completed', 'failed')
+            return (c.completed ?? 0) + (c.failed ?? 0) >= count
+          }, `${label} drain`)
+          ours.get(threads)!.push(count / ((performance.now() - start) / 1000))
+          const failed = await queue.getFailedCount()
+          await worker.kill()
+          await queue.close()
+          conn.disconnect()
+          if (failed > 0) throw new Error(`bench: ${failed} ${label} reports failed`)
+          if (smtp.messages.length < count) throw new Error(`bench: ${smtp.messages.length} acknowledgements for ${count} reports`)
+          process.stdout.write(`  worker ${label} round ${r + 1}, DECRYPT_THREADS=${threads}: ${ours.get(threads)!.at(-1)!.toFixed(0)}/s\n`)
+        }
         gnupg.push(await gnupgRate(key.armoredSecret, reports.armored, parallel))
         process.stdout.write(`  GnuPG ${label} round ${r + 1}: ${gnupg.at(-1)!.toFixed(0)}/s\n`)
       }

@@ -10,7 +10,6 @@ export function configTable (): string {
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n')
 }
 
-
 /** Replaces the table between the README's markers. */
 export function withTable (readme: string): string {
   return readme.replace(/(<!-- config-table:start -->\n)[\s\S]*?(<!-- config-table:end -->)/, `$1${configTable()}\n$2`)

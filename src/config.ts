@@ -1,8 +1,8 @@
 // One typed configuration, read from the environment (and `.env`) once at start.
 // `settings` is the single source: the loader, the README table (scripts/config-table.ts)
 // and the tests all read it. Every problem is collected and reported together.
-import { isInside } from './keys/paths.js'
-import type { PrivateForkPolicy } from './advisory/private-fork.js'
+import { isInside } from './domain/paths.js'
+import type { PrivateForkPolicy } from './domain/advisory.js'
 
 export type Role = 'all' | 'web' | 'worker'
 

@@ -2,7 +2,7 @@
 // looks: the repository, the package, severity or vector, CWE ids, credits and
 // collaborators. The rules are the pure triage module; this adds what only GitHub can
 // confirm (the repository exists, its manifest, its CODEOWNERS, the reporter's login).
-import type { OpenedReport } from '../report/types.js'
+import type { OpenedReport } from '../domain/report.js'
 import { inlineText } from '../triage/attachments.js'
 import { decideSeverity, triage, type Findings, type SeverityDecision } from '../triage/index.js'
 import type { PackageRef } from '../triage/manifest.js'

@@ -2,8 +2,8 @@
 // the advisory it belongs to: dated, with its own sender, encryption and signature, the
 // text in an unbreakable fence. Each section starts with a marker naming the follow-up's
 // intake id, so appending is idempotent: a retried job finds its marker and stops.
-import { limits } from '../limits.js'
-import type { OpenedReport } from '../report/types.js'
+import { limits } from '../domain/limits.js'
+import type { OpenedReport } from '../domain/report.js'
 import { code, mailbox, signatureCell, textSection } from './render.js'
 
 export function followUpMarker (intakeId: string): string {

@@ -197,12 +197,14 @@ export function githubClient (config: Config, log: Log, metrics?: Metrics): Octo
   if (!hasGithub(config)) return undefined
   const auth = config.github.token ?? config.github.app
   if (auth === undefined) throw new Error('no GitHub credentials')
-  const observe = metrics === undefined ? undefined : {
-    request: (r: { method: string, route: string, status: number | 'error' }) => {
-      metrics.githubRequests.inc({ method: r.method, route: r.route, status: String(r.status) })
-      if (r.method === 'PATCH' && r.route.includes('/security-advisories/') && typeof r.status === 'number' && r.status < 300) metrics.advisories.inc({ action: 'updated' })
-    },
-    rateLimit: (r: { kind: string, retried: boolean }) => { metrics.githubRateLimitWaits.inc({ kind: r.kind, retried: String(r.retried) }) }
-  }
+  const observe = metrics === undefined
+    ? undefined
+    : {
+        request: (r: { method: string, route: string, status: number | 'error' }) => {
+          metrics.githubRequests.inc({ method: r.method, route: r.route, status: String(r.status) })
+          if (r.method === 'PATCH' && r.route.includes('/security-advisories/') && typeof r.status === 'number' && r.status < 300) metrics.advisories.inc({ action: 'updated' })
+        },
+        rateLimit: (r: { kind: string, retried: boolean }) => { metrics.githubRateLimitWaits.inc({ kind: r.kind, retried: String(r.retried) }) }
+      }
   return createOctokit({ baseUrl: config.github.apiUrl, auth, log, ...(observe === undefined ? {} : { observe }), writeIntervalMs: config.githubWriteIntervalMs })
 }

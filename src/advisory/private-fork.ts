@@ -3,12 +3,9 @@
 // with the draft advisory (`start_private_fork`); otherwise `intake advisory fork <GHSA>`
 // asks for it later (POST .../security-advisories/{ghsa_id}/forks).
 import type { Octokit } from '@octokit/rest'
-import type { Severity } from '../triage/cvss.js'
+import type { PrivateForkPolicy, Severity } from '../domain/advisory.js'
 import { readAdvisoryOrReason } from './github-advisory.js'
 import { toAdvisoryError } from './sink.js'
-
-/** `never`, `always`, or a severity: that severity or higher (`high` = high or critical). */
-export type PrivateForkPolicy = 'never' | 'always' | Severity
 
 const RANK: Record<Severity, number> = { low: 1, medium: 2, high: 3, critical: 4 }
 

@@ -5,8 +5,8 @@
 // The rule: the first Monday-Thursday whose 16:00 UTC is at least 24 hours after `now`.
 // Today is therefore never proposed, and the Private Distributors get a full day's
 // notice at least. Public holidays are not known here: pick another day with --date.
-import type { ReportEvents } from '../report/events.js'
-import type { ProgressStore } from '../report/state.js'
+import type { ReportEvents } from '../store/events.js'
+import type { ProgressStore } from '../store/progress.js'
 
 export const RELEASE_HOUR_UTC = 16
 export const MIN_LEAD_MS = 24 * 3_600_000

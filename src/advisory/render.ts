@@ -11,9 +11,10 @@
 // Backslash-escaping (`\@login`) would not do: cmark drops the backslash and the mention
 // filter then sees `@login` in the rendered text.
 import { intakeMarker } from './marker.js'
-import { limits } from '../limits.js'
+import { limits } from '../domain/limits.js'
 import { fenceFor, fenceLanguage, longestRun } from '../triage/attachments.js'
-import type { OpenedReport, PartSignature, ReportAttachment, SignatureState } from '../report/types.js'
+import type { OpenedReport, PartSignature, ReportAttachment, SignatureState } from '../domain/report.js'
+import type { Ecosystem } from '../domain/advisory.js'
 
 export interface RenderMeta {
   intakeId: string
@@ -35,10 +36,6 @@ export interface RenderedAdvisory {
   summary: string
   description: string
 }
-
-export type Ecosystem =
-  | 'rubygems' | 'npm' | 'pip' | 'maven' | 'nuget' | 'composer' | 'go' | 'rust'
-  | 'erlang' | 'actions' | 'pub' | 'other' | 'swift'
 
 export interface AdvisoryVulnerability {
   package: { ecosystem: Ecosystem, name: string | null }
@@ -269,7 +266,7 @@ function fitText (raw: string, budget: number): { shown: string, shownChars: num
 // Fence content is shown verbatim (it is a proof of concept the team may copy), so only
 // what would defeat the intake marker is touched: the marker lookup reads raw Markdown.
 export function escapeText (text: string): string {
-  return breakMarkers(text.replace(/\r\n?/g, '\n').replace(/\u0000/g, '\uFFFD'))
+  return breakMarkers(text.replace(/\r\n?/g, '\n').replaceAll('\u0000', '\uFFFD'))
 }
 
 // A table cell holding a hostile value: one line, capped, in a code span it cannot close.
@@ -327,4 +324,3 @@ function countCodePoints (value: string): number {
   const pairs = value.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)
   return value.length - (pairs === null ? 0 : pairs.length)
 }
-

@@ -7,7 +7,7 @@ import { advisoryNotFound } from '../advisory/github-advisory.js'
 import { loadTemplates } from '../mail/templates.js'
 import { discordPoster } from '../notify/chat.js'
 import { announce, previewAnnouncement } from '../timeline/announce.js'
-import type { AdvisoryContext, ResolvedAdvisory } from './advisory.js'
+import type { AdvisoryContext, ResolvedAdvisory } from './advisory-context.js'
 
 export async function announceCommand (ctx: AdvisoryContext, advisory: ResolvedAdvisory, flags: string[]): Promise<number> {
   // Flags other than --dry-run and --force are refused by the table (advisory.ts).

@@ -2,7 +2,6 @@
 // each, on an advisory the gateway filed. Every step is recorded in the report's event
 // record (report/events.ts), which `advisory timeline` prints. One row per sub-command.
 import type { Octokit } from '@octokit/rest'
-import type { Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { Config } from '../config.js'
 import { cliRedis } from './redis.js'
@@ -13,31 +12,11 @@ import { requestFork } from '../advisory/private-fork.js'
 import { formatReleaseDay, parseReleaseDate, proposeReleaseDay, recordReleaseDay, releaseAtValue } from '../advisory/release-day.js'
 import { createLogger } from '../log.js'
 import { gatewayKeys } from '../queue/jobs.js'
-import { formatTimeline, reportEvents, type ReportEvents } from '../report/events.js'
-import { progressStore, type ProgressStore, type ReportProgress } from '../report/state.js'
-import { threadIndex } from '../report/thread-index.js'
+import { formatTimeline, reportEvents } from '../store/events.js'
+import { progressStore } from '../store/progress.js'
+import { threadIndex } from '../store/thread-index.js'
 import { announceCommand } from './advisory-announce.js'
-
-type Out = (s: string) => void
-
-/** What every sub-command gets: the advisory resolved to its report, and the clients. */
-export interface AdvisoryContext {
-  config: Config
-  redis: Redis
-  events: ReportEvents
-  progress: ProgressStore
-  /** Undefined when no GitHub credentials are configured (the outbox sink). */
-  octokit: Octokit | undefined
-  out: Out
-}
-
-export interface ResolvedAdvisory {
-  ghsaId: string
-  intakeId: string
-  owner: string
-  repo: string
-  state: ReportProgress
-}
+import type { AdvisoryContext, Out, ResolvedAdvisory } from './advisory-context.js'
 
 interface SubCommand {
   usage: string

@@ -3,7 +3,7 @@
 // a 0600 file or to stdout for a secrets store, never into the repository.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isInside } from '../keys/paths.js'
+import { isInside } from '../domain/paths.js'
 import type { Config } from '../config.js'
 import { generateTeamKey, loadTeamKeyring } from '../pgp/keyring.js'
 import type { TeamKeyring } from '../pgp/types.js'

@@ -48,7 +48,7 @@ function parseArgs (args: string[], config: Config): SendTestOptions | string {
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]
     const value = args[i + 1]
-    if (value === undefined) return `usage: send-test [--url URL] [--key FILE] [--from ADDRESS]\n`
+    if (value === undefined) return 'usage: send-test [--url URL] [--key FILE] [--from ADDRESS]\n'
     if (flag === '--url') opts.url = value.replace(/\/+$/, '')
     else if (flag === '--key') opts.keyFile = value
     else if (flag === '--from') opts.from = value

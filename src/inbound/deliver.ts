@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { headerTooLarge } from './message-head.js'
 import { countDropped, recipientFilter } from './recipients.js'
 import { replyAccepted, type InboundDeps } from './respond.js'
-import { mergeVerdicts, type InboundMessage } from './message.js'
+import { mergeVerdicts, type InboundMessage } from '../domain/inbound.js'
 import { verdictsFromHeaders } from './verdict-headers.js'
 
 export interface DeliverDeps extends InboundDeps {

@@ -8,11 +8,10 @@ import type { Redis } from 'ioredis'
 import { sealParts } from '../seal/hpke.js'
 import { gatewayKeys, jobOptions, type JobMap } from '../queue/jobs.js'
 import { headerBoundary, messageId } from './message-head.js'
-import { threadIndex } from '../report/thread-index.js'
+import { threadIndex } from '../store/thread-index.js'
+import { seenMarkers } from '../store/seen.js'
 import { payloadParts } from '../seal/payload.js'
-import type { InboundMeta } from './message.js'
-
-const SEEN_TTL_SECONDS = 90 * 24 * 3600 // longer than any provider retries (SendGrid: 3 days)
+import type { InboundMeta } from '../domain/inbound.js'
 
 export interface IntakeDeps {
   redis: Redis
@@ -47,10 +46,11 @@ export function intakeIdFor (hash: string): string {
 
 export function createIntake (deps: IntakeDeps) {
   const keys = gatewayKeys(deps.prefix)
+  const seenBefore = seenMarkers(deps.redis, deps.prefix)
   /** `meta` (provider envelope and verdicts) is sealed together with the raw bytes. */
   return async function accept (raw: Buffer, source: string, meta?: InboundMeta): Promise<Accepted> {
     const hash = deliveryHash(raw)
-    const seen = await deps.redis.get(keys.seen(hash))
+    const seen = await seenBefore.get(hash)
     if (seen !== null) return { id: seen, duplicate: true }
 
     const id = intakeIdFor(hash)
@@ -61,7 +61,7 @@ export function createIntake (deps: IntakeDeps) {
     await threadIndex(deps.redis, deps.prefix).rememberFirst(messageId(raw), id)
     // jobId = intake id: BullMQ ignores a second add while the first job exists.
     await deps.queue.add('process-report', { intakeId: id, receivedAt: new Date().toISOString(), source }, { ...jobOptions(deps.retry), jobId: id })
-    await deps.redis.set(keys.seen(hash), id, 'EX', SEEN_TTL_SECONDS)
+    await seenBefore.remember(hash, id)
     return { id, duplicate: false }
   }
 }

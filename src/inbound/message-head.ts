@@ -3,7 +3,7 @@
 // because a message is never refused for its content: malformed lines are skipped, a
 // missing blank line is assumed before the first line that cannot be header, bare LF is
 // a line end. One linear pass, and no line is read past the header block limit.
-import { limits } from '../limits.js'
+import { limits } from '../domain/limits.js'
 
 /** The largest header block taken (the worker's splitter allows more per entity). */
 export const MAX_HEADER_BLOCK = limits.headerBytes * 4

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import MailComposer from 'nodemailer/lib/mail-composer'
 import { basicAuthHook } from './basic-auth.js'
 import { deliver, type DeliverDeps } from './deliver.js'
-import type { Verdicts } from './message.js'
+import type { Verdicts } from '../domain/inbound.js'
 import { verdictsFromFields } from './verdict-headers.js'
 
 interface PostmarkAddress { Email?: string, Name?: string }
@@ -39,8 +39,20 @@ const list = (items: object) => ({ type: ['array', 'null'], items })
 const POSTMARK_BODY = {
   type: 'object',
   properties: {
-    From: str, FromFull: address, To: str, ToFull: list(address), Cc: str, CcFull: list(address), ReplyTo: str, OriginalRecipient: str,
-    Subject: str, Date: str, MessageID: str, TextBody: str, HtmlBody: str, RawEmail: str,
+    From: str,
+    FromFull: address,
+    To: str,
+    ToFull: list(address),
+    Cc: str,
+    CcFull: list(address),
+    ReplyTo: str,
+    OriginalRecipient: str,
+    Subject: str,
+    Date: str,
+    MessageID: str,
+    TextBody: str,
+    HtmlBody: str,
+    RawEmail: str,
     Headers: list({ type: ['object', 'null'], properties: { Name: str, Value: str } }),
     Attachments: list({ type: 'object', properties: { Name: str, Content: str, ContentType: str, ContentID: str } })
   }

@@ -1,7 +1,7 @@
 // POST /inbound/raw: a relay you control (Cloudflare Email Worker, Postfix pipe, the
 // CLI's send-test) posts the raw RFC 5322 bytes, signed with INBOUND_SECRET.
 import type { FastifyInstance } from 'fastify'
-import { limits } from '../limits.js'
+import { limits } from '../domain/limits.js'
 import { checkRawHeaders, verifyRaw } from './hmac.js'
 import { headerTooLarge } from './message-head.js'
 import { replyAccepted, type InboundDeps } from './respond.js'

@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Accept } from './intake.js'
-import type { InboundMeta } from './message.js'
+import type { InboundMeta } from '../domain/inbound.js'
 
 // Providers wait 10 s to 2 min for an answer; answer 503 well before any of them gives up.
 const ACCEPT_TIMEOUT_MS = 8000

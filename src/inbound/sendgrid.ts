@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { basicAuthHook } from './basic-auth.js'
 import { deliver, type DeliverDeps } from './deliver.js'
 import { readMultipart, text } from './forms.js'
-import type { Verdicts } from './message.js'
+import type { Verdicts } from '../domain/inbound.js'
 
 export async function sendgridRoute (app: FastifyInstance, deps: DeliverDeps & { basicAuth: string, maxBytes: number }): Promise<void> {
   app.post('/inbound/sendgrid', { bodyLimit: deps.maxBytes, preParsing: basicAuthHook(deps.basicAuth, 'sendgrid') }, async (req, reply) => {

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { unauthorized } from './basic-auth.js'
 import { deliver, type DeliverDeps } from './deliver.js'
 import { unavailable } from './respond.js'
-import type { Verdicts } from './message.js'
+import type { Verdicts } from '../domain/inbound.js'
 import { snsOnce, type SnsAnswer } from './sns-once.js'
 import { SnsCertificateUnavailable, asSnsMessage, snsUrlRegion, topicRegion, type FetchText, type SnsMessage, type SnsVerify } from './sns-verify.js'
 

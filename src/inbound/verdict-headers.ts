@@ -3,7 +3,7 @@
 // Authentication-Results line). A sender can write these too, but only ever to its own
 // harm: verdicts are merged so the most suspicious wins (see mergeVerdicts).
 import { readHeaderLines } from './message-head.js'
-import type { Verdicts } from './message.js'
+import type { Verdicts } from '../domain/inbound.js'
 
 export function verdictsFromHeaders (raw: Buffer): Verdicts {
   return verdictsFromFields(readHeaderLines(raw).map(splitField))

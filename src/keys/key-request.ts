@@ -18,7 +18,7 @@
 // Replies obey RFC 3834 (the worker's auto-reply policy decides first) and go at most
 // once every three days to the same inbox, and at most KEY_REPLIES_PER_HOUR in all.
 import type { Redis } from 'ioredis'
-import type { OpenedReport } from '../report/types.js'
+import type { OpenedReport } from '../domain/report.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import { addressOf, replyRecipient, type ReplyTarget } from '../mail/messages.js'
 import { autocryptHeader, signMime, type RawMail } from '../mail/pgp-mime.js'
@@ -161,4 +161,3 @@ async function replyLimit (deps: KeyReplierDeps, address: string, intakeId: stri
   if (set === null && await deps.redis.get(marker) !== intakeId) return 'key already sent to this address in the last 3 days'
   return undefined
 }
-

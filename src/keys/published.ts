@@ -14,7 +14,7 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { armor, enums, readKeys, type PublicKey } from 'openpgp'
 import { pgpConfig } from '../pgp/openpgp-config.js'
-import { DEV_PUBLIC_KEY_FILE } from '../pgp/team-key.js'
+import { DEV_PUBLIC_KEY_FILE } from '../domain/dev-key.js'
 
 export interface PublishedKey {
   key: PublicKey

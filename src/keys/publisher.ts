@@ -10,6 +10,7 @@ import type { Logger } from '../log.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import type { KeySource, Publication } from './published.js'
 import { publicationWarnings } from './published.js'
+import { securityTxtKey } from '../store/security-txt.js'
 import { securityTxtBody, securityTxtExpires, signSecurityTxt } from './security-txt.js'
 
 export interface SecurityTxtSettings {
@@ -39,10 +40,6 @@ export interface Publisher {
   /** The first publication, started at start but not awaited by it (Redis may still be connecting). */
   first: Promise<string | undefined>
   close: () => void
-}
-
-export function securityTxtKey (prefix: string): string {
-  return `${prefix}:gw:security-txt`
 }
 
 export async function startPublisher (deps: PublisherDeps): Promise<Publisher> {

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js'
 import { armorKeys, createKeySource, publicationWarnings, type KeySource, type Publication, type PublishedKey } from './published.js'
 import { wkdDomain, wkdHash } from './wkd.js'
 import { machineReadableIndex, matchKeys, parseSearch } from './hkp.js'
-import { securityTxtKey } from './publisher.js'
+import { securityTxtKey } from '../store/security-txt.js'
 import { parseSecurityTxt } from './security-txt.js'
 import { humanPage } from './page.js'
 

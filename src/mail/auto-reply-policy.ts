@@ -2,7 +2,7 @@
 // means mail loops with vacation responders, list servers and bounce handlers, or
 // acknowledgements sprayed at a whole mailing list. Reasons are fixed strings (never
 // header values), so they are safe to log and to store with the intake's progress.
-import type { OpenedReport } from '../report/types.js'
+import type { OpenedReport } from '../domain/report.js'
 
 export type AutoReplyDecision = { ok: true } | { ok: false, reason: string }
 

@@ -3,7 +3,7 @@
 // the private advisory, not in an inbox. Every header value that comes from the report
 // is reduced to one line without control characters before nodemailer sees it.
 import { domainToASCII } from 'node:url'
-import type { Address, OpenedReport, SignatureState } from '../report/types.js'
+import type { Address, OpenedReport, SignatureState } from '../domain/report.js'
 import { builtinTemplates, wrapText, type Rendered, type Templates } from './templates.js'
 
 /** What a reply needs from the report; `encrypted` is unknown for undecryptable mail. */

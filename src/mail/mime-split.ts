@@ -1,7 +1,7 @@
 // A minimal MIME splitter for what mailparser cannot give: the exact raw bytes of each
 // part of a multipart entity (RFC 3156 signatures cover the first part's raw bytes) and
 // a cheap structure walk to count parts before anything is decoded.
-import { ReportError } from '../report/errors.js'
+import { ReportError } from '../domain/errors.js'
 
 /** Above this a header section is not mail (mailparser also fails at 1 MiB per node). */
 const maxHeaderSectionBytes = 1024 * 1024

@@ -7,8 +7,8 @@
 // but some allocation shapes (one huge string) abort the whole process instead
 // (nodejs/node#47224), so it is set where the container would kill us anyway.
 import { Piscina } from 'piscina'
-import { ReportError } from '../report/errors.js'
-import type { OpenedReport } from '../report/types.js'
+import { ReportError } from '../domain/errors.js'
+import type { OpenedReport } from '../domain/report.js'
 import type { OpenAnswer, OpenTask } from './open-thread.js'
 import type { OpenReportDeps } from './open-report.js'
 import { parseMime } from './parse.js'

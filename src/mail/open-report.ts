@@ -3,13 +3,13 @@
 // are unwrapped here; everything else sees an OpenedReport.
 import { createHash } from 'node:crypto'
 import type { PublicKey } from 'openpgp'
-import { limits } from '../limits.js'
+import { limits } from '../domain/limits.js'
 import { decryptMessage, isEncryptedMessage } from '../pgp/decrypt.js'
 import { findReporterKeys, knownKey, type FoundKey } from '../pgp/reporter-keys.js'
 import type { CandidateKey, DecryptResult, TeamKeyring } from '../pgp/types.js'
 import { readInlineSigned, verifyDetached } from '../pgp/verify.js'
-import { ReportError } from '../report/errors.js'
-import type { OpenedReport, PartSignature, ReportAttachment, SignatureState } from '../report/types.js'
+import { ReportError } from '../domain/errors.js'
+import type { OpenedReport, PartSignature, ReportAttachment, SignatureState } from '../domain/report.js'
 import { decodeBody, findPgpSigned, isPgpSigned, splitMime, toCrlf, type MimeEntity, type PgpSignedEntity } from './mime-split.js'
 import { parseMime, type ParsedAttachment, type ParsedEntity } from './parse.js'
 

@@ -8,8 +8,8 @@ import { Piscina } from 'piscina'
 import { readKey } from 'openpgp'
 import { loadTeamKeyring } from '../pgp/keyring.js'
 import type { TeamKeyring } from '../pgp/types.js'
-import { ReportError } from '../report/errors.js'
-import type { OpenedReport } from '../report/types.js'
+import { ReportError } from '../domain/errors.js'
+import type { OpenedReport } from '../domain/report.js'
 import { openReport } from './open-report.js'
 
 export interface OpenTask {

@@ -1,9 +1,9 @@
 // The one module that knows mailparser, so it can be swapped (for PostalMime, say)
 // without touching the rest. Everything else sees ParsedEntity.
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser'
-import { limits } from '../limits.js'
-import { ReportError } from '../report/errors.js'
-import type { Address } from '../report/types.js'
+import { limits } from '../domain/limits.js'
+import { ReportError } from '../domain/errors.js'
+import type { Address } from '../domain/report.js'
 import { describeStructure, splitMime, type ContentType, type MimeHeader } from './mime-split.js'
 
 /** HTML beyond this is not converted to text (a hostile page can make conversion slow). */

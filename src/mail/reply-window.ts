@@ -44,7 +44,7 @@ export function replyWindow (redis: Redis, prefix: string, opts: ReplyWindowOpti
     if (kind !== 'ack') return await redis.set(key, '1', 'EX', seconds, 'NX') === 'OK'
     // The window starts with the first acknowledgement (EXPIRE NX) and is not
     // extended by later ones, so a counted sender is free again after it.
-    const [[, count] = [], [] = []] = await redis.multi().incr(key).expire(key, seconds, 'NX').exec() ?? []
+    const [[, count] = []] = await redis.multi().incr(key).expire(key, seconds, 'NX').exec() ?? []
     return Number(count) <= opts.ackLimit
   }
   const unauthenticatedMax = opts.maxPerHour - Math.floor(opts.maxPerHour * (opts.reservedPercent ?? RESERVED_PERCENT) / 100)

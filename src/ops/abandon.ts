@@ -2,7 +2,7 @@
 // side effect in the pipeline sits between two progress records, so a progress store
 // that refuses to continue once the run is abandoned stops it at the next boundary:
 // what already happened is still recorded (the write goes first), nothing new starts.
-import type { ProgressStore } from '../report/state.js'
+import type { ProgressStore } from '../store/progress.js'
 
 export class Abandoned extends Error {
   constructor () {

@@ -4,7 +4,7 @@
 // there, the intake says whether a message was queued or was a redelivery.
 import type { Accept } from '../inbound/intake.js'
 import type { QuarantineStore } from '../quarantine/store.js'
-import type { ProgressStore, ReportProgress } from '../report/state.js'
+import type { ProgressStore, ReportProgress } from '../store/progress.js'
 import { reasonLabel, type Metrics } from './metrics.js'
 
 export function observedAccept (accept: Accept, metrics: Metrics): Accept {

@@ -2,7 +2,8 @@
 // without persistence loses every queued report on restart, after we answered 200.
 // Checked once at start; production gets a loud warning (not a refusal: managed Redis
 // services often hide their configuration, and we cannot always tell).
-import type { Redis } from 'ioredis'
+import { Redis } from 'ioredis'
+import type { Config } from '../config.js'
 import type { Logger } from '../log.js'
 
 export interface RedisSafety {
@@ -63,4 +64,18 @@ function parseInfo (text: string): Record<string, string> {
     if (at > 0 && !line.startsWith('#')) out[line.slice(0, at)] = line.slice(at + 1).trim()
   }
   return out
+}
+
+/** maxmemory-policy and persistence: loud in production, a note in development. */
+export async function checkRedisAtStart (config: Pick<Config, 'redisUrl' | 'production'>, log: Logger): Promise<void> {
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 3000, lazyConnect: true })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    await warnUnsafeRedis(redis, log, config.production)
+  } catch (err) {
+    log.warn({ err: { message: (err as Error).message } }, 'redis not reachable at start; inbound answers 503 until it is')
+  } finally {
+    redis.disconnect()
+  }
 }

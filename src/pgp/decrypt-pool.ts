@@ -3,8 +3,8 @@
 // so one worker process is bound by one core; threads, each holding the secret keys,
 // let decryption use the others while the main thread parses, files and replies.
 import { Piscina } from 'piscina'
-import { ReportError } from '../report/errors.js'
-import type { DecryptedParts } from './decrypt.js'
+import { ReportError } from '../domain/errors.js'
+import type { DecryptedParts } from './types.js'
 import type { ThreadAnswer } from './decrypt-thread.js'
 
 export interface DecryptPool {

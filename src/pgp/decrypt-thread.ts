@@ -3,9 +3,9 @@
 // other error as its class name only (library messages can quote input).
 import { workerData } from 'node:worker_threads'
 import { loadTeamKeyring } from './keyring.js'
-import { decryptToParts, type DecryptedParts } from './decrypt.js'
-import { ReportError } from '../report/errors.js'
-import type { TeamKeyring } from './types.js'
+import { decryptToParts } from './decrypt.js'
+import { ReportError } from '../domain/errors.js'
+import type { DecryptedParts, TeamKeyring } from './types.js'
 
 export type ThreadAnswer = { ok: true, parts: DecryptedParts } | { ok: false, code?: ReportError['code'], message: string }
 

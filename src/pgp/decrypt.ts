@@ -11,13 +11,13 @@
 // ratio: the cap handed to it is also at most maxExpansion times the ciphertext, so a
 // few hundred KB cannot inflate to the whole cap.
 import { decryptSessionKeys, enums, readMessage, type Config, type Message, type PrivateKey, type SessionKey } from 'openpgp'
-import { limits } from '../limits.js'
-import { ReportError } from '../report/errors.js'
+import { limits } from '../domain/limits.js'
+import { ReportError } from '../domain/errors.js'
 import { findDecryptionKeys, fingerprintOf, keyIdHex } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
 import { isDecompressionCap, plaintextCap } from './plaintext-cap.js'
 export { isPlaintextCap, maxExpansion } from './plaintext-cap.js'
-import type { DecryptResult, TeamKeyring } from './types.js'
+import type { DecryptedParts, DecryptResult, TeamKeyring } from './types.js'
 import { verifyDetached } from './verify.js'
 
 type AnyMessage = Message<Uint8Array | string>
@@ -25,15 +25,6 @@ type AnyMessage = Message<Uint8Array | string>
 export interface DecryptOptions {
   /** Cap on the plaintext after decompression; defaults to limits.decryptedBytes. */
   maxBytes?: number
-}
-
-/** What a decryption yields, as plain data (it crosses to and from decryption threads). */
-export interface DecryptedParts {
-  data: Uint8Array
-  decryptedWith: string
-  signatureKeyIds: string[]
-  /** the inner signature packets, checked later as detached signatures over `data` */
-  signatureBytes: Uint8Array
 }
 
 export async function decryptMessage (input: Uint8Array | string, keyring: TeamKeyring, opts: DecryptOptions = {}): Promise<DecryptResult> {

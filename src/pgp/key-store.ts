@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { domainToASCII } from 'node:url'
 import type { Redis } from 'ioredis'
 import { readKey, type PublicKey } from 'openpgp'
-import type { KeySource } from '../report/types.js'
+import type { KeySource } from '../domain/report.js'
 import { fingerprintOf } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
 

@@ -2,7 +2,7 @@
 // one) so that low-level methods such as Message.decrypt, which take no defaults, see
 // exactly the same settings as the top-level helpers.
 import { config as defaults, enums, type Config } from 'openpgp'
-import { limits } from '../limits.js'
+import { limits } from '../domain/limits.js'
 
 const hardened: Config = Object.freeze({
   ...defaults,

@@ -1,7 +1,7 @@
 // The plaintext cap of one decompression: the message's remaining plaintext budget (from
 // the worker's memory admission), and at most maxExpansion times the input. Shared by
 // decryption and by signed-but-not-encrypted inline messages, which inflate as well.
-import { ReportError } from '../report/errors.js'
+import { ReportError } from '../domain/errors.js'
 
 /**
  * Plaintext per input byte allowed beyond the first MiB. Text and logs deflate 3-50

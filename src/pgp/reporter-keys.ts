@@ -2,7 +2,7 @@
 // an attached key whose user ID is the From address. A key found here only says who
 // holds it; whether it signed the report is verify.ts' job.
 import { enums, readKey, readKeys, unarmor, type Key, type PublicKey } from 'openpgp'
-import type { KeySource, ReporterKey } from '../report/types.js'
+import type { KeySource, ReporterKey } from '../domain/report.js'
 import { fingerprintOf } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
 import { splitPackets } from './packets.js'

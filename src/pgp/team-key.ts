@@ -7,9 +7,9 @@ import type { Config } from '../config.js'
 import type { Logger } from '../log.js'
 import { generateTeamKey, loadTeamKeyring } from './keyring.js'
 import type { TeamKeyring } from './types.js'
+import { DEV_PUBLIC_KEY_FILE } from '../domain/dev-key.js'
 
 export const DEV_SECRET_KEY_FILE = 'dev-team-key.secret.asc'
-export const DEV_PUBLIC_KEY_FILE = 'dev-team-key.pub.asc'
 
 export async function loadWorkerKeyring (config: Config, log: Logger): Promise<TeamKeyring> {
   const passphrase = config.pgp.passphrase

@@ -1,6 +1,6 @@
 // The team keyring as the worker holds it. The web role never constructs one.
 import type { PrivateKey, PublicKey } from 'openpgp'
-import type { KeySource, SignatureState } from '../report/types.js'
+import type { KeySource, SignatureState } from '../domain/report.js'
 
 /** A public key that may have made a signature, with where it was found. A bare PublicKey counts as 'known'. */
 export interface CandidateKey {
@@ -18,7 +18,16 @@ export interface TeamKeyring {
   /** True when this is the throw-away key generated for development. */
   development: boolean
   /** Decrypts elsewhere (a thread pool holding the same keys) instead of on this thread. */
-  offload?: (input: Uint8Array | string, maxBytes: number) => Promise<import('./decrypt.js').DecryptedParts>
+  offload?: (input: Uint8Array | string, maxBytes: number) => Promise<DecryptedParts>
+}
+
+/** What a decryption yields, as plain data (it crosses to and from decryption threads). */
+export interface DecryptedParts {
+  data: Uint8Array
+  decryptedWith: string
+  signatureKeyIds: string[]
+  /** the inner signature packets, checked later as detached signatures over `data` */
+  signatureBytes: Uint8Array
 }
 
 export interface DecryptResult {

@@ -19,9 +19,9 @@ import {
   type Signature,
   SignaturePacket
 } from 'openpgp'
-import { limits } from '../limits.js'
-import { ReportError } from '../report/errors.js'
-import type { SignatureState } from '../report/types.js'
+import { limits } from '../domain/limits.js'
+import { ReportError } from '../domain/errors.js'
+import type { SignatureState } from '../domain/report.js'
 import { fingerprintOf, keyIdHex } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
 import { isDecompressionCap, plaintextCap } from './plaintext-cap.js'

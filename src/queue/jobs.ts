@@ -26,9 +26,9 @@ export interface JobMap {
   /** Timeline queue: GitHub said (webhook) that this advisory changed; check it now. */
   'advisory-event': AdvisoryJobRef & { action: string }
   /** Timeline queue: 1-3 days after publication, remind the team of the retrospective. */
-  'retrospective': AdvisoryJobRef & { intakeId: string, publishedAt: string }
+  retrospective: AdvisoryJobRef & { intakeId: string, publishedAt: string }
   /** Timeline queue: post the release announcement (once the advisory is published; at most once). */
-  'announce': AdvisoryJobRef & { intakeId: string }
+  announce: AdvisoryJobRef & { intakeId: string }
 }
 
 export interface AdvisoryJobRef {

@@ -8,7 +8,7 @@
 // mailbox is one sender whatever its case or +tag (x+1@, x+2@ share one budget).
 import { createHmac, type KeyObject } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { InboundMeta } from '../inbound/message.js'
+import type { InboundMeta } from '../domain/inbound.js'
 import { headerValue, readHeaderLines } from '../inbound/message-head.js'
 import { addressOf } from '../mail/messages.js'
 import { mailboxKey } from '../mail/reply-window.js'

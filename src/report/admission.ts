@@ -9,11 +9,11 @@
 // so jobs cannot deadlock waiting for each other) and opens again with that cap. A
 // message that does not fit the whole budget goes to quarantine `too-large` with its
 // sizes: never into an out-of-memory kill.
-import { limits } from '../limits.js'
+import { limits } from '../domain/limits.js'
 import { isPlaintextCap } from '../pgp/decrypt.js'
 import type { ByteGate, Hold } from '../ops/memory.js'
-import { ReportError } from './errors.js'
-import type { OpenedReport } from './types.js'
+import { ReportError } from '../domain/errors.js'
+import type { OpenedReport } from '../domain/report.js'
 
 /**
  * Peak bytes per byte of raw message plus plaintext while a report is opened and filed

@@ -15,12 +15,12 @@ import { followUpMarker, followUpSection } from '../advisory/follow-up-section.j
 import type { AdvisorySink } from '../advisory/sink.js'
 import { threadRefs } from '../triage/thread.js'
 import { findDisclosure } from '../triage/disclosure.js'
-import type { ThreadIndex } from './thread-index.js'
-import { withWaitingLock } from './lock.js'
+import type { ThreadIndex } from '../store/thread-index.js'
+import { withWaitingLock } from '../store/lock.js'
 import type { Logger } from '../log.js'
-import type { ProgressStore } from './state.js'
+import type { ProgressStore } from '../store/progress.js'
 import { gatewayKeys } from '../queue/jobs.js'
-import type { OpenedReport } from './types.js'
+import type { OpenedReport } from '../domain/report.js'
 
 const LOCK_MS = 30_000
 const WAIT_MS = 20_000
@@ -41,7 +41,6 @@ export class ThreadPendingError extends Error {
     this.name = 'ThreadPendingError'
   }
 }
-
 
 export interface FollowUpDeps {
   redis: Redis

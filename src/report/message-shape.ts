@@ -4,7 +4,7 @@
 // the quarantine; anything else is read, a message without From included (its advisory
 // says so and no acknowledgement can go out).
 import { headerBoundary, readHeaderLines } from '../inbound/message-head.js'
-import { ReportError } from './errors.js'
+import { ReportError } from '../domain/errors.js'
 import { concatYielding } from '../ops/yielding-copy.js'
 
 /**

@@ -10,9 +10,9 @@ import { gatewayKeys } from '../queue/jobs.js'
 import { openStored, UnsealError } from '../seal/stored.js'
 import type { TeamKeyring } from '../pgp/types.js'
 import { openReport } from '../mail/open-report.js'
-import { ReportError } from './errors.js'
-import type { OpenedReport, SignatureState } from './types.js'
-import { outerHeaders } from './outer-headers.js'
+import { ReportError } from '../domain/errors.js'
+import type { OpenedReport, SignatureState } from '../domain/report.js'
+import { outerHeaders } from '../mail/outer-headers.js'
 import { readableMessage } from './message-shape.js'
 import { buildCreateBody } from '../advisory/render.js'
 import type { AdvisorySink } from '../advisory/sink.js'
@@ -22,24 +22,24 @@ import { acknowledgement, couldNotDecrypt, teamNotification } from '../mail/mess
 import type { Templates } from '../mail/templates.js'
 import type { ReporterKeyStore } from '../pgp/key-store.js'
 import type { TeamChannels } from '../notify/team.js'
-import { withReportLock } from './lock.js'
+import { withReportLock } from '../store/lock.js'
 import type { MemoryTicket } from './admission.js'
-import { replyToReporter, type ReplyDeps } from './reply.js'
-import type { Progress, ProgressStore, TeamNoticeKind } from './state.js'
+import { replyToReporter, type ReplyDeps } from '../mail/reply.js'
+import type { Progress, ProgressStore, TeamNoticeKind } from '../store/progress.js'
 import type { QuarantineStore } from '../quarantine/store.js'
 import { unpackPayload } from '../seal/payload.js'
-import type { InboundMeta } from '../inbound/message.js'
+import type { InboundMeta } from '../domain/inbound.js'
 import type { AbuseCheck } from './abuse.js'
 import type { KeyReplier } from '../keys/key-request.js'
 import { enrich, type EnrichDeps, type Enriched } from '../advisory/enrich.js'
 import { triageSection } from '../advisory/triage-section.js'
 import { findDisclosure } from '../triage/disclosure.js'
 import type { SeverityDecision } from '../triage/index.js'
-import type { Severity } from '../triage/cvss.js'
+import type { PrivateForkPolicy, Severity } from '../domain/advisory.js'
 import { appendFollowUp, findThreadRoot, senderHash, type ThreadRoot } from './follow-up.js'
-import type { ThreadIndex } from './thread-index.js'
-import type { ReportEvents } from './events.js'
-import { forkOnCreation, type PrivateForkPolicy } from '../advisory/private-fork.js'
+import type { ThreadIndex } from '../store/thread-index.js'
+import type { ReportEvents } from '../store/events.js'
+import { forkOnCreation } from '../advisory/private-fork.js'
 
 export interface ProcessDeps {
   redis: Redis
@@ -269,7 +269,6 @@ async function knownKeys (address: string, deps: ProcessDeps) {
   const known = await deps.keyStore.get(address)
   return known === undefined ? [] : [known.key]
 }
-
 
 async function startTimeline (intakeId: string, advisory: { ghsaId: string }, progress: Progress, deps: ProcessDeps): Promise<void> {
   if (deps.timeline === undefined || progress.state['timeline.started'] !== undefined) return

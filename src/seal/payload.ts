@@ -3,7 +3,7 @@
 // JSON of provider metadata (envelope, verdicts, provider id: sender data, hence
 // sealed too) before the raw bytes. A raw RFC 5322 message never starts with NUL, so
 // the magic cannot be mistaken for mail and old envelopes open unchanged.
-import type { InboundMeta } from '../inbound/message.js'
+import type { InboundMeta } from '../domain/inbound.js'
 
 const MAGIC = Buffer.from('\0intake-sealed-payload\0')
 const V1 = 1

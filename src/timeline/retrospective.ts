@@ -8,9 +8,9 @@
 import type { Job } from 'bullmq'
 import { retrospectiveNotice } from '../mail/messages.js'
 import type { JobMap } from '../queue/jobs.js'
-import { formatTimeline, type EventKind, type ReportEvent } from '../report/events.js'
+import { formatTimeline, type EventKind, type ReportEvent } from '../store/events.js'
 import { readAdvisory, safeLogin, type RepositoryAdvisory } from '../advisory/github-advisory.js'
-import type { TimelineDeps } from './timeline.js'
+import type { TimelineDeps } from './deps.js'
 
 const PEOPLE_MAX = 50
 
@@ -32,8 +32,13 @@ export async function runRetrospective (job: Job<JobMap['retrospective']>, deps:
     if (advisory !== undefined && /^https:\/\//.test(advisory.html_url)) htmlUrl = advisory.html_url
     const events = await deps.events.list(data.intakeId)
     await deps.team.mail(retrospectiveNotice({
-      intakeId: data.intakeId, advisory: { ghsaId: data.ghsaId, htmlUrl }, repo: repository,
-      to: deps.team.email, from: deps.mail.from, templates: deps.templates, publishedAt: data.publishedAt,
+      intakeId: data.intakeId,
+      advisory: { ghsaId: data.ghsaId, htmlUrl },
+      repo: repository,
+      to: deps.team.email,
+      from: deps.mail.from,
+      templates: deps.templates,
+      publishedAt: data.publishedAt,
       cveId: advisory?.cve_id ?? null,
       timeline: events.length === 0 ? ['(no events on record)'] : formatTimeline(events),
       durations: durations(events),

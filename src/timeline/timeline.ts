@@ -8,27 +8,20 @@
 // (announce.ts), tells the reporter and schedules the retrospective draft
 // (retrospective.ts). Job data hold ids only.
 import type { Octokit } from '@octokit/rest'
-import { Worker, type Job, type Queue } from 'bullmq'
-import type { KeyObject } from 'node:crypto'
-import type { Redis } from 'ioredis'
-import type { Config } from '../config.js'
-import type { Logger } from '../log.js'
+import { Worker, type Job } from 'bullmq'
 import { publishedNotice, reminderNotice } from '../mail/messages.js'
-import type { Templates } from '../mail/templates.js'
-import type { DiscordPoster } from '../notify/chat.js'
-import type { TeamChannels } from '../notify/team.js'
 import { gatewayKeys, TIMELINE_QUEUE, type AdvisoryJobRef, type JobMap, type TimelineJobData, type TimelineJobName } from '../queue/jobs.js'
 import { readAdvisory } from '../advisory/github-advisory.js'
 import { formatReleaseDay } from '../advisory/release-day.js'
-import { withReportLock } from '../report/lock.js'
-import { outerHeaders } from '../report/outer-headers.js'
-import { replyToReporter, type ReplyDeps } from '../report/reply.js'
-import type { ReportEvents } from '../report/events.js'
-import { STATE_TTL_SECONDS, type Progress, type ProgressStore } from '../report/state.js'
+import { withReportLock } from '../store/lock.js'
+import { outerHeaders } from '../mail/outer-headers.js'
+import { replyToReporter } from '../mail/reply.js'
+import { STATE_TTL_SECONDS, type Progress } from '../store/progress.js'
 import { openStored, UnsealError } from '../seal/stored.js'
 import { unpackPayload } from '../seal/payload.js'
 import { runAnnounceJob } from './announce.js'
 import { runRetrospective } from './retrospective.js'
+import type { TimelineDeps } from './deps.js'
 
 /** After the three SECURITY.md steps, this many overdue reminders at most. */
 const MAX_REPEATS = 8
@@ -45,26 +38,6 @@ export interface AdvisoryState {
   htmlUrl: string
   publishedAt: string | null
   collaborators: number
-}
-
-export interface TimelineDeps {
-  redis: Redis
-  prefix: string
-  queue: Queue
-  octokit: Octokit
-  progress: ProgressStore
-  events: ReportEvents
-  sealKey: KeyObject
-  team: TeamChannels
-  reply: ReplyDeps
-  templates: Templates
-  mail: { from: string, publicUrl: string }
-  timeline: Config['timeline']
-  /** JOB_ATTEMPTS / JOB_BACKOFF_MS: how often one check is retried when GitHub fails. */
-  retry: { jobAttempts: number, jobBackoffMs: number }
-  log: Logger
-  /** DISCORD_WEBHOOK_URL: the release announcement (announce.ts). */
-  discord?: DiscordPoster | undefined
 }
 
 interface Mapping { intakeId: string, owner: string, repo: string }
@@ -178,9 +151,17 @@ async function remindTeam (data: JobMap['advisory-reminder'], state: AdvisorySta
   const releaseDay = releaseAt === undefined || Number.isNaN(releaseAt.getTime()) ? undefined : formatReleaseDay(releaseAt)
   if (deps.team.email !== undefined && progress.state[mailField] === undefined) {
     await deps.team.mail(reminderNotice({
-      intakeId: data.intakeId, advisory: { ghsaId: data.ghsaId, htmlUrl: state.htmlUrl }, repo: repository,
-      to: deps.team.email, from: deps.mail.from, templates: deps.templates,
-      step: String(data.step), stepLabel: label, due, state: state.state, ...(releaseDay === undefined ? {} : { releaseDay })
+      intakeId: data.intakeId,
+      advisory: { ghsaId: data.ghsaId, htmlUrl: state.htmlUrl },
+      repo: repository,
+      to: deps.team.email,
+      from: deps.mail.from,
+      templates: deps.templates,
+      step: String(data.step),
+      stepLabel: label,
+      due,
+      state: state.state,
+      ...(releaseDay === undefined ? {} : { releaseDay })
     }))
     await progress.record({ [mailField]: new Date().toISOString() })
   }
@@ -254,7 +235,11 @@ async function tellReporter (intakeId: string, ghsaId: string, state: AdvisorySt
     return
   }
   await replyToReporter(intakeId, 'published', outer, progress, deps.reply, () => publishedNotice({
-    report: outer, intakeId, from: deps.mail.from, publicUrl: deps.mail.publicUrl, templates: deps.templates,
+    report: outer,
+    intakeId,
+    from: deps.mail.from,
+    publicUrl: deps.mail.publicUrl,
+    templates: deps.templates,
     advisory: { ghsaId, htmlUrl: state.htmlUrl, cveId: state.cveId }
   }))
 }

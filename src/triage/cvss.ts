@@ -5,9 +5,9 @@
 // specification's order, with a defined value. Only then does the calculator score it
 // (and refuse unknown metrics or values).
 import calculator from 'ae-cvss-calculator'
+import type { Severity } from '../domain/advisory.js'
 import { scanned, unique } from './text.js'
 
-export type Severity = 'critical' | 'high' | 'medium' | 'low'
 export type CvssVersion = '3.0' | '3.1' | '4.0'
 
 export interface ScoredVector {
@@ -33,7 +33,7 @@ const { Cvss3P0, Cvss3P1, Cvss4P0 } = calculator as unknown as Record<string, ne
 
 const BASE: Record<CvssVersion, string[]> = {
   '3.0': ['AV', 'AC', 'PR', 'UI', 'S', 'C', 'I', 'A'],
-  '3.1': ['AV', 'AC', 'PR', 'UI', 'S', 'C', 'I', 'A'],
+  3.1: ['AV', 'AC', 'PR', 'UI', 'S', 'C', 'I', 'A'],
   '4.0': ['AV', 'AC', 'AT', 'PR', 'UI', 'VC', 'VI', 'VA', 'SC', 'SI', 'SA']
 }
 

@@ -1,6 +1,7 @@
 // Triage: pure functions from report text to findings. No network, no clock, no state:
 // the worker feeds them the opened report and decides with what GitHub confirms.
-import { findCvss, type CvssFindings, type ScoredVector, type Severity } from './cvss.js'
+import type { Severity } from '../domain/advisory.js'
+import { findCvss, type CvssFindings, type ScoredVector } from './cvss.js'
 import { findCweIds } from './cwe.js'
 import { findCveIds, findDisclosure, type Disclosure } from './disclosure.js'
 import { findLogins, wantsToCollaborate } from './logins.js'
@@ -75,4 +76,4 @@ export function decideSeverity (findings: Pick<Findings, 'cvss' | 'statedSeverit
 
 export type { RepoCandidate } from './repos.js'
 export type { Routing } from './routing.js'
-export type { Severity, ScoredVector } from './cvss.js'
+export type { ScoredVector } from './cvss.js'

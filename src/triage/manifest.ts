@@ -1,7 +1,7 @@
 // The package a repository publishes, from its manifest, for the advisory's
 // `vulnerabilities[].package`. The files come from GitHub (the repository's own
 // manifests, not the report), but are still parsed defensively and bounded.
-import type { Ecosystem } from '../advisory/render.js'
+import type { Ecosystem } from '../domain/advisory.js'
 
 export interface PackageRef {
   ecosystem: Ecosystem

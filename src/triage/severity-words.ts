@@ -1,7 +1,7 @@
 // A severity the reporter states in words ("Severity: High", "this is critical
 // severity"), used only when no valid CVSS vector was given (GitHub takes one or the
 // other). Labelled statements win over loose phrases; the first of each kind counts.
-import type { Severity } from './cvss.js'
+import type { Severity } from '../domain/advisory.js'
 import { scanned } from './text.js'
 
 const WORD = '(critical|high|medium|moderate|low)'

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import { buildCreateBody, renderAdvisory, renderSummary } from '../../src/advisory/render.js'
 import { intakeMarker } from '../../src/advisory/marker.js'
-import { limits } from '../../src/limits.js'
-import type { OpenedReport } from '../../src/report/types.js'
+import { limits } from '../../src/domain/limits.js'
+import type { OpenedReport } from '../../src/domain/report.js'
 
 const meta = { intakeId: 'in_01HZX3', receivedAt: new Date('2026-11-28T10:00:00Z'), provider: 'raw' }
 

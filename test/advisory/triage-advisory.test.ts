@@ -15,8 +15,8 @@ import { githubFacts, offlineFacts } from '../../src/advisory/repo-facts.js'
 import { outboxSink } from '../../src/advisory/sink.js'
 import { createOctokit, type Log } from '../../src/advisory/github-client.js'
 import { parseRouting } from '../../src/triage/routing.js'
-import { limits } from '../../src/limits.js'
-import type { OpenedReport } from '../../src/report/types.js'
+import { limits } from '../../src/domain/limits.js'
+import type { OpenedReport } from '../../src/domain/report.js'
 import { startGithubStub } from '../helpers/github-stub.js'
 
 const quiet: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }

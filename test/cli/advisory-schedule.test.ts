@@ -3,8 +3,8 @@
 // (mail and chat) show it. Dates are relative to today, since the command's clock is real.
 import t from 'tap'
 import { advisoryCommand } from '../../src/cli/advisory.js'
-import { reportEvents } from '../../src/report/events.js'
-import { progressStore } from '../../src/report/state.js'
+import { reportEvents } from '../../src/store/events.js'
+import { progressStore } from '../../src/store/progress.js'
 import { formatReleaseDay, proposeReleaseDay, releaseAtValue } from '../../src/advisory/release-day.js'
 import { openMail } from '../helpers/pgp-mail.js'
 import { fire, mailsTo, report, world, type World } from '../helpers/advisory-world.js'

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import { fire, report, world } from '../helpers/advisory-world.js'
 import { REDIS_URL, dropPrefix, dumpValues, uniquePrefix } from '../helpers/redis.js'
 import { advisoryCommand } from '../../src/cli/advisory.js'
-import { formatTimeline, reportEvents } from '../../src/report/events.js'
+import { formatTimeline, reportEvents } from '../../src/store/events.js'
 import { gatewayKeys } from '../../src/queue/jobs.js'
 
 async function capture (fn: (out: (s: string) => void) => Promise<number>): Promise<{ code: number, text: string }> {

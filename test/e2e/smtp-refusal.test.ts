@@ -6,7 +6,7 @@ import { startGateway } from '../helpers/gateway.js'
 import { startSmtpSink } from '../helpers/smtp-sink.js'
 import { plainMessage } from '../helpers/messages.js'
 import { dumpValues } from '../helpers/redis.js'
-import { progressStore } from '../../src/report/state.js'
+import { progressStore } from '../../src/store/progress.js'
 
 t.test('5xx for the reporter: advisory filed, reply recorded as refused, job complete', async (t) => {
   const smtp = await startSmtpSink({ refuse: { 'gone@example.org': 550 } })

@@ -1,7 +1,7 @@
 // The OpenPGP side of the fuzz suites: base messages of every kind, and the wrappers
 // (PGP/MIME, inline armor, attachments) mutated bytes are sent in.
 import * as openpgp from 'openpgp'
-import { limits } from '../../src/limits.js'
+import { limits } from '../../src/domain/limits.js'
 import type { PgpBase } from './fuzz.js'
 import { attachmentPart, createGpg, gnupgStyleOcbMessage, inlineBody, message, multipart, pgpMimeEncrypted, textPart } from './gpg.js'
 import { makeTeamKey, teamKey } from './team-key.js'

@@ -2,8 +2,8 @@
 // processed or with a ReportError that names a reason, within a hang guard), the seed,
 // and generators for hostile MIME structure.
 import fc from 'fast-check'
-import { ReportError } from '../../src/report/errors.js'
-import type { OpenedReport } from '../../src/report/types.js'
+import { ReportError } from '../../src/domain/errors.js'
+import type { OpenedReport } from '../../src/domain/report.js'
 import { quotedPrintable } from './gpg.js'
 
 /** Fixed by default so CI is deterministic; FUZZ_SEED=<n> explores other corners. */

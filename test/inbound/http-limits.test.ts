@@ -5,7 +5,7 @@
 import t from 'tap'
 import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { buildWeb } from '../../src/server.js'
+import { buildWeb } from '../../src/roles/web.js'
 import { createLogger } from '../../src/log.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
 import { testConfig } from '../helpers/config.js'

@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
-import { buildWeb } from '../../src/server.js'
+import { buildWeb } from '../../src/roles/web.js'
 import { createLogger } from '../../src/log.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
 import { QUEUE } from '../../src/queue/jobs.js'
@@ -61,7 +61,7 @@ t.test('SES: an unauthenticated post cannot make us buffer INBOUND_MAX_MB of JSO
 
 t.test('Mailgun: a replayed token is bound to the exact bytes, not only to Message-ID and body (the verdict headers are not covered)', async (t) => {
   const Fastify = (await import('fastify')).default
-  const { app } = await import('../../src/app.js')
+  const { app } = await import('../../src/roles/web-app.js')
   const prefix = uniquePrefix('mgbytes')
   const redis = new Redis(REDIS_URL)
   await new Promise((r) => redis.once('ready', r))

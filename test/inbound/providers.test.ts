@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
-import { buildWeb } from '../../src/server.js'
+import { buildWeb } from '../../src/roles/web.js'
 import { createLogger } from '../../src/log.js'
 import { generateSealKeyPair, importPrivateKey, importPublicKey, open } from '../../src/seal/hpke.js'
 import { unpackPayload } from '../../src/seal/payload.js'
@@ -329,7 +329,7 @@ t.test('Redis down: every provider answers 503, never 200', async (t) => {
 
 t.test('Mailgun: after a 503 the retry with the same token and message passes; the token stays bound to that message', async (t) => {
   const Fastify = (await import('fastify')).default
-  const { app } = await import('../../src/app.js')
+  const { app } = await import('../../src/roles/web-app.js')
   const prefix = uniquePrefix('mgretry')
   const config = testConfig({ QUEUE_PREFIX: prefix, REDIS_URL, MAILGUN_SIGNING_KEY: MAILGUN_KEY })
   const redis = new Redis(REDIS_URL)

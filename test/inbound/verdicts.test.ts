@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mergeVerdicts } from '../../src/inbound/message.js'
+import { mergeVerdicts } from '../../src/domain/inbound.js'
 import { verdictsFromHeaders } from '../../src/inbound/verdict-headers.js'
 import { sendgridVerdicts } from '../../src/inbound/sendgrid.js'
 import { MAX_HEADER_BLOCK, headerBoundary, headerTooLarge, messageId, readHeaderLines } from '../../src/inbound/message-head.js'

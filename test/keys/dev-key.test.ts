@@ -4,7 +4,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { startGateway } from '../helpers/gateway.js'
 import { loadPublication } from '../../src/keys/published.js'
-import { DEV_PUBLIC_KEY_FILE } from '../../src/pgp/team-key.js'
+import { DEV_PUBLIC_KEY_FILE } from '../../src/domain/dev-key.js'
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 

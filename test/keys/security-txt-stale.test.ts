@@ -4,7 +4,7 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { securityTxtBody, signSecurityTxt } from '../../src/keys/security-txt.js'
-import { securityTxtKey } from '../../src/keys/publisher.js'
+import { securityTxtKey } from '../../src/store/security-txt.js'
 import { makeTeamKey, teamKey, type TeamKeyFixture } from '../helpers/team-key.js'
 import { REDIS_URL } from '../helpers/redis.js'
 import { startKeyWeb } from './harness.js'

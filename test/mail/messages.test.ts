@@ -1,7 +1,7 @@
 import t from 'tap'
 import { acknowledgement, couldNotDecrypt, formatFingerprint, NoReplyRecipientError, teamNotification } from '../../src/mail/messages.js'
 import { wrapText as wrap } from '../../src/mail/templates.js'
-import type { OpenedReport } from '../../src/report/types.js'
+import type { OpenedReport } from '../../src/domain/report.js'
 
 const FPR = '0123456789ABCDEF0123456789ABCDEF01234567'
 const base = { intakeId: 'in_7Q2', from: 'Stacklok Security <security@stacklok.com>', publicUrl: 'https://intake.stacklok.com/', teamFingerprint: FPR }

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { simpleParser } from 'mailparser'
 import { createMailer, fileStem, smtpTarget } from '../../src/mail/transport.js'
 import { acknowledgement, couldNotDecrypt } from '../../src/mail/messages.js'
-import type { OpenedReport } from '../../src/report/types.js'
+import type { OpenedReport } from '../../src/domain/report.js'
 import { startSmtpSink } from '../helpers/smtp-sink.js'
 
 const FPR = '0123456789ABCDEF0123456789ABCDEF01234567'

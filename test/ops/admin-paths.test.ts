@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/log.js'
-import { buildWeb } from '../../src/server.js'
+import { buildWeb } from '../../src/roles/web.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
 import { dropPrefix, uniquePrefix } from '../helpers/redis.js'
 

@@ -65,7 +65,7 @@ t.test('the gate admits by bytes, in arrival order, and never over its capacity'
 })
 
 t.test('open threads: DECRYPT_THREADS, at most one per 512 MiB of the limit, at least one', async (t) => {
-  const { openThreads } = await import('../../src/worker.js')
+  const { openThreads } = await import('../../src/roles/worker.js')
   const MiB = 1024 * 1024
   t.equal(openThreads(2, 512 * MiB), 1, 'the shipped 512 MiB machine: one thread')
   t.equal(openThreads(2, 256 * MiB), 1, 'never none when threads are asked for')

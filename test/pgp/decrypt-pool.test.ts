@@ -4,7 +4,7 @@ import t from 'tap'
 import * as openpgp from 'openpgp'
 import { openReport } from '../../src/mail/open-report.js'
 import { createDecryptPool } from '../../src/pgp/decrypt-pool.js'
-import { ReportError } from '../../src/report/errors.js'
+import { ReportError } from '../../src/domain/errors.js'
 import { inlineBody, message, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../helpers/gpg.js'
 import { makeTeamKey, teamKey } from '../helpers/team-key.js'
 

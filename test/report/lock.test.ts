@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { ReportBusyError, withReportLock, withWaitingLock } from '../../src/report/lock.js'
+import { ReportBusyError, withReportLock, withWaitingLock } from '../../src/store/lock.js'
 import { REDIS_URL, dropPrefix, uniquePrefix } from '../helpers/redis.js'
 
 t.test('one run per report at a time; released after, also after a failure', async (t) => {

@@ -1,7 +1,7 @@
 // The Message-ID map: hashed keys, and a mapping once written is never redirected.
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { threadIndex } from '../../src/report/thread-index.js'
+import { threadIndex } from '../../src/store/thread-index.js'
 import { REDIS_URL, dropPrefix, keysUnder, uniquePrefix } from '../helpers/redis.js'
 
 t.test('a follow-up reusing another report\'s Message-ID does not take its replies', async (t) => {

@@ -5,7 +5,7 @@ import { startGateway } from '../helpers/gateway.js'
 import { startGithubStub } from '../helpers/github-stub.js'
 import { startSmtpSink } from '../helpers/smtp-sink.js'
 import { plainMessage } from '../helpers/messages.js'
-import { progressStore } from '../../src/report/state.js'
+import { progressStore } from '../../src/store/progress.js'
 import { intakeMarker } from '../../src/advisory/marker.js'
 import { deliveryHash, intakeIdFor } from '../../src/inbound/intake.js'
 

@@ -4,7 +4,7 @@ import t from 'tap'
 import * as openpgp from 'openpgp'
 import { openReport } from '../../src/mail/open-report.js'
 import { renderAdvisory } from '../../src/advisory/render.js'
-import type { OpenedReport } from '../../src/report/types.js'
+import type { OpenedReport } from '../../src/domain/report.js'
 import { attachmentPart, message, multipart, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../helpers/gpg.js'
 import { teamKey } from '../helpers/team-key.js'
 

@@ -9,7 +9,7 @@ import { renderAdvisory } from '../../src/advisory/render.js'
 import { intakeMarker } from '../../src/advisory/marker.js'
 import { acknowledgement } from '../../src/mail/messages.js'
 import { createMailer } from '../../src/mail/transport.js'
-import type { OpenedReport } from '../../src/report/types.js'
+import type { OpenedReport } from '../../src/domain/report.js'
 import { startSmtpSink } from '../helpers/smtp-sink.js'
 
 const meta = { intakeId: 'in_real', receivedAt: new Date('2026-11-28T10:00:00Z') }

@@ -6,7 +6,7 @@
 import t from 'tap'
 import * as openpgp from 'openpgp'
 import { openReport } from '../../src/mail/open-report.js'
-import { limits } from '../../src/limits.js'
+import { limits } from '../../src/domain/limits.js'
 import { memoryLimitUnavailable } from '../helpers/memory-cgroup.js'
 import { autocryptHeader, bigText, detachedBomb, encryptedDetachedBomb, message, assertOpensUnderLimit, repeatedDetached, reporterSigner, textPart, withUnhashedExtra } from '../helpers/signature-bombs.js'
 import { pgpMimeSigned } from '../helpers/gpg.js'

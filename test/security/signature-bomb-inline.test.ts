@@ -6,7 +6,7 @@
 import t from 'tap'
 import * as openpgp from 'openpgp'
 import { openReport } from '../../src/mail/open-report.js'
-import { limits } from '../../src/limits.js'
+import { limits } from '../../src/domain/limits.js'
 import { inlineBody } from '../helpers/gpg.js'
 import { memoryLimitUnavailable } from '../helpers/memory-cgroup.js'
 import { autocryptHeader, bigText, cleartextBomb, message, assertOpensUnderLimit, reporterSigner, type Signer } from '../helpers/signature-bombs.js'

@@ -3,7 +3,7 @@
 // own form (checked before any fetch), certificates are cached by that form, and new
 // certificate URLs are fetched within a budget.
 import t, { type Test } from 'tap'
-import { buildWeb } from '../../src/server.js'
+import { buildWeb } from '../../src/roles/web.js'
 import { createLogger } from '../../src/log.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
 import { CERT_FETCH_BUDGET, snsCertUrl } from '../../src/inbound/sns-verify.js'

@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
-import { buildWeb } from '../../src/server.js'
+import { buildWeb } from '../../src/roles/web.js'
 import { createLogger } from '../../src/log.js'
 import { generateSealKeyPair, importPublicKey } from '../../src/seal/hpke.js'
 import { QUEUE } from '../../src/queue/jobs.js'

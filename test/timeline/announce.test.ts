@@ -10,7 +10,7 @@ import { startChatSink, type ChatSink } from '../helpers/chat-sink.js'
 import { dumpValues } from '../helpers/redis.js'
 import { advisoryCommand } from '../../src/cli/advisory.js'
 import { gatewayKeys } from '../../src/queue/jobs.js'
-import { reportEvents } from '../../src/report/events.js'
+import { reportEvents } from '../../src/store/events.js'
 
 const WEBHOOK_SECRET = 'whsec-test-0123456789abcdef'
 

@@ -10,7 +10,7 @@ import { fire, mailsTo, report, world } from '../helpers/advisory-world.js'
 import { createGpg } from '../helpers/gpg.js'
 import { openMail } from '../helpers/pgp-mail.js'
 import { teamKey } from '../helpers/team-key.js'
-import { reportEvents } from '../../src/report/events.js'
+import { reportEvents } from '../../src/store/events.js'
 import { durations, formatDuration } from '../../src/timeline/retrospective.js'
 
 t.test('the retrospective draft: timeline lines, durations, people and links, encrypted to the team, no report text', async (t) => {

@@ -2,46 +2,46 @@
 // holds the team's secret PGP key and the seal private key.
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq'
 import type { Octokit } from '@octokit/rest'
-import { hasGithub, type Config } from './config.js'
-import type { Logger } from './log.js'
-import { QUEUE, TIMELINE_QUEUE, type JobMap } from './queue/jobs.js'
-import { createWorkerRedis } from './redis.js'
-import { sealPrivateKey } from './seal/keys.js'
-import { loadWorkerKeyring, teamKeyArmor } from './pgp/team-key.js'
-import { githubClient } from './advisory/github-client.js'
-import { reportEvents } from './report/events.js'
-import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink } from './advisory/sink.js'
-import { ReportError } from './report/errors.js'
-import { JOB_LOCK_MS, JOB_STALLED_CHECK_MS, ReportBusyError, releaseReportLock } from './report/lock.js'
-import { configuredMailer } from './mail/transport.js'
-import { addressOf } from './mail/messages.js'
-import { progressStore } from './report/state.js'
-import { quarantineStore } from './quarantine/store.js'
-import { processReport, quarantineFailed, type ProcessDeps, type ProcessOutcome } from './report/process.js'
-import { abuseCheck } from './report/abuse.js'
-import { ThreadPendingError } from './report/follow-up.js'
-import { threadIndex } from './report/thread-index.js'
-import { githubFacts, offlineFacts, type RepoFacts } from './advisory/repo-facts.js'
-import { loadRouting } from './triage/load-routing.js'
-import type { Routing } from './triage/routing.js'
-import { outgoingMail } from './mail/outgoing.js'
-import { replyWindow } from './mail/reply-window.js'
-import { loadTemplates } from './mail/templates.js'
-import { reporterKeyStore } from './pgp/key-store.js'
-import { chatNotifier, discordPoster } from './notify/chat.js'
-import { loadMemberKeys, teamChannels } from './notify/team.js'
-import { startTimeline, startTimelineWorker } from './timeline/timeline.js'
-import { createKeySource } from './keys/published.js'
-import { startPublisher } from './keys/publisher.js'
-import { createKeyReplier } from './keys/key-request.js'
-import { createOpenPool } from './mail/open-pool.js'
-import { admission } from './report/admission.js'
-import { byteGate, containerMemoryLimit, memoryBudget, type MemoryBudget } from './ops/memory.js'
-import { createMetrics, type Metrics } from './ops/metrics.js'
-import { observedProgress, observedQuarantine } from './ops/instrument.js'
-import { keyCheck, redisCheck, type ReadinessCheck } from './ops/health.js'
-import { abandonable, Abandoned } from './ops/abandon.js'
-import { quit } from './server.js'
+import { hasGithub, type Config } from '../config.js'
+import type { Logger } from '../log.js'
+import { QUEUE, TIMELINE_QUEUE, type JobMap } from '../queue/jobs.js'
+import { createWorkerRedis } from '../redis.js'
+import { sealPrivateKey } from '../seal/keys.js'
+import { loadWorkerKeyring, teamKeyArmor } from '../pgp/team-key.js'
+import { githubClient } from '../advisory/github-client.js'
+import { reportEvents } from '../store/events.js'
+import { AdvisoryPermanentError, AdvisoryTransientError, githubSink, outboxSink } from '../advisory/sink.js'
+import { ReportError } from '../domain/errors.js'
+import { JOB_LOCK_MS, JOB_STALLED_CHECK_MS, ReportBusyError, releaseReportLock } from '../store/lock.js'
+import { configuredMailer } from '../mail/transport.js'
+import { addressOf } from '../mail/messages.js'
+import { progressStore } from '../store/progress.js'
+import { quarantineStore } from '../quarantine/store.js'
+import { processReport, quarantineFailed, type ProcessDeps, type ProcessOutcome } from '../report/process.js'
+import { abuseCheck } from '../report/abuse.js'
+import { ThreadPendingError } from '../report/follow-up.js'
+import { threadIndex } from '../store/thread-index.js'
+import { githubFacts, offlineFacts, type RepoFacts } from '../advisory/repo-facts.js'
+import { loadRouting } from './load-routing.js'
+import type { Routing } from '../triage/routing.js'
+import { outgoingMail } from '../mail/outgoing.js'
+import { replyWindow } from '../mail/reply-window.js'
+import { loadTemplates } from '../mail/templates.js'
+import { reporterKeyStore } from '../pgp/key-store.js'
+import { chatNotifier, discordPoster } from '../notify/chat.js'
+import { loadMemberKeys, teamChannels } from '../notify/team.js'
+import { startTimeline, startTimelineWorker } from '../timeline/timeline.js'
+import { createKeySource } from '../keys/published.js'
+import { startPublisher } from '../keys/publisher.js'
+import { createKeyReplier } from '../keys/key-request.js'
+import { createOpenPool } from '../mail/open-pool.js'
+import { admission } from '../report/admission.js'
+import { byteGate, containerMemoryLimit, memoryBudget, type MemoryBudget } from '../ops/memory.js'
+import { createMetrics, type Metrics } from '../ops/metrics.js'
+import { observedProgress, observedQuarantine } from '../ops/instrument.js'
+import { keyCheck, redisCheck, type ReadinessCheck } from '../ops/health.js'
+import { abandonable, Abandoned } from '../ops/abandon.js'
+import { quit } from '../lifecycle.js'
 
 export interface RunningWorker {
   worker: Worker<JobMap['process-report']>
@@ -126,13 +126,26 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
     maxStalledCount: JOB_MAX_STALLS
   })
   worker.on('error', (err) => log.error({ err: { message: err.message } }, 'worker error'))
-  worker.on('failed', (job, err) => { if (job) void onFailed(job, err, deps) })
+  worker.on('failed', (job, err) => {
+    if (job) onFailed(job, err, deps).catch((e: Error) => { deps.log.error({ intakeId: job.data.intakeId, err: { message: e.message } }, 'failure handling failed') })
+  })
   const timelineWorker = octokit === undefined
     ? undefined
     : startTimelineWorker({
-      redis, prefix: config.queuePrefix, queue: timelineQueue, octokit, progress, events: deps.events, sealKey, team, templates,
+      redis,
+      prefix: config.queuePrefix,
+      queue: timelineQueue,
+      octokit,
+      progress,
+      events: deps.events,
+      sealKey,
+      team,
+      templates,
       reply: { outgoing, keyStore, window, mail: { from: config.mailFrom }, log },
-      mail: { from: config.mailFrom, publicUrl: config.publicUrl }, timeline: config.timeline, retry: config, log,
+      mail: { from: config.mailFrom, publicUrl: config.publicUrl },
+      timeline: config.timeline,
+      retry: config,
+      log,
       ...(config.discordWebhookUrl !== undefined ? { discord: discordPoster(config.discordWebhookUrl) } : {})
     })
   log.info({ fingerprint: keyring.fingerprint, sink: hasGithub(config) ? 'github' : 'outbox', mail: config.smtpUrl !== undefined ? 'smtp' : 'outbox' }, 'worker started')

@@ -3,13 +3,13 @@
 // kind (a retry never sends twice), encryption to the reporter's key when one is on
 // record, and a permanent SMTP refusal recorded rather than retried.
 import type { Logger } from '../log.js'
-import { mayAutoReply } from '../mail/auto-reply-policy.js'
-import { NoReplyRecipientError, answersOwnMessage, type MailMessage, type ReplyTarget } from '../mail/messages.js'
-import type { OutgoingMail } from '../mail/outgoing.js'
-import type { RawMail } from '../mail/pgp-mime.js'
-import type { ReplyWindow } from '../mail/reply-window.js'
+import { mayAutoReply } from './auto-reply-policy.js'
+import { NoReplyRecipientError, answersOwnMessage, type MailMessage, type ReplyTarget } from './messages.js'
+import type { OutgoingMail } from './outgoing.js'
+import type { RawMail } from './pgp-mime.js'
+import type { ReplyWindow } from './reply-window.js'
 import type { ReporterKeyStore } from '../pgp/key-store.js'
-import type { Progress, ReplyKind } from './state.js'
+import type { Progress, ReplyKind } from '../store/progress.js'
 
 export interface ReplyDeps {
   outgoing: OutgoingMail

@@ -2,7 +2,7 @@
 // GITHUB_DEFAULT_REPO unless it links a repository that exists).
 import { readFileSync } from 'node:fs'
 import type { Config } from '../config.js'
-import { emptyRouting, parseRouting, type Routing } from './routing.js'
+import { emptyRouting, parseRouting, type Routing } from '../triage/routing.js'
 
 export function loadRouting (config: Pick<Config, 'routingFile' | 'github'>): Routing {
   if (config.routingFile === undefined) return emptyRouting

@@ -2,14 +2,14 @@
 // seal *public* key only; nothing in this file can read a report.
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { Config } from './config.js'
-import type { Accept } from './inbound/intake.js'
-import { inboundRoutes } from './inbound/routes.js'
-import type { FetchText } from './inbound/sns-verify.js'
-import { opsRoutes, type OpsDeps } from './ops/routes.js'
+import type { Config } from '../config.js'
+import type { Accept } from '../inbound/intake.js'
+import { inboundRoutes } from '../inbound/routes.js'
+import type { FetchText } from '../inbound/sns-verify.js'
+import { opsRoutes, type OpsDeps } from '../ops/routes.js'
 import type { Queue } from 'bullmq'
-import { githubWebhookRoute } from './timeline/webhook-route.js'
-import { keyRoutes } from './keys/routes.js'
+import { githubWebhookRoute } from '../inbound/github-webhook.js'
+import { keyRoutes } from '../keys/routes.js'
 
 export interface AppDeps {
   config: Config
@@ -33,7 +33,7 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
     const status = err.statusCode ?? 500
     // 503 is load shedding (under-pressure): expected, said to the client, not logged per request.
     if (status >= 500 && status !== 503) req.log.error({ err: { name: err.name, message: err.message } }, 'request failed')
-    if (status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '5') // providers wait that long, then retry
+    if (status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '5') // providers wait that long, then retry
     return reply.code(status).send({ error: status < 500 || status === 503 ? err.message : 'internal error' })
   })
 
@@ -51,7 +51,9 @@ export async function app (fastify: FastifyInstance, deps: AppDeps): Promise<voi
 
   // An inbound endpoint whose secret is unset is not registered at all (404), never open.
   await fastify.register(inboundRoutes, {
-    config: deps.config, redis: deps.redis, accept: deps.accept,
+    config: deps.config,
+    redis: deps.redis,
+    accept: deps.accept,
     ...(deps.inboundSecret !== undefined ? { inboundSecret: deps.inboundSecret } : {}),
     ...(deps.fetchText !== undefined ? { fetchText: deps.fetchText } : {})
   })

@@ -1,8 +1,8 @@
 // The unencrypted envelope of a message we could not open: enough to thread a
 // "could not decrypt" reply and to apply RFC 3834. Returns undefined when even the
 // headers cannot be read.
-import { parseMime } from '../mail/parse.js'
-import type { OpenedReport } from './types.js'
+import { parseMime } from './parse.js'
+import type { OpenedReport } from '../domain/report.js'
 
 export type OuterHeaders = Pick<OpenedReport, 'headers' | 'from' | 'replyTo' | 'messageId' | 'references' | 'subject'>
 

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Queue } from 'bullmq'
 import { createHmac } from 'node:crypto'
-import { safeEqual } from '../inbound/hmac.js'
+import { safeEqual } from './hmac.js'
 import type { JobMap } from '../queue/jobs.js'
 
 /** repository_advisory payloads are a few KiB; GitHub caps any payload at 25 MB. */

@@ -6,7 +6,7 @@
 // never report text, never an address.
 import type { Redis } from 'ioredis'
 import { gatewayKeys } from '../queue/jobs.js'
-import { STATE_TTL_SECONDS } from './state.js'
+import { STATE_TTL_SECONDS } from './progress.js'
 
 /** Every step SECURITY.md names, in the order it usually happens. */
 export const EVENT_KINDS = [

@@ -2,16 +2,17 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { randomUUID, type KeyObject } from 'node:crypto'
 import { Queue } from 'bullmq'
-import type { Config } from './config.js'
-import type { Logger } from './log.js'
-import { app } from './app.js'
-import { createIntake } from './inbound/intake.js'
-import { QUEUE, TIMELINE_QUEUE, type JobMap } from './queue/jobs.js'
-import { createHttpRedis } from './redis.js'
-import type { FetchText } from './inbound/sns-verify.js'
-import { createMetrics, type Metrics } from './ops/metrics.js'
-import { observedAccept } from './ops/instrument.js'
-import { keyCheck, queueCheck, readinessProbe, redisCheck, type ReadinessCheck } from './ops/health.js'
+import type { Config } from '../config.js'
+import type { Logger } from '../log.js'
+import { app } from './web-app.js'
+import { createIntake } from '../inbound/intake.js'
+import { QUEUE, TIMELINE_QUEUE, type JobMap } from '../queue/jobs.js'
+import { createHttpRedis } from '../redis.js'
+import { quit } from '../lifecycle.js'
+import type { FetchText } from '../inbound/sns-verify.js'
+import { createMetrics, type Metrics } from '../ops/metrics.js'
+import { observedAccept } from '../ops/instrument.js'
+import { keyCheck, queueCheck, readinessProbe, redisCheck, type ReadinessCheck } from '../ops/health.js'
 
 export interface WebDeps {
   config: Config
@@ -99,13 +100,4 @@ async function closeHttp (fastify: FastifyInstance): Promise<void> {
   } finally {
     clearInterval(reaper)
   }
-}
-
-/** QUIT lets replies already on the wire arrive; a dead connection is simply dropped. */
-export async function quit (redis: ReturnType<typeof createHttpRedis>): Promise<void> {
-  if (redis.status === 'end') return
-  try {
-    await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
-  } catch {}
-  redis.disconnect()
 }
