@@ -36,7 +36,7 @@ const nonEmpty = (value: string) => value.trim() !== '' ? { value } : { error: '
 const oneOf = (...allowed: string[]) => (value: string) =>
   allowed.includes(value) ? { value } : { error: `must be one of ${allowed.join(', ')}` }
 /** `500ms`, `30s`, `15m`, `24h`, `7d` -> milliseconds. */
-export function parseDuration (value: string): number | undefined {
+function parseDuration (value: string): number | undefined {
   const m = /^(\d{1,9})(ms|s|m|h|d)$/.exec(value.trim())
   if (m === null) return undefined
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd']

@@ -28,7 +28,7 @@ export const redactPaths = [
 ]
 
 /** Per log line: keys visited in total, nesting depth, characters of any one string. */
-export const SCRUB_BUDGET = { keys: 200, depth: 5, stringChars: 8192 }
+const SCRUB_BUDGET = { keys: 200, depth: 5, stringChars: 8192 }
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/@]+)@/gi
 
@@ -56,7 +56,7 @@ function bytesLabel (value: object): string | undefined {
 }
 
 /** The named scalar fields of an error, never its enumerable extras (Octokit's request/response carry bodies). */
-export function serializeError (value: unknown, depth = 0): unknown {
+function serializeError (value: unknown, depth = 0): unknown {
   if (!(value instanceof Error)) return scrubValue(value, { keys: SCRUB_BUDGET.keys }, 1)
   const e = value as Error & { code?: unknown, status?: unknown, statusCode?: unknown }
   const out: Record<string, unknown> = { type: e.name, message: scrubString(String(e.message)) }
@@ -138,7 +138,7 @@ const serializers = { req: serializeReq, res: serializeRes, err: serializeError 
  * The log formatter: scrubs every top-level field except those with a serializer (above)
  * (pino applies serializers after formatters; they read named fields only).
  */
-export function scrub (obj: Record<string, unknown>): Record<string, unknown> {
+function scrub (obj: Record<string, unknown>): Record<string, unknown> {
   const budget = { keys: SCRUB_BUDGET.keys }
   const out: Record<string, unknown> = {}
   for (const k in obj) {

@@ -2,14 +2,14 @@
 // the development defaults the contract promises, and starts the chosen role(s).
 import 'dotenv/config'
 import { ConfigError, loadConfig, type Config, type Role } from './config.js'
-import { createLogger, type Logger } from './log.js'
+import { createLogger } from './log.js'
 import { inboundSecretOf, prepareDevelopment } from './dev/prepare.js'
 import { sealPublicKey } from './seal/keys.js'
 import { buildWeb } from './roles/web.js'
 import { startWorker, type RunningWorker } from './roles/worker.js'
 import { createMetrics } from './ops/metrics.js'
 import { readinessProbe } from './ops/health.js'
-import { startMetricsServer } from './ops/metrics-server.js'
+import { metricsListener } from './ops/metrics-server.js'
 import { checkRedisAtStart } from './ops/redis-safety.js'
 import { handleSignals } from './lifecycle.js'
 
@@ -49,11 +49,6 @@ async function main (): Promise<void> {
   }
   log.info({ role, publicUrl: config.publicUrl, prefix: config.queuePrefix }, 'security intake gateway started')
   handleSignals(log, closers, config.shutdownTimeoutMs + 10_000)
-}
-
-async function metricsListener (config: Config, log: Logger, metrics: ReturnType<typeof createMetrics>, readiness: ReturnType<typeof readinessProbe>): Promise<() => Promise<void>> {
-  const server = await startMetricsServer({ port: config.metricsPort as number, host: config.host, metrics, readiness, production: config.production, adminBasicAuth: config.adminBasicAuth, open: config.metricsPortOpen, log })
-  return async () => { await server.close() }
 }
 
 function parseRole (arg: string | undefined): Role {

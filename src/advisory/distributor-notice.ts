@@ -44,7 +44,7 @@ export interface NoticeAdvisory {
 }
 
 /** The advisory facts a notice carries: ours and GitHub's, never the report's text. */
-export interface NoticeFacts {
+interface NoticeFacts {
   ghsaId: string
   cveId: string
   repository: string
@@ -182,7 +182,7 @@ async function send (deps: NotifyDeps, advisory: NoticeAdvisory, run: { rows: Ro
   return count.refused + count.failed > 0 ? 1 : 0
 }
 
-export function distributorNotice (input: { templates: Templates, facts: NoticeFacts, distributor: Distributor, from: string, securityEmail: string, intakeId: string, nth: number }): MailMessage {
+function distributorNotice (input: { templates: Templates, facts: NoticeFacts, distributor: Distributor, from: string, securityEmail: string, intakeId: string, nth: number }): MailMessage {
   const { facts, distributor } = input
   const rendered = input.templates.render('distributor-notice', { ...facts, distributorName: distributor.name, securityEmail: input.securityEmail })
   const kind = `distributor-${addressKey(distributor.email)}${input.nth > 1 ? `-${input.nth}` : ''}`
@@ -198,7 +198,7 @@ export function distributorNotice (input: { templates: Templates, facts: NoticeF
   }
 }
 
-export function noticeFacts (advisory: RepositoryAdvisory, repository: string, releaseAt: string): NoticeFacts {
+function noticeFacts (advisory: RepositoryAdvisory, repository: string, releaseAt: string): NoticeFacts {
   return {
     ghsaId: headerText(advisory.ghsa_id, 40),
     cveId: advisory.cve_id == null || advisory.cve_id === '' ? 'not yet assigned' : headerText(advisory.cve_id, 40),

@@ -11,7 +11,7 @@ import { hasGithub, type Config } from '../config.js'
 import type { Metrics } from '../ops/metrics.js'
 
 /** A token, or a GitHub App installation (its tokens are minted and renewed by auth-app). */
-export type GithubAuth = string | { appId: string, privateKey: string, installationId: string }
+type GithubAuth = string | { appId: string, privateKey: string, installationId: string }
 
 type LogFn = (obj: object, msg?: string) => void
 export interface Log { debug: LogFn, info: LogFn, warn: LogFn, error: LogFn }
@@ -40,7 +40,7 @@ export interface GithubClientOptions {
   observe?: GithubObserver
 }
 
-export interface GithubObserver {
+interface GithubObserver {
   request: (info: { method: string, route: string, status: number | 'error' }) => void
   rateLimit: (info: { kind: 'primary' | 'secondary', retried: boolean }) => void
 }
@@ -149,7 +149,7 @@ function waitUntil (err: unknown): number | undefined {
  * from GitHub's Link header, absolute, with an opaque cursor in its query, one new
  * metric series per page fetched. Origin and query are dropped, ids become placeholders.
  */
-export function routeTemplate (url: string): string {
+function routeTemplate (url: string): string {
   const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').split('?', 1)[0] ?? ''
   return path.split('/').map((segment) =>
     /^\d+$/.test(segment) ? '{id}' : /^ghsa(-[a-z0-9]{4}){3}$/i.test(segment) ? '{ghsa_id}' : segment

@@ -19,7 +19,7 @@ export function forkOnCreation (policy: PrivateForkPolicy, severity: string | un
   return severity !== undefined && Object.hasOwn(RANK, severity) && RANK[severity as Severity] >= RANK[policy]
 }
 
-export interface ForkRef {
+interface ForkRef {
   fullName: string
   htmlUrl: string
   /** false: the advisory already had its fork (GitHub's `private_fork`), nothing was asked. */

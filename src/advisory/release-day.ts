@@ -8,15 +8,15 @@
 import type { ReportEvents } from '../store/events.js'
 import type { ProgressStore } from '../store/progress.js'
 
-export const RELEASE_HOUR_UTC = 16
-export const MIN_LEAD_MS = 24 * 3_600_000
+const RELEASE_HOUR_UTC = 16
+const MIN_LEAD_MS = 24 * 3_600_000
 /** A date further ahead is more likely a typo than a plan. */
-export const MAX_AHEAD_MS = 366 * 24 * 3_600_000
+const MAX_AHEAD_MS = 366 * 24 * 3_600_000
 
 const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']
 
 /** Monday (1) to Thursday (4): no Friday, no weekend. */
-export function isReleaseWeekday (day: Date): boolean {
+function isReleaseWeekday (day: Date): boolean {
   const d = day.getUTCDay()
   return d >= 1 && d <= 4
 }

@@ -37,7 +37,7 @@ export interface RenderedAdvisory {
   description: string
 }
 
-export interface AdvisoryVulnerability {
+interface AdvisoryVulnerability {
   package: { ecosystem: Ecosystem, name: string | null }
   vulnerable_version_range?: string | null
   patched_versions?: string | null
@@ -265,7 +265,7 @@ function fitText (raw: string, budget: number): { shown: string, shownChars: num
 
 // Fence content is shown verbatim (it is a proof of concept the team may copy), so only
 // what would defeat the intake marker is touched: the marker lookup reads raw Markdown.
-export function escapeText (text: string): string {
+function escapeText (text: string): string {
   return breakMarkers(text.replace(/\r\n?/g, '\n').replaceAll('\u0000', '\uFFFD'))
 }
 
@@ -294,7 +294,7 @@ function singleLine (value: string): string {
 // Plain text outside code: break @mentions (`@login`, `@org/team`, `repo@sha`) and
 // cross-repository references (`org/repo#1`). A lone `#123` is left alone: it can only
 // point into the advisory's own repository and is common in prose ("step #2").
-export function neutralisePlain (value: string): string {
+function neutralisePlain (value: string): string {
   return breakMarkers(value
     .replace(/@(?=[A-Za-z0-9])/g, `@${ZWJ}`)
     .replace(/(\/[\w.-]+)#(?=\d)/g, `$1#${ZWJ}`))
@@ -309,7 +309,7 @@ function breakMarkers (value: string): string {
 }
 
 /** At most `max` UTF-16 units, never splitting a surrogate pair. */
-export function cut (value: string, max: number): string {
+function cut (value: string, max: number): string {
   if (value.length <= max) return value
   const end = max > 0 && isHighSurrogate(value.charCodeAt(max - 1)) ? max - 1 : max
   return value.slice(0, end)

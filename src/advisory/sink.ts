@@ -31,16 +31,16 @@ export type AdvisoryCreateBody = {
   cve_id?: string | null
 }
 
-export interface AdvisoryRef {
+interface AdvisoryRef {
   ghsaId: string
   htmlUrl: string
   /** false when an advisory for this intake already existed */
   created: boolean
 }
 
-export interface AdvisoryRequest { owner: string, repo: string, intakeId: string, body: AdvisoryCreateBody }
+interface AdvisoryRequest { owner: string, repo: string, intakeId: string, body: AdvisoryCreateBody }
 
-export interface CreateOptions {
+interface CreateOptions {
   /**
    * Look for an advisory carrying this intake's marker before creating one (default
    * true). Pass false only when no earlier attempt can have posted it (no "pending"
@@ -50,13 +50,13 @@ export interface CreateOptions {
 }
 
 /** The fields of PATCH .../security-advisories/{ghsa_id} the gateway sets. Arrays replace, not merge. */
-export interface AdvisoryUpdateBody {
+interface AdvisoryUpdateBody {
   description?: string
   collaborating_users?: string[]
   collaborating_teams?: string[]
 }
 
-export interface AdvisoryLocation { owner: string, repo: string, ghsaId: string }
+interface AdvisoryLocation { owner: string, repo: string, ghsaId: string }
 
 export interface AdvisorySink {
   create (req: AdvisoryRequest, opts?: CreateOptions): Promise<AdvisoryRef>
@@ -138,7 +138,7 @@ export function githubSink (octokit: Octokit, log: Log): AdvisorySink {
  * `triage` are written by outsiders (private vulnerability reporting), who could
  * otherwise plant a marker and capture a report's retry.
  */
-export async function findAdvisoryByIntake (octokit: Octokit, req: { owner: string, repo: string, intakeId: string }): Promise<AdvisoryRef | null> {
+async function findAdvisoryByIntake (octokit: Octokit, req: { owner: string, repo: string, intakeId: string }): Promise<AdvisoryRef | null> {
   const marker = intakeMarker(req.intakeId)
   for (const state of ['draft'] as const) {
     const hits = await octokit.paginate(

@@ -1,6 +1,6 @@
 // `intake advisory <step> <GHSA>`: the steps of SECURITY.md after intake, one command
 // each, on an advisory the gateway filed. Every step is recorded in the report's event
-// record (report/events.ts), which `advisory timeline` prints. One row per sub-command.
+// record (store/events.ts), which `advisory timeline` prints. One row per sub-command.
 import type { Octokit } from '@octokit/rest'
 import { pino } from 'pino'
 import type { Config } from '../config.js'
@@ -113,7 +113,7 @@ export async function advisoryCommand (config: Config, args: string[], out: Out)
 }
 
 /** GHSA id -> the report it was filed from, and where the advisory lives. */
-export async function resolveAdvisory (ctx: Pick<AdvisoryContext, 'config' | 'redis' | 'progress'>, ghsaId: string): Promise<ResolvedAdvisory | undefined> {
+async function resolveAdvisory (ctx: Pick<AdvisoryContext, 'config' | 'redis' | 'progress'>, ghsaId: string): Promise<ResolvedAdvisory | undefined> {
   const prefix = ctx.config.queuePrefix
   const intakeId = await threadIndex(ctx.redis, prefix).byGhsa(ghsaId) ?? mappedIntake(await ctx.redis.get(gatewayKeys(prefix).advisory(ghsaId)))
   if (intakeId === undefined) return undefined

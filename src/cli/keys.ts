@@ -62,7 +62,7 @@ function parseFlags (args: string[], booleans: string[]): Flags {
 }
 
 /** `2y`, `18m`, `400d` or a plain number of days. */
-export function expiryDays (value: string): number {
+function expiryDays (value: string): number {
   const m = /^(\d+)([ymd]?)$/.exec(value.trim())
   if (m === null) throw new UsageError(`--expires "${value}": use e.g. 2y, 18m or 400d`)
   const n = Number(m[1])

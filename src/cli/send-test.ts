@@ -10,7 +10,7 @@ import { readDevWebSecrets } from '../dev/secrets.js'
 import { signRaw } from '../inbound/hmac.js'
 import { publishedKey } from './published-key.js'
 
-export interface SendTestOptions {
+interface SendTestOptions {
   url: string
   from: string
   keyFile?: string

@@ -19,7 +19,3 @@ export class ReportError extends Error {
     this.code = code
   }
 }
-
-export function isReportError (err: unknown): err is ReportError {
-  return err instanceof ReportError
-}

@@ -2,7 +2,7 @@
 // server sent it, plus what the provider told us about it. Everything beyond the raw
 // bytes travels sealed with them (see src/seal/payload.ts), never in clear in Redis.
 
-export type InboundSource = 'raw' | 'mailgun' | 'sendgrid' | 'postmark' | 'ses'
+type InboundSource = 'raw' | 'mailgun' | 'sendgrid' | 'postmark' | 'ses'
 
 /** The provider's judgement of the message; absent fields were not given. */
 export interface Verdicts {

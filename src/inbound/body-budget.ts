@@ -48,7 +48,7 @@ export function bodyCapacity (memoryBytes: number, maxBodyBytes: number): number
  */
 export interface SlowBodyRule { minBytesPerSecond: number, graceMs: number, checkMs: number }
 
-export const slowBodyRule: SlowBodyRule = { minBytesPerSecond: 32 * 1024, graceMs: 10_000, checkMs: 1000 }
+const slowBodyRule: SlowBodyRule = { minBytesPerSecond: 32 * 1024, graceMs: 10_000, checkMs: 1000 }
 
 function watchArrival (req: FastifyRequest, bytes: number, rule: SlowBodyRule): () => void {
   const socket = req.raw.socket

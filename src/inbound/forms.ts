@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 
 export type FormFields = Map<string, Buffer>
 
-export class FormError extends Error {
+class FormError extends Error {
   constructor (readonly statusCode: 400 | 413, message: string) {
     super(message)
     this.name = 'FormError'

@@ -2,7 +2,7 @@
 // sent as `X-Intake-Signature: v1=<hex>`, with a 300 s window against replays.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 
-export const MAX_SKEW_SECONDS = 300
+const MAX_SKEW_SECONDS = 300
 
 export function signRaw (secret: string, timestamp: number | string, body: Buffer): string {
   return 'v1=' + createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')

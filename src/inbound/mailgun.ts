@@ -13,14 +13,14 @@ import { parseUrlencoded, readMultipart, text, type FormFields } from './forms.j
 import { unauthorized } from './basic-auth.js'
 import { unavailable } from './respond.js'
 
-export const MAILGUN_MAX_AGE_SECONDS = 300
+const MAILGUN_MAX_AGE_SECONDS = 300
 const TOKEN_TTL_SECONDS = 2 * MAILGUN_MAX_AGE_SECONDS + 60 // outlives any timestamp still accepted
 
 export function mailgunSignature (signingKey: string, timestamp: string, token: string): string {
   return createHmac('sha256', signingKey).update(timestamp + token).digest('hex')
 }
 
-export function verifyMailgun (signingKey: string, fields: { timestamp?: string | undefined, token?: string | undefined, signature?: string | undefined }, now = Date.now()): boolean {
+function verifyMailgun (signingKey: string, fields: { timestamp?: string | undefined, token?: string | undefined, signature?: string | undefined }, now = Date.now()): boolean {
   const { timestamp, token, signature } = fields
   if (timestamp === undefined || token === undefined || signature === undefined) return false
   if (!/^\d{1,12}$/.test(timestamp) || !/^[A-Za-z0-9_-]{1,256}$/.test(token) || !/^[0-9a-f]{64}$/i.test(signature)) return false

@@ -12,7 +12,7 @@ import { verdictsFromFields } from './verdict-headers.js'
 
 interface PostmarkAddress { Email?: string, Name?: string }
 interface PostmarkAttachment { Name?: string, Content?: string, ContentType?: string, ContentID?: string }
-export interface PostmarkInbound {
+interface PostmarkInbound {
   From?: string
   FromFull?: PostmarkAddress
   To?: string
@@ -83,7 +83,7 @@ function postmarkVerdicts (body: PostmarkInbound): Verdicts {
 // original MIME structure (which the rebuilt message does not have).
 const OWN_HEADERS = new Set(['from', 'to', 'cc', 'bcc', 'reply-to', 'subject', 'date', 'message-id', 'mime-version', 'content-type', 'content-transfer-encoding', 'content-disposition'])
 
-export async function rebuildMessage (body: PostmarkInbound): Promise<Buffer> {
+async function rebuildMessage (body: PostmarkInbound): Promise<Buffer> {
   const headers = (body.Headers ?? [])
     .filter((h) => typeof h?.Name === 'string' && typeof h.Value === 'string' && /^[!-9;-~]{1,100}$/.test(h.Name) && !OWN_HEADERS.has(h.Name.toLowerCase()))
     .slice(0, 200)

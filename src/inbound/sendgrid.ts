@@ -24,7 +24,7 @@ export async function sendgridRoute (app: FastifyInstance, deps: DeliverDeps & {
   })
 }
 
-export function parseEnvelope (json: string | undefined): { from?: string, to: string[] } | undefined {
+function parseEnvelope (json: string | undefined): { from?: string, to: string[] } | undefined {
   if (json === undefined) return undefined
   try {
     const e = JSON.parse(json) as { to?: unknown, from?: unknown }

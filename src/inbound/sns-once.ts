@@ -10,7 +10,7 @@ import { gatewayKeys } from '../queue/jobs.js'
 import { SNS_MAX_AGE_MS, SNS_MAX_AHEAD_MS } from './sns-verify.js'
 
 /** Longer than any Timestamp stays acceptable (window past + ahead), with margin. */
-export const SNS_SEEN_TTL_SECONDS = Math.ceil((SNS_MAX_AGE_MS + SNS_MAX_AHEAD_MS) / 1000) + 3600
+const SNS_SEEN_TTL_SECONDS = Math.ceil((SNS_MAX_AGE_MS + SNS_MAX_AHEAD_MS) / 1000) + 3600
 /**
  * A claim whose request never answered (process killed) is free again after this: well
  * within SNS's default retries (about every 20 s for a minute), so a retry gets through.

@@ -60,7 +60,7 @@ export function asSnsMessage (body: unknown): SnsMessage | undefined {
   return b as unknown as SnsMessage
 }
 
-export function stringToSign (m: SnsMessage): string | undefined {
+function stringToSign (m: SnsMessage): string | undefined {
   const fields = FIELDS[m.Type]
   if (fields === undefined) return undefined
   let out = ''
@@ -91,7 +91,7 @@ export function snsCertUrl (url: string): { url: string, region: string } | unde
 }
 
 /** An ISO 8601 UTC time (SNS's form) within the window around now. */
-export function snsTimestampFresh (timestamp: string, now = Date.now()): boolean {
+function snsTimestampFresh (timestamp: string, now = Date.now()): boolean {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(timestamp)) return false
   const t = Date.parse(timestamp)
   return Number.isFinite(t) && t >= now - SNS_MAX_AGE_MS && t <= now + SNS_MAX_AHEAD_MS

@@ -36,13 +36,13 @@ const KEY_WORDS = /\b(?:public|pgp|gpg|gnupg|openpgp|encryption)[ \t-]+key\b/i
 const REPORT_WORDS = /\b(?:cve-\d|cwe-\d|exploit|poc|proof[ -]of[ -]concept|payload|inject|injection|xss|csrf|ssrf|rce|remote code|code execution|traversal|overflow|bypass|leak|leaked|leaking|deserializ|privilege escalation|stack trace|hard-?coded|expos(?:ed|es|ing|ure)|plain-?text|private key|secret key|compromis|crash|denial of service)/i
 const MAX_REQUEST_CHARS = 600
 const MAX_SCAN_CHARS = 64 * 1024
-export const KEY_REPLY_REPEAT_SECONDS = 3 * 24 * 3600
+const KEY_REPLY_REPEAT_SECONDS = 3 * 24 * 3600
 /**
  * Key replies go to an unauthenticated From: the per-address limit stops repeats to one
  * mailbox, this stops a sender who forges many From addresses from using the gateway to
  * mail strangers in bulk. Far above what real requests need.
  */
-export const KEY_REPLIES_PER_HOUR = 60
+const KEY_REPLIES_PER_HOUR = 60
 
 type Classifiable = Pick<OpenedReport, 'headers' | 'subject' | 'text' | 'attachments' | 'encrypted'>
 

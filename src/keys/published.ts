@@ -37,7 +37,7 @@ export interface PublishedKey {
   file: string
 }
 
-export interface RefusedKey {
+interface RefusedKey {
   file: string
   fingerprint?: string
   reason: string
@@ -157,7 +157,7 @@ async function readBounded (path: string): Promise<string | undefined> {
 }
 
 /** Why this key must not be published, or undefined when it may. */
-export async function whyNotPublishable (key: PublicKey, now: Date): Promise<string | undefined> {
+async function whyNotPublishable (key: PublicKey, now: Date): Promise<string | undefined> {
   if (key.isPrivate()) return 'secret key'
   if (key.keyPacket.version !== 4) return `v${key.keyPacket.version} key: GnuPG 2.2/2.4 cannot use it (publish a v4 key)`
   if (await key.isRevoked(undefined, undefined, now, pgpConfig()).catch(() => false)) return 'revoked'
@@ -222,7 +222,7 @@ async function describe (key: PublicKey, file: string, development: boolean, now
   }
 }
 
-export function algorithmName (info: { algorithm: string, bits?: number, curve?: string }): string {
+function algorithmName (info: { algorithm: string, bits?: number, curve?: string }): string {
   if (info.curve !== undefined) return `${info.algorithm} (${info.curve})`
   return info.bits === undefined ? info.algorithm : `${info.algorithm} ${info.bits}`
 }

@@ -13,7 +13,7 @@ import { publicationWarnings } from './published.js'
 import { securityTxtKey } from '../store/security-txt.js'
 import { securityTxtBody, securityTxtExpires, signSecurityTxt } from './security-txt.js'
 
-export interface SecurityTxtSettings {
+interface SecurityTxtSettings {
   securityEmail: string
   publicUrl: string
   policyUrl?: string
@@ -90,7 +90,7 @@ export function primarySigningKey (pub: Publication, keyring: TeamKeyring): Priv
  * loudly at start. A secret key that is not published is normal (an old key kept to
  * decrypt late mail), and so is not reported.
  */
-export function keyringMismatches (pub: Publication, keyring: TeamKeyring): string[] {
+function keyringMismatches (pub: Publication, keyring: TeamKeyring): string[] {
   const held = new Set(keyring.secretKeys.map((k) => k.getFingerprint().toUpperCase()))
   const out = pub.keys
     .filter((k) => !held.has(k.fingerprint))

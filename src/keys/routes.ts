@@ -131,7 +131,7 @@ function unavailable (reply: FastifyReply, message: string) {
  * that stopped being published (revoked, expired, file removed) must not stay advertised
  * until the worker's next hourly signing.
  */
-export function staleSecurityTxt (text: string, pub: Publication, now = new Date()): string | undefined {
+function staleSecurityTxt (text: string, pub: Publication, now = new Date()): string | undefined {
   const parsed = parseSecurityTxt(text, now)
   if (parsed.expires === undefined || parsed.expires.getTime() <= now.getTime()) return 'expired'
   const named = parsed.fields

@@ -127,7 +127,7 @@ function addressesIn (value: string): string[] {
 }
 
 /** Why a mailbox belongs to software rather than a person, by its local part. */
-export function robotReason (address: string): string | undefined {
+function robotReason (address: string): string | undefined {
   const at = address.lastIndexOf('@')
   const local = unwrapped((at < 0 ? address : address.slice(0, at)).trim()).toLowerCase()
   if (local === 'mailer-daemon') return 'mailer-daemon'

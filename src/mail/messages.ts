@@ -24,13 +24,13 @@ export interface MailMessage {
   attachments?: MailAttachment[]
 }
 
-export interface MailAttachment {
+interface MailAttachment {
   filename: string
   content: string | Buffer
   contentType: string
 }
 
-export interface AdvisoryRef {
+interface AdvisoryRef {
   ghsaId: string
   htmlUrl?: string
 }

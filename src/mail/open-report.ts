@@ -324,7 +324,7 @@ interface Armor {
   block: string
 }
 
-export function leadingArmor (text: string): Armor | undefined {
+function leadingArmor (text: string): Armor | undefined {
   const trimmed = text.replace(/^[\s\u00a0]+/, '')
   for (const kind of ['message', 'signed'] as const) {
     const [begin, end] = armorHeaders[kind]
@@ -339,7 +339,7 @@ export function leadingArmor (text: string): Armor | undefined {
 const maxHtmlForArmor = 2 * 1024 * 1024
 
 /** Mailvelope: the armor in a `<pre>` that starts the visible HTML. */
-export function armorFromHtml (html: string): string | undefined {
+function armorFromHtml (html: string): string | undefined {
   if (html.length > maxHtmlForArmor) return undefined
   const visible = withoutHead(withoutComments(html))
   const match = /^\s*(?:<(?!pre\b)[a-z!/][^>]*>\s*)*<pre\b[^>]*>([\s\S]*?)<\/pre\s*>/i.exec(visible)

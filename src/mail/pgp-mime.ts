@@ -91,7 +91,7 @@ export function autocryptHeader (address: string, key: PublicKey): string {
 }
 
 /** The same value folded for a raw header line (keydata may contain folding whitespace). */
-export function foldAutocrypt (value: string): string {
+function foldAutocrypt (value: string): string {
   const [head, keydata = ''] = value.split('keydata=')
   const lines = keydata.match(/.{1,76}/g) ?? []
   return `${head ?? ''}keydata=${CRLF} ${lines.join(`${CRLF} `)}`

@@ -34,7 +34,7 @@ export interface ReplyWindowOptions {
 }
 
 /** Share of AUTO_REPLY_MAX_PER_HOUR kept for authenticated senders, unless configured. */
-export const RESERVED_PERCENT = 25
+const RESERVED_PERCENT = 25
 
 export function replyWindow (redis: Redis, prefix: string, opts: ReplyWindowOptions): ReplyWindow {
   const keyOf = (kind: string, address: string) => `${prefix}:gw:replied:${kind.replace(/[^a-z-]/g, '')}:${inboxHash(address)}`

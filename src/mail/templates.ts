@@ -18,7 +18,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const BUILTIN_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
+const BUILTIN_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
 
 const WIDTH = 72
 /** A template file larger than this is a mistake, not a message. */
@@ -36,7 +36,7 @@ export const templatePlaceholders = {
 } as const
 
 /** Chat templates: Markdown kept as written (no header, no reflow). */
-export const chatTemplatePlaceholders = {
+const chatTemplatePlaceholders = {
   announcement: ['ghsaId', 'cveId', 'summary', 'severity', 'repository', 'advisoryUrl', 'impact', 'fixedVersions', 'mitigations']
 } as const
 
@@ -56,7 +56,7 @@ const clearSubjectPlaceholders: Partial<Record<TemplateName, readonly string[]>>
 
 const allPlaceholders = { ...templatePlaceholders, ...chatTemplatePlaceholders }
 export type TemplateName = keyof typeof allPlaceholders
-export type TemplateValues<N extends TemplateName> = Record<(typeof allPlaceholders)[N][number], string>
+type TemplateValues<N extends TemplateName> = Record<(typeof allPlaceholders)[N][number], string>
 
 export interface Rendered {
   subject?: string

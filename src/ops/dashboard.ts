@@ -1,6 +1,6 @@
 // The queue dashboard (bull-board) at /admin/queues. What it can show is what BullMQ
 // stores: job data (intake id, receive time, source), return values (outcome, GHSA id)
-// and failure reasons written without report content (see worker.ts safeError). The
+// and failure reasons written without report content (see roles/worker.ts safeError). The
 // report itself is sealed under a separate key the dashboard never reads.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Queue } from 'bullmq'
@@ -9,7 +9,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
 import type { AdminGuard } from './admin-auth.js'
 
-export const DASHBOARD_PATH = '/admin/queues'
+const DASHBOARD_PATH = '/admin/queues'
 
 async function readOnlyGuard (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
   if (req.method === 'GET' || req.method === 'HEAD') return undefined

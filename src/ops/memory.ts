@@ -69,7 +69,7 @@ export function memoryLimitBytes (configuredMb?: number): number {
 }
 
 /** Share of the limit kept out of the budget. */
-export const headroomShare = 0.1
+const headroomShare = 0.1
 
 export interface MemoryBudget {
   /** Bytes jobs may hold together. */

@@ -3,6 +3,7 @@
 // Fly's checks) reach it; the web role may use it too, to keep /metrics off the
 // public port.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Config } from '../config.js'
 import type { Logger } from '../log.js'
 import { adminGuard } from './admin-auth.js'
 import { healthRoutes, type Readiness } from './health.js'
@@ -29,4 +30,10 @@ export async function startMetricsServer (opts: MetricsServerOptions): Promise<F
   else opts.log.warn('METRICS_PORT: /metrics disabled (production without ADMIN_BASIC_AUTH); health routes only')
   await fastify.listen({ port: opts.port, host: opts.host })
   return fastify
+}
+
+/** The metrics listener on METRICS_PORT, as a closer for the shutdown order. */
+export async function metricsListener (config: Config, log: Logger, metrics: Metrics, readiness: MetricsServerOptions['readiness']): Promise<() => Promise<void>> {
+  const server = await startMetricsServer({ port: config.metricsPort as number, host: config.host, metrics, readiness, production: config.production, adminBasicAuth: config.adminBasicAuth, open: config.metricsPortOpen, log })
+  return async () => { await server.close() }
 }

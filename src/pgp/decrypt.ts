@@ -35,7 +35,7 @@ export async function decryptMessage (input: Uint8Array | string, keyring: TeamK
 }
 
 /** The inner signatures are verified where the sender's candidate keys are known. */
-export function withVerify (parts: DecryptedParts): DecryptResult {
+function withVerify (parts: DecryptedParts): DecryptResult {
   const { data, decryptedWith, signatureKeyIds, signatureBytes } = parts
   return {
     data,

@@ -15,7 +15,7 @@ const maxArmoredBytes = 96 * 1024
 /** Kept for two years after the last time it was seen. */
 const ttlSeconds = 2 * 365 * 24 * 3600
 
-export interface StoredKey {
+interface StoredKey {
   key: PublicKey
   fingerprint: string
   source: KeySource

@@ -201,7 +201,7 @@ async function isUsable (key: PublicKey): Promise<boolean> {
   return await key.verifyPrimaryKey(undefined, undefined, pgpConfig()).then(() => true, () => false)
 }
 
-export function sameAddress (a: string, b: string): boolean {
+function sameAddress (a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.trim().toLowerCase()
 }
 

@@ -269,7 +269,7 @@ function sourced (candidates: Candidates): CandidateKey[] {
  * One state for all signatures on a message: verified if any verifies, else bad if a
  * candidate key rejects one, else no-key with every issuer key ID.
  */
-export async function signatureState (results: VerificationResult[], candidates: Candidates): Promise<SignatureState> {
+async function signatureState (results: VerificationResult[], candidates: Candidates): Promise<SignatureState> {
   // Every promise is observed, so an unverified one never becomes an unhandled rejection.
   const outcomes = await Promise.all(results.map(async (result) => await checkOne(result, sourced(candidates))))
   if (outcomes.length === 0) return { state: 'unsigned' }

@@ -40,8 +40,6 @@ export interface AdvisoryJobRef {
 export type TimelineJobName = 'advisory-reminder' | 'advisory-event' | 'retrospective' | 'announce'
 export type TimelineJobData = JobMap[TimelineJobName]
 
-export type JobName = keyof JobMap
-
 export function jobOptions (retry: { jobAttempts: number, jobBackoffMs: number }): JobsOptions {
   return {
     attempts: retry.jobAttempts,
@@ -58,7 +56,7 @@ export function gatewayKeys (prefix: string) {
     sealed: (id: string) => `${base}:sealed:${id}`,
     seen: (hash: string) => `${base}:seen:${hash}`,
     state: (id: string) => `${base}:state:${id}`,
-    /** The report's event record (report/events.ts). */
+    /** The report's event record (store/events.ts). */
     events: (id: string) => `${base}:events:${id}`,
     lock: (id: string) => `${base}:lock:${id}`,
     /** GHSA id -> the intake it was filed from (for webhooks, which know only the advisory). */

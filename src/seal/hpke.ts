@@ -65,11 +65,6 @@ function keySchedule (shared: Buffer): { key: Buffer, nonce: Buffer } {
   }
 }
 
-export interface SealKeys {
-  publicKey: KeyObject
-  privateKey?: KeyObject
-}
-
 export function importPublicKey (base64url: string): KeyObject {
   const raw = Buffer.from(base64url, 'base64url')
   if (raw.length !== 32) throw new Error('seal public key must be 32 bytes (base64url)')
@@ -84,7 +79,7 @@ export function importPrivateKey (base64url: string): KeyObject {
   return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
 }
 
-export function exportKeyPair (privateKey: KeyObject): { publicKey: string, privateKey: string } {
+function exportKeyPair (privateKey: KeyObject): { publicKey: string, privateKey: string } {
   const jwk = privateKey.export({ format: 'jwk' })
   return { publicKey: jwk.x as string, privateKey: jwk.d as string }
 }

@@ -9,7 +9,7 @@ import { gatewayKeys } from '../queue/jobs.js'
 import { STATE_TTL_SECONDS } from './progress.js'
 
 /** Every step SECURITY.md names, in the order it usually happens. */
-export const EVENT_KINDS = [
+const EVENT_KINDS = [
   'received', // the web role queued the message
   'decrypted', // the worker opened it (detail: encrypted or not, signature state)
   'quarantined', // it could not be processed (detail: code)

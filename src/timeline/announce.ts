@@ -24,7 +24,7 @@ import type { ProgressStore } from '../store/progress.js'
 import { buildAnnouncement } from './announcement.js'
 import { readAdvisory } from '../advisory/github-advisory.js'
 
-/** Progress fields (report/state.ts): set before the POST; set once Discord took it. */
+/** Progress fields (store/progress.ts): set before the POST; set once Discord took it. */
 const PENDING = 'timeline.announce.pending'
 const DONE = 'timeline.announced'
 

@@ -61,7 +61,7 @@ export function severityLine (advisory: RepositoryAdvisory): string {
 }
 
 /** One line per package with patched versions: "- npm `@acme/widget`: 1.2.4 (affected: < 1.2.4)". */
-export function fixedVersions (advisory: RepositoryAdvisory): string[] {
+function fixedVersions (advisory: RepositoryAdvisory): string[] {
   return (advisory.vulnerabilities ?? [])
     .filter((v) => v.patched_versions != null && v.patched_versions.trim() !== '')
     .slice(0, FIXES_MAX)

@@ -84,7 +84,7 @@ export function formatDuration (ms: number): string {
 }
 
 /** Collaborators, teams, credits and the publisher, as GitHub lists them now. */
-export function people (advisory: RepositoryAdvisory, owner: string): string[] {
+function people (advisory: RepositoryAdvisory, owner: string): string[] {
   const list = (values: Array<string | undefined>) => {
     const unique = [...new Set(values.filter((v): v is string => v !== undefined))]
     return unique.length === 0 ? 'none' : unique.slice(0, PEOPLE_MAX).join(', ') + (unique.length > PEOPLE_MAX ? `, and ${unique.length - PEOPLE_MAX} more` : '')
@@ -106,7 +106,7 @@ function at (login: string | undefined, role?: string): string | undefined {
   return role === undefined || !/^[a-z_]{1,40}$/.test(role) ? `@${login}` : `@${login} (${role.replace(/_/g, ' ')})`
 }
 
-export function links (htmlUrl: string, advisory: RepositoryAdvisory | undefined): string[] {
+function links (htmlUrl: string, advisory: RepositoryAdvisory | undefined): string[] {
   const cve = advisory?.cve_id
   const fork = advisory?.private_fork?.html_url
   return [

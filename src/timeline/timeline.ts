@@ -32,7 +32,7 @@ const MAX_REPEATS = 8
  */
 const MAPPING_TTL_SECONDS = STATE_TTL_SECONDS
 
-export interface AdvisoryState {
+interface AdvisoryState {
   state: string
   cveId: string | null
   htmlUrl: string
@@ -72,7 +72,7 @@ export function startTimelineWorker (deps: TimelineDeps, opts: { concurrency?: n
   return worker
 }
 
-export async function runTimelineJob (job: Job<TimelineJobData>, deps: TimelineDeps): Promise<string> {
+async function runTimelineJob (job: Job<TimelineJobData>, deps: TimelineDeps): Promise<string> {
   switch (job.name as TimelineJobName) {
     case 'advisory-reminder': return await reminder(job as Job<JobMap['advisory-reminder']>, deps)
     case 'advisory-event': return await advisoryEvent((job as Job<JobMap['advisory-event']>).data, deps)
@@ -83,7 +83,7 @@ export async function runTimelineJob (job: Job<TimelineJobData>, deps: TimelineD
 }
 
 /** GET the advisory; undefined when it is gone (404). */
-export async function advisoryState (octokit: Octokit, ref: AdvisoryJobRef): Promise<AdvisoryState | undefined> {
+async function advisoryState (octokit: Octokit, ref: AdvisoryJobRef): Promise<AdvisoryState | undefined> {
   const data = await readAdvisory(octokit, ref)
   if (data === undefined) return undefined
   return {

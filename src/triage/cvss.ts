@@ -8,7 +8,7 @@ import calculator from 'ae-cvss-calculator'
 import type { Severity } from '../domain/advisory.js'
 import { scanned, unique } from './text.js'
 
-export type CvssVersion = '3.0' | '3.1' | '4.0'
+type CvssVersion = '3.0' | '3.1' | '4.0'
 
 export interface ScoredVector {
   vector: string

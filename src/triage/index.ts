@@ -74,6 +74,4 @@ export function decideSeverity (findings: Pick<Findings, 'cvss' | 'statedSeverit
   return { ...(severity === undefined ? {} : { severity }), ...(floor === undefined ? {} : { floor }), low: severity === 'low' }
 }
 
-export type { RepoCandidate } from './repos.js'
 export type { Routing } from './routing.js'
-export type { ScoredVector } from './cvss.js'

@@ -10,7 +10,7 @@
 import { parse as parseYaml } from 'yaml'
 import { isRepoName } from './text.js'
 
-export interface RouteEntry {
+interface RouteEntry {
   /** Repository name inside GITHUB_OWNER. */
   name: string
   /** Other names for it (lower case): subject tags like `[thv]`, words in the text. */

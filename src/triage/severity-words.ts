@@ -22,7 +22,3 @@ export function maxSeverity (a: Severity | undefined, b: Severity | undefined): 
   if (b === undefined) return a
   return RANK[a] >= RANK[b] ? a : b
 }
-
-export function severityBelow (a: Severity | 'none', floor: Severity): boolean {
-  return a === 'none' || RANK[a] < RANK[floor]
-}

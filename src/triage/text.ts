@@ -3,7 +3,7 @@
 // every regex here is linear (no nested quantifiers over the same characters).
 
 /** Characters of report text the rules read; findings come from the head of a report. */
-export const SCAN_CHARS = 256 * 1024
+const SCAN_CHARS = 256 * 1024
 
 /** The part of a text the rules look at. */
 export function scanned (text: string): string {
