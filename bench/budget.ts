@@ -7,7 +7,7 @@
 import { startChildRole } from '../test/helpers/child-gateway.js'
 import { freePort } from '../test/helpers/redis-server.js'
 import { compressionBomb, htmlReport, largeReport } from '../test/helpers/bombs.js'
-import { peakRssMiB, rssMiB, signedHeaders, waitUntil, benchPeers, type Target } from './lib.js'
+import { peakRssMiB, rssMiB, signedHeaders, waitUntil, benchPeers, type Target, benchWorkerEnv } from './lib.js'
 
 const SECRET = 'bench-inbound-secret-0123456789abcdef'
 const MiB = 1024 * 1024
@@ -34,15 +34,7 @@ export async function budget (): Promise<{ rows: BudgetRow[], targets: Target[] 
       const logs: string[] = []
       const worker = await startChildRole('worker', {
         ...common,
-        SEAL_PRIVATE_KEY: seal.privateKey,
-        PGP_PRIVATE_KEY: key.armoredSecret,
-        GITHUB_API_URL: stub.url,
-        GITHUB_TOKEN: 'ghp_bench',
-        GITHUB_OWNER: 'acme',
-        GITHUB_DEFAULT_REPO: 'security-reports',
-        GITHUB_WRITE_INTERVAL_MS: '0',
-        SMTP_URL: smtp.url,
-        AUTO_REPLY_MAX_PER_HOUR: '1000000',
+        ...benchWorkerEnv({ seal, key, stub, smtp }),
         WORKER_CONCURRENCY: '4',
         WORKER_MEMORY_MB: '512',
         JOB_ATTEMPTS: '1',

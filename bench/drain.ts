@@ -17,7 +17,7 @@ import { startGithubStub } from '../test/helpers/github-stub.js'
 import { startSmtpSink } from '../test/helpers/smtp-sink.js'
 import { startRedisServer } from '../test/helpers/redis-server.js'
 import { plainMessage } from '../test/helpers/messages.js'
-import { waitUntil, type Target } from './lib.js'
+import { waitUntil, type Target, benchWorkerEnv } from './lib.js'
 
 const REPORTS = 300
 const PER_MINUTE = 80
@@ -60,16 +60,9 @@ export async function drain (full: boolean): Promise<{ rows: DrainRow[], scale: 
       const worker = await startChildRole('worker', {
         REDIS_URL: redis.url,
         QUEUE_PREFIX: prefix,
-        SEAL_PRIVATE_KEY: seal.privateKey,
-        PGP_PRIVATE_KEY: key.armoredSecret,
-        GITHUB_API_URL: stub.url,
-        GITHUB_TOKEN: 'ghp_bench',
-        GITHUB_OWNER: 'acme',
-        GITHUB_DEFAULT_REPO: 'security-reports',
+        ...benchWorkerEnv({ seal, key, stub, smtp }),
         GITHUB_WRITE_INTERVAL_MS: String(interval),
         JOB_BACKOFF_MS: String(5000 / scale),
-        SMTP_URL: smtp.url,
-        AUTO_REPLY_MAX_PER_HOUR: '1000000',
         DATA_DIR: '/tmp/intake-bench-data'
       }, [], { entry: 'dist' })
       await queue.resume()

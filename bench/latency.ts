@@ -4,7 +4,7 @@
 import { intakeMarker } from '../src/advisory/marker.js'
 import { startChildRole } from '../test/helpers/child-gateway.js'
 import { message, multipart, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../test/helpers/gpg.js'
-import { quantile, signedHeaders, sleep, waitUntil, benchPeers, type Target } from './lib.js'
+import { quantile, signedHeaders, sleep, waitUntil, benchPeers, type Target, benchWorkerEnv } from './lib.js'
 
 const SECRET = 'bench-inbound-secret-0123456789abcdef'
 
@@ -17,15 +17,7 @@ export async function latency (seconds: number, env: Record<string, string> = {}
   const web = await startChildRole('web', { ...common, INBOUND_SECRET: SECRET, SEAL_PUBLIC_KEY: seal.publicKey, LOG_LEVEL: 'warn' }, [], { entry: 'dist' })
   const worker = await startChildRole('worker', {
     ...common,
-    SEAL_PRIVATE_KEY: seal.privateKey,
-    PGP_PRIVATE_KEY: key.armoredSecret,
-    GITHUB_API_URL: stub.url,
-    GITHUB_TOKEN: 'ghp_bench',
-    GITHUB_OWNER: 'acme',
-    GITHUB_DEFAULT_REPO: 'security-reports',
-    GITHUB_WRITE_INTERVAL_MS: '0',
-    SMTP_URL: smtp.url,
-    AUTO_REPLY_MAX_PER_HOUR: '1000000',
+    ...benchWorkerEnv({ seal, key, stub, smtp }),
     ...env
   }, [], { entry: 'dist' })
   const rows: LatencyRow[] = []

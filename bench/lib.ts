@@ -84,3 +84,18 @@ export async function benchPeers () {
   }
   return { redis, stub, smtp, seal, key, publicKey, close }
 }
+
+/** The worker's settings for a bench's peers: its keys, the GitHub stub, the SMTP sink, no reply cap. */
+export function benchWorkerEnv (peers: { seal: { privateKey: string }, key: { armoredSecret: string }, stub: { url: string }, smtp: { url: string } }): Record<string, string> {
+  return {
+    SEAL_PRIVATE_KEY: peers.seal.privateKey,
+    PGP_PRIVATE_KEY: peers.key.armoredSecret,
+    GITHUB_API_URL: peers.stub.url,
+    GITHUB_TOKEN: 'ghp_bench',
+    GITHUB_OWNER: 'acme',
+    GITHUB_DEFAULT_REPO: 'security-reports',
+    GITHUB_WRITE_INTERVAL_MS: '0',
+    SMTP_URL: peers.smtp.url,
+    AUTO_REPLY_MAX_PER_HOUR: '1000000'
+  }
+}

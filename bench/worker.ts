@@ -16,7 +16,7 @@ import { startGithubStub } from '../test/helpers/github-stub.js'
 import { startSmtpSink } from '../test/helpers/smtp-sink.js'
 import { startRedisServer } from '../test/helpers/redis-server.js'
 import { createGpg, message, multipart, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../test/helpers/gpg.js'
-import { flush, fmt, spread, waitUntil, type Spread, type Target } from './lib.js'
+import { flush, fmt, spread, waitUntil, type Spread, type Target, benchWorkerEnv } from './lib.js'
 
 export interface WorkerRow { key: string, threads: number, ours: Spread, gnupg: Spread, ratio: number, reports: number }
 
@@ -79,15 +79,7 @@ export async function workerThroughput (rounds: number, env: Record<string, stri
           const worker = await startChildRole('worker', {
             REDIS_URL: redis.url,
             QUEUE_PREFIX: prefix,
-            SEAL_PRIVATE_KEY: seal.privateKey,
-            PGP_PRIVATE_KEY: key.armoredSecret,
-            GITHUB_API_URL: stub.url,
-            GITHUB_TOKEN: 'ghp_bench',
-            GITHUB_OWNER: 'acme',
-            GITHUB_DEFAULT_REPO: 'security-reports',
-            GITHUB_WRITE_INTERVAL_MS: '0',
-            SMTP_URL: smtp.url,
-            AUTO_REPLY_MAX_PER_HOUR: '1000000',
+            ...benchWorkerEnv({ seal, key, stub, smtp }),
             DATA_DIR: '/tmp/intake-bench-data',
             DECRYPT_THREADS: String(threads),
             ...env
