@@ -32,10 +32,15 @@ export interface ChildRoleOptions {
 export async function startChildRole (role: Role, env: Record<string, string>, logs: string[] = [], opts: ChildRoleOptions = {}): Promise<ChildRole> {
   const port = env.PORT ?? String(await freePort())
   const args = opts.entry === 'dist' ? ['dist/main.js', role] : ['--import', 'tsx', 'src/main.ts', role]
-  // In a cgroup: a shell writes its own pid into the group, then execs node (same pid).
-  const [command, argv] = opts.cgroup === undefined
+  // tap's process-info hook puts its loader and source maps into every child's
+  // NODE_OPTIONS: 40-80 MiB the production process never carries, which a memory test of
+  // the built entry must not count. In a cgroup: the shell writes its own pid into the
+  // group, then execs node (same pid).
+  const unset = opts.entry === 'dist' ? 'unset NODE_OPTIONS; ' : ''
+  const join = opts.cgroup === undefined ? '' : `echo $$ > '${opts.cgroup}/cgroup.procs' && `
+  const [command, argv] = unset === '' && join === ''
     ? [process.execPath, args]
-    : ['/bin/sh', ['-c', `echo $$ > '${opts.cgroup}/cgroup.procs' && exec "$0" "$@"`, process.execPath, ...args]]
+    : ['/bin/sh', ['-c', `${unset}${join}exec "$0" "$@"`, process.execPath, ...args]]
   const child = spawn(command, argv, {
     cwd: ROOT,
     // Only what it is given: no developer .env or REDIS_URL leaks in.
