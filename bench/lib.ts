@@ -42,6 +42,20 @@ export function rssMiB (pid: number): number {
   return Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN) / 1024
 }
 
+/** CPU time a process (all its threads) has used so far, user + system, in ms (/proc/<pid>/stat, 100 ticks/s). */
+export function cpuMs (pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** Commands the Redis server has run so far (INFO commandstats: scripts' inner calls included). */
+export async function redisCommands (redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats')
+  let total = 0
+  for (const m of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(m[1])
+  return total
+}
+
 export async function flush (url: string): Promise<void> {
   const redis = new Redis(url)
   await redis.flushall()

@@ -61,6 +61,11 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
   const budget = workerBudget(config, threads, log)
   const pool = threads > 0 ? createOpenPool({ threads, ...teamKeyArmor(config), heapMb: threadHeapMb(budget) }) : undefined
   const admit = admission(byteGate(budget.bytes))
+  // Two connections: BullMQ's (it defines its ~60 scripts on it, and ioredis copies every
+  // defined command into each MULTI made there) and a plain one for the gateway's own
+  // state, whose MULTIs then cost what they say.
+  const queueRedis = createWorkerRedis(config.redisUrl)
+  queueRedis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker queue) error'))
   const redis = createWorkerRedis(config.redisUrl)
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
   const routing = loadRouting(config)
@@ -78,7 +83,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
     log
   })
   const octokit = githubClient(config, log, metrics)
-  const timelineQueue = new Queue(TIMELINE_QUEUE, { connection: redis, prefix: config.queuePrefix })
+  const timelineQueue = new Queue(TIMELINE_QUEUE, { connection: queueRedis, prefix: config.queuePrefix })
   timelineQueue.on('error', (err) => log.warn({ err: { message: err.message } }, 'timeline queue error'))
   const progress = progressStore(redis, config.queuePrefix)
   const sealKey = sealPrivateKey(config)
@@ -115,7 +120,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
   // Three parameters: BullMQ hands the processor an AbortSignal only when it asks for one.
   const abandoned = new Set<string>()
   const worker = new Worker<JobMap['process-report']>(QUEUE, async (job, token, signal) => await runJob(job, token, signal, { ...deps, memory: admit.ticket() }, metrics, abandoned), {
-    connection: redis,
+    connection: queueRedis,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency,
     // A job whose run was killed (the worker died: OOM, a crash) runs again once; killed
@@ -147,7 +152,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
       retry: config,
       log,
       ...(config.discordWebhookUrl !== undefined ? { discord: discordPoster(config.discordWebhookUrl) } : {})
-    })
+    }, { connection: queueRedis })
   log.info({ fingerprint: keyring.fingerprint, sink: hasGithub(config) ? 'github' : 'outbox', mail: config.smtpUrl !== undefined ? 'smtp' : 'outbox' }, 'worker started')
 
   metrics.watchQueue(timelineQueue)
@@ -157,6 +162,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
     metrics,
     readinessChecks: [
       redisCheck('redis-worker', redis),
+      redisCheck('redis-worker-queue', queueRedis),
       keyCheck('team-key', () => keyring.secretKeys.length > 0),
       keyCheck('worker-running', () => worker.isRunning() && !worker.closing)
     ],
@@ -168,6 +174,7 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
       await timelineQueue.close()
       mailer.close()
       await pool?.close()
+      await quit(queueRedis)
       await quit(redis) // last: the jobs above needed it to record their progress
     }
   }

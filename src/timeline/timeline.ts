@@ -9,6 +9,7 @@
 // (retrospective.ts). Job data hold ids only.
 import type { Octokit } from '@octokit/rest'
 import { Worker, type Job } from 'bullmq'
+import type { Redis } from 'ioredis'
 import { publishedNotice, reminderNotice } from '../mail/messages.js'
 import { gatewayKeys, TIMELINE_QUEUE, type AdvisoryJobRef, type JobMap, type TimelineJobData, type TimelineJobName } from '../queue/jobs.js'
 import { readAdvisory } from '../advisory/github-advisory.js'
@@ -61,9 +62,10 @@ export async function startTimeline (deps: Pick<TimelineDeps, 'redis' | 'prefix'
   await deps.queue.add('advisory-reminder', data, jobOpts(deps.retry, `remind-${ref.intakeId}-0`, delays[0] ?? 0))
 }
 
-export function startTimelineWorker (deps: TimelineDeps, opts: { concurrency?: number } = {}): Worker<TimelineJobData> {
+/** `connection`: BullMQ's own (it loads its scripts onto it); `deps.redis` is for the gateway's state. */
+export function startTimelineWorker (deps: TimelineDeps, opts: { concurrency?: number, connection?: Redis } = {}): Worker<TimelineJobData> {
   const worker = new Worker<TimelineJobData>(TIMELINE_QUEUE, async (job) => await runTimelineJob(job, deps), {
-    connection: deps.redis,
+    connection: opts.connection ?? deps.redis,
     prefix: deps.prefix,
     concurrency: opts.concurrency ?? 2
   })
