@@ -97,7 +97,7 @@ t.test('fly.toml: [env] holds known, non-secret settings that pass production va
   const worker = { ...secrets, SEAL_PRIVATE_KEY: 'k', PGP_PRIVATE_KEY: 'armored', GITHUB_TOKEN: 't', SMTP_URL: 'smtp://u:p@smtp.example.org:587' }
   t.doesNotThrow(() => loadConfig({ ...fly.env, ...worker }, 'worker'), 'worker: [env] + the documented secrets')
   // The README lists the secrets to set; each is a setting.
-  const readme = readFileSync('README.md', 'utf8')
+  const readme = readFileSync('docs/deployment.md', 'utf8')
   const block = /fly secrets set[\s\S]*?```/.exec(readme)?.[0] ?? ''
   const named = [...block.matchAll(/\b([A-Z][A-Z0-9_]{2,})=/g)].map((m) => m[1] as string)
   t.ok(named.length >= 8, `README documents fly secrets (${named.join(' ')})`)
