@@ -4,5 +4,5 @@
 import neostandard from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['dist/**', 'node_modules/**', 'test/**', 'keys/**', 'docs/**'] })
+  ...neostandard({ ts: true, ignores: ['.scratch/**', 'dist/**', 'node_modules/**', 'test/**', 'keys/**', 'docs/**'] })
 ]

@@ -115,7 +115,8 @@ export function githubSink (octokit: Octokit, log: Log): AdvisorySink {
           // advisory. The job retry does the lookup first and so cannot duplicate it.
           request: { retries: 0 }
         } as CreateParams))
-      log.info({ intakeId, ghsaId: res.data.ghsa_id, repo: where }, 'advisory created')
+      // At debug: the report's outcome line names the advisory.
+      log.debug({ intakeId, ghsaId: res.data.ghsa_id, repo: where }, 'advisory created')
       return { ghsaId: res.data.ghsa_id, htmlUrl: res.data.html_url, created: true }
     },
     async read ({ owner, repo, ghsaId }) {

@@ -24,6 +24,7 @@ import { addressOf, replyRecipient, type ReplyTarget } from '../mail/messages.js
 import { autocryptHeader, signMime, type RawMail } from '../mail/pgp-mime.js'
 import { keyReply } from '../mail/key-reply.js'
 import { inboxHash } from '../mail/reply-window.js'
+import { execAll } from '../store/exec.js'
 import type { Templates } from '../mail/templates.js'
 import type { KeySource } from './published.js'
 import { primarySigningKey } from './publisher.js'
@@ -155,7 +156,7 @@ async function replyLimit (deps: KeyReplierDeps, address: string, intakeId: stri
   if (holder !== null) return 'key already sent to this address in the last 3 days'
   const hour = Math.floor((deps.now?.() ?? new Date()).getTime() / 3_600_000)
   const counter = `${deps.prefix}:gw:key-reply-hour:${hour}`
-  const [[, count] = []] = await deps.redis.multi().incr(counter).expire(counter, 7200).exec() ?? []
+  const [count] = await execAll(deps.redis.pipeline().incr(counter).expire(counter, 7200))
   if (Number(count) > (deps.maxRepliesPerHour ?? KEY_REPLIES_PER_HOUR)) return 'hourly limit of key replies reached'
   const set = await deps.redis.set(marker, intakeId, 'EX', KEY_REPLY_REPEAT_SECONDS, 'NX')
   if (set === null && await deps.redis.get(marker) !== intakeId) return 'key already sent to this address in the last 3 days'

@@ -80,8 +80,20 @@ export async function encryptMime (message: MailMessage, opts: EncryptOptions): 
  * that address (when it has one) so the header stays small, base64 folded for the header.
  */
 export function autocryptHeader (address: string, key: PublicKey): string {
-  // Re-read rather than mutate: the caller's key object stays untouched.
   const wanted = address.toLowerCase()
+  // Every mail we send carries it: made once per key and address (a key object is not
+  // changed once loaded; a new team key is a new object).
+  let byAddress = autocryptCache.get(key)
+  if (byAddress === undefined) autocryptCache.set(key, byAddress = new Map())
+  let value = byAddress.get(wanted)
+  if (value === undefined) byAddress.set(wanted, value = autocryptValue(wanted, key))
+  return value
+}
+
+const autocryptCache = new WeakMap<PublicKey, Map<string, string>>()
+
+function autocryptValue (wanted: string, key: PublicKey): string {
+  // Re-read rather than mutate: the caller's key object stays untouched.
   const packets = key.toPublic().toPacketList()
   const minimal = new openpgp.PublicKey(packets)
   const matching = minimal.users.filter(user => user.userID?.email.toLowerCase() === wanted)

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { normalizeAddress } from '../pgp/key-store.js'
+import { luaScript } from '../store/exec.js'
 
 export interface ReplyWindow {
   /**
@@ -39,36 +40,41 @@ const RESERVED_PERCENT = 25
 export function replyWindow (redis: Redis, prefix: string, opts: ReplyWindowOptions): ReplyWindow {
   const keyOf = (kind: string, address: string) => `${prefix}:gw:replied:${kind.replace(/[^a-z-]/g, '')}:${inboxHash(address)}`
   const seconds = Math.max(1, Math.ceil(opts.windowMs / 1000))
-  const perInbox = async (kind: string, address: string): Promise<boolean> => {
-    const key = keyOf(kind, address)
-    if (kind !== 'ack') return await redis.set(key, '1', 'EX', seconds, 'NX') === 'OK'
-    // The window starts with the first acknowledgement (EXPIRE NX) and is not
-    // extended by later ones, so a counted sender is free again after it.
-    const [[, count] = []] = await redis.multi().incr(key).expire(key, seconds, 'NX').exec() ?? []
-    return Number(count) <= opts.ackLimit
-  }
   const unauthenticatedMax = opts.maxPerHour - Math.floor(opts.maxPerHour * (opts.reservedPercent ?? RESERVED_PERCENT) / 100)
-  const global = async (limit: number): Promise<boolean> => {
-    const hour = Math.floor((opts.now?.() ?? Date.now()) / 3_600_000)
-    const key = `${prefix}:gw:replied-hour:${hour}`
-    const [[, count] = []] = await redis.multi().incr(key).expire(key, 7200).exec() ?? []
-    if (Number(count) <= limit) return true
-    // A refused reply is not sent, so it must not count: else forged senders refused at
-    // their share would still fill the reserve. (Between INCR and DECR another reply may
-    // see the count one too high: it is refused at worst, never sent beyond the cap.)
-    await redis.decr(key)
-    return false
-  }
   return {
     async take (kind, address, authenticated = false) {
-      if (!(await perInbox(kind, address))) return 'this sender had the same kind of reply within the window (RFC 3834)'
-      if (!(await global(authenticated ? opts.maxPerHour : unauthenticatedMax))) {
+      const hour = Math.floor((opts.now?.() ?? Date.now()) / 3_600_000)
+      const refused = await takeSlot(redis, [keyOf(kind, address), `${prefix}:gw:replied-hour:${hour}`], [kind === 'ack' ? 'count' : 'once', opts.ackLimit, seconds, authenticated ? opts.maxPerHour : unauthenticatedMax])
+      if (refused === 1) return 'this sender had the same kind of reply within the window (RFC 3834)'
+      if (refused === 2) {
         return authenticated || unauthenticatedMax === opts.maxPerHour ? 'hourly limit of automatic replies reached' : 'hourly limit of automatic replies to unauthenticated senders reached (the rest is kept for authenticated ones)'
       }
       return undefined
     }
   }
 }
+
+/**
+ * The inbox's slot, then the hour's, in one step: 0 taken, 1 the inbox had its reply
+ * (acknowledgements: its count) within the window, 2 the hour is full (its count given
+ * back; the inbox's slot stays taken, as a reply refused now is not sent later).
+ */
+const takeSlot = luaScript(`
+if ARGV[1] == 'count' then
+  local n = redis.call('INCR', KEYS[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
+  if n > tonumber(ARGV[2]) then return 1 end
+elseif not redis.call('SET', KEYS[1], '1', 'EX', ARGV[3], 'NX') then
+  return 1
+end
+local c = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], 7200)
+if c > tonumber(ARGV[4]) then
+  redis.call('DECR', KEYS[2])
+  return 2
+end
+return 0
+`)
 
 /** One mailbox however it is spelled: `Alice+x@Example.NET` and `alice@example.net` are the same inbox. */
 export function mailboxKey (address: string): string {

@@ -69,7 +69,7 @@ async function send (intakeId: string, kind: ReplyKind, field: `reply.${string}`
   try {
     const sent = await go()
     await progress.record({ [field]: sent.messageId })
-    deps.log.info({ intakeId, kind, encrypted: sent.encrypted }, 'reply sent')
+    deps.log.debug({ intakeId, kind, encrypted: sent.encrypted }, 'reply sent') // the outcome is recorded, and counted (replies_total)
   } catch (err) {
     // A permanent refusal (5xx: no such mailbox, policy) will not change on retry, and
     // the report is already filed: record it rather than fail the job.

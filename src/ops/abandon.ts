@@ -19,9 +19,9 @@ export function abandonable (store: ProgressStore, signal: AbortSignal): Progres
       check()
       const progress = await store.open(id)
       return {
-        state: progress.state,
-        async record (fields) {
-          await progress.record(fields)
+        ...progress,
+        async record (fields, also) {
+          await progress.record(fields, also)
           check()
         }
       }

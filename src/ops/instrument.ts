@@ -35,9 +35,13 @@ export function observedProgress (store: ProgressStore, metrics: Metrics): Progr
     async open (id) {
       const progress = await store.open(id)
       return {
-        state: progress.state,
-        async record (fields) {
-          await progress.record(fields)
+        ...progress,
+        note (fields) {
+          progress.note(fields)
+          observeFields(fields, metrics)
+        },
+        async record (fields, also) {
+          await progress.record(fields, also)
           observeFields(fields, metrics)
         }
       }

@@ -9,6 +9,7 @@ import { readKey, type PublicKey } from 'openpgp'
 import type { KeySource } from '../domain/report.js'
 import { fingerprintOf } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
+import { execAll } from '../store/exec.js'
 
 /** A reporter's key block larger than this is not stored (reporter-keys.ts caps what it accepts at 64 KiB). */
 const maxArmoredBytes = 96 * 1024
@@ -76,11 +77,34 @@ export function reporterKeyStore (redis: Redis, prefix: string): ReporterKeyStor
       }
       const keyArmored = key.armor(pgpConfig())
       if (Buffer.byteLength(keyArmored) > maxArmoredBytes) return 'refused' // merging must not grow it without bound
-      await redis.multi()
+      await execAll(redis.multi()
         .hset(keyOf(address), { armored: keyArmored, fingerprint, source, at: new Date().toISOString() })
-        .expire(keyOf(address), ttlSeconds)
-        .exec()
+        .expire(keyOf(address), ttlSeconds))
       return 'stored'
+    }
+  }
+}
+
+/**
+ * The store read once per address for as long as the object lives (one report's run:
+ * opening the message and replying ask for the same sender's key); a remember forgets.
+ */
+export function memoizedKeyStore (store: ReporterKeyStore): ReporterKeyStore {
+  const read = new Map<string, Promise<StoredKey | undefined>>()
+  return {
+    async get (address) {
+      const at = normalizeAddress(address)
+      let found = read.get(at)
+      if (found === undefined) {
+        found = store.get(address)
+        read.set(at, found)
+        found.catch(() => read.delete(at))
+      }
+      return await found
+    },
+    async remember (address, armored, opts) {
+      read.clear()
+      return await store.remember(address, armored, opts)
     }
   }
 }

@@ -3,6 +3,7 @@
 // report content. The CLI lists, shows and replays them.
 import type { Redis } from 'ioredis'
 import { gatewayKeys } from '../queue/jobs.js'
+import { execAll } from '../store/exec.js'
 
 export interface QuarantineEntry {
   intakeId: string
@@ -22,10 +23,10 @@ export function quarantineStore (redis: Redis, prefix: string) {
     async add (entry: Omit<QuarantineEntry, 'at' | 'replays'> & { at?: string }): Promise<QuarantineEntry> {
       const previous = await this.get(entry.intakeId)
       const full: QuarantineEntry = { at: new Date().toISOString(), replays: previous?.replays ?? 0, ...entry }
-      await redis.multi()
+      // Together, or the step fails: an entry whose original can still expire would lose the report.
+      await execAll(redis.multi()
         .hset(keys.quarantine, entry.intakeId, JSON.stringify(full))
-        .persist(keys.sealed(entry.intakeId)) // keep the original until someone resolves it
-        .exec()
+        .persist(keys.sealed(entry.intakeId))) // keep the original until someone resolves it
       return full
     },
     async get (intakeId: string): Promise<QuarantineEntry | undefined> {

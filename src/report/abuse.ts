@@ -12,6 +12,7 @@ import type { InboundMeta } from '../domain/inbound.js'
 import { headerValue, readHeaderLines } from '../inbound/message-head.js'
 import { addressOf } from '../mail/messages.js'
 import { mailboxKey } from '../mail/reply-window.js'
+import { execAll } from '../store/exec.js'
 
 export interface AbusePolicy {
   spamScoreThreshold: number
@@ -41,13 +42,12 @@ export function abuseCheck (redis: Redis, prefix: string, sealKey: KeyObject, po
     const key = senderKey(sender)
     const now = Date.now()
     const windowMs = policy.senderRate.windowSeconds * 1000
-    const [, , , rank] = (await redis.multi()
+    // A pipeline, not MULTI: another sender's member landing in between moves no rank.
+    const [, , , position] = await execAll(redis.pipeline()
       .zadd(key, 'NX', now, intakeId)
       .zremrangebyscore(key, 0, now - windowMs)
       .pexpire(key, windowMs)
-      .zrank(key, intakeId)
-      .exec()) ?? []
-    const position = rank?.[1]
+      .zrank(key, intakeId))
     if (typeof position === 'number' && position >= policy.senderRate.max) {
       return { code: 'sender-rate', reason: `sender over SENDER_RATE_LIMIT (${policy.senderRate.max} per ${policy.senderRate.windowSeconds} s)` }
     }

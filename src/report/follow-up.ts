@@ -112,9 +112,13 @@ async function rootOf (candidate: string, deps: FollowUpDeps): Promise<ThreadRoo
 /** Keyed hash of a sender address: equal senders compare equal, the address is not stored. */
 export function senderHash (sealKey: KeyObject, address: string | undefined): string | undefined {
   if (address === undefined) return undefined
-  const key = sealKey.export({ format: 'der', type: 'pkcs8' })
+  let key = hashKeys.get(sealKey)
+  if (key === undefined) hashKeys.set(sealKey, key = sealKey.export({ format: 'der', type: 'pkcs8' }))
   return createHmac('sha256', key).update(`sender\0${address.trim().toLowerCase()}`).digest('hex')
 }
+
+/** The seal key's bytes as the HMAC key, exported once per key object (each export costs a DER encoding). */
+const hashKeys = new WeakMap<KeyObject, Buffer>()
 
 export type AppendOutcome = 'appended' | 'no room' | 'not a draft'
 

@@ -20,7 +20,8 @@ import { AdvisoryPermanentError } from '../advisory/sink.js'
 import { automatedMessage } from '../mail/auto-reply-policy.js'
 import { acknowledgement, couldNotDecrypt, teamNotification } from '../mail/messages.js'
 import type { Templates } from '../mail/templates.js'
-import type { ReporterKeyStore } from '../pgp/key-store.js'
+import { memoizedKeyStore, type ReporterKeyStore } from '../pgp/key-store.js'
+import type { RedisCommand } from '../store/exec.js'
 import type { TeamChannels } from '../notify/team.js'
 import { withReportLock } from '../store/lock.js'
 import type { MemoryTicket } from './admission.js'
@@ -86,21 +87,41 @@ export interface ProcessOutcome {
   ghsaId?: string
   /** The report arrived encrypted (and was decrypted). */
   encrypted?: boolean
+  /** Its signature's state, for the outcome's log line. */
+  signature?: SignatureState['state']
 }
 
 export async function processReport (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
-  return await withReportLock(deps.redis, deps.prefix, job.data.intakeId, async () => await processLocked(job, deps))
+  return await withReportLock(deps.redis, deps.prefix, job.data.intakeId, async () => {
+    const progress = await deps.progress.open(job.data.intakeId)
+    let outcome: ProcessOutcome
+    try {
+      outcome = await processLocked(job, progress, { ...deps, ...perRun(deps) })
+    } catch (err) {
+      // What was noted still goes on record; the run's own error is the one that counts.
+      await progress.flush().catch((e: Error) => { deps.log.warn({ intakeId: job.data.intakeId, err: { message: e.message } }, 'progress not written') })
+      throw err
+    }
+    await progress.flush()
+    return outcome
+  })
 }
 
-async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<ProcessOutcome> {
+/** Per run: the reporter key store read once per address (the open and the reply both ask). */
+function perRun (deps: ProcessDeps): Pick<ProcessDeps, 'keyStore' | 'reply'> {
+  const keyStore = memoizedKeyStore(deps.keyStore)
+  return { keyStore, reply: { ...deps.reply, keyStore } }
+}
+
+async function processLocked (job: ProcessJob, progress: Progress, deps: ProcessDeps): Promise<ProcessOutcome> {
   const { intakeId } = job.data
   const { raw, meta } = await unseal(intakeId, deps)
-  await deps.events.record(intakeId, 'received', { at: job.data.receivedAt, detail: `via ${job.data.source}` })
+  progress.event('received', { at: job.data.receivedAt, detail: `via ${job.data.source}` })
   // Before anything is opened or answered: spam gets neither an advisory nor a reply.
   const held = job.data.replay === undefined ? await deps.abuse?.(intakeId, raw, meta) : undefined
   if (held !== undefined) {
     await deps.quarantine.add({ intakeId, code: held.code, reason: `${held.reason}; replay to file it anyway`, source: job.data.source, attempts: 1 })
-    await deps.events.record(intakeId, 'quarantined', { detail: held.code })
+    progress.event('quarantined', { detail: held.code })
     deps.log.info({ intakeId, code: held.code }, 'held in quarantine (spam/abuse), no advisory, no acknowledgement')
     return { outcome: 'quarantined' }
   }
@@ -109,23 +130,22 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
     report = await openWithin(await readableMessage(raw), deps)
   } catch (err) {
     if (err instanceof ReportError) {
-      await quarantineUnreadable(intakeId, job, raw, err, deps)
+      await quarantineUnreadable(intakeId, job, raw, err, progress, deps)
       throw new UnrecoverableError(`${err.code}: ${err.message}`)
     }
     throw err
   }
-  await deps.events.record(intakeId, 'decrypted', { detail: `${report.encrypted ? 'encrypted' : 'not encrypted'}, signature ${report.signature.state}` })
+  progress.event('decrypted', { detail: `${report.encrypted ? 'encrypted' : 'not encrypted'}, signature ${report.signature.state}` })
 
   // An operator's replay files it whatever it looks like.
   const automated = job.data.replay === undefined ? automatedMessage(report, deps.mail.ownAddresses) : undefined
   if (automated !== undefined) {
     await deps.quarantine.add({ intakeId, code: 'automated', reason: `not a report (${automated}); replay to file it anyway`, source: job.data.source, attempts: 1 })
-    await deps.events.record(intakeId, 'quarantined', { detail: 'automated' })
+    progress.event('quarantined', { detail: 'automated' })
     deps.log.info({ intakeId, reason: automated }, 'automated mail kept in quarantine, no advisory')
     return { outcome: 'quarantined' }
   }
 
-  const progress = await deps.progress.open(intakeId)
   await rememberReporterKey(intakeId, report, deps)
   // A mail that only asks for our key gets it and opens no advisory (an operator's replay files it).
   const keyMail = deps.keys === undefined || job.data.replay !== undefined ? 'report' : deps.keys.classify(report)
@@ -145,25 +165,20 @@ async function processLocked (job: ProcessJob, deps: ProcessDeps): Promise<Proce
   if (root !== undefined && (progress.state.followUpOf !== undefined || await isDraft(root, deps))) {
     return await processFollowUp(intakeId, job, report, root, progress, deps)
   }
-  // Early, so a reply that arrives while this report is being filed waits for it.
-  await deps.threads.rememberFirst(report.messageId, intakeId)
   const enriched = await enrich(report, { ...deps.triage, owner: deps.github.owner, defaultRepo: deps.github.repo })
   const advisory = await fileAdvisory(intakeId, job, report, progress, deps, enriched, meta)
-  await deps.threads.rememberAdvisory(advisory.ghsaId, intakeId)
   await addCollaborators(intakeId, advisory, progress, deps, enriched)
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
   }), { authenticated: authenticatedSender(report, meta) })
-  await deps.events.record(intakeId, 'acknowledged', { detail: replyOutcome(progress.state['reply.ack']) })
+  progress.event('acknowledged', { detail: replyOutcome(progress.state['reply.ack']) })
   if (keyMail === 'report-and-key') await sendKey(intakeId, report, progress, deps)
   await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
-  await deps.events.record(intakeId, 'team-notified', { detail: teamChannelsUsed(deps) })
+  progress.event('team-notified', { detail: teamChannelsUsed(deps) })
   await startTimeline(intakeId, advisory, progress, deps)
-  await progress.record({ outcome: 'advisory' })
-  await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
+  await progress.record({ outcome: 'advisory' }, [sealedExpiry(intakeId, deps)])
   if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
-  deps.log.info({ intakeId, ghsaId: advisory.ghsaId, encrypted: report.encrypted, signature: report.signature.state }, 'report processed')
-  return { outcome: 'advisory', ghsaId: advisory.ghsaId, encrypted: report.encrypted }
+  return { outcome: 'advisory', ghsaId: advisory.ghsaId, encrypted: report.encrypted, signature: report.signature.state }
 }
 
 async function unseal (intakeId: string, deps: ProcessDeps): Promise<{ raw: Buffer, meta?: InboundMeta }> {
@@ -207,12 +222,14 @@ async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedRe
   // Pending before the POST: if we die between the POST and the record below, the
   // retry looks the advisory up by its intake marker instead of creating another.
   const sender = senderHash(deps.sealKey, report.from?.address)
-  await progress.record({ advisoryPending: '1', advisoryRepo: `${deps.github.owner}/${repo}`, ...(sender === undefined ? {} : { senderHash: sender }) })
+  // With it, the Message-ID's thread mapping (the web role wrote it at intake; a replay
+  // or an older intake may not have): a reply arriving while this is filed waits for it.
+  await progress.record({ advisoryPending: '1', advisoryRepo: `${deps.github.owner}/${repo}`, ...(sender === undefined ? {} : { senderHash: sender }) }, deps.threads.rememberFirstCommands(report.messageId, intakeId))
   try {
     const ref = await deps.sink.create({ owner: deps.github.owner, repo, intakeId, body }, { lookupFirst: advisoryPending === '1' })
-    await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl, ...(severity !== undefined ? { severity } : {}), ...(enriched.findings.disclosure.publiclyDisclosed ? { urgent: '1' } : {}) })
-    await deps.events.record(intakeId, 'advisory-created', { detail: `${ref.ghsaId} in ${deps.github.owner}/${repo}` })
-    if (fork) await deps.events.record(intakeId, 'fork-created', { detail: `requested at creation (policy ${policy})` })
+    progress.event('advisory-created', { detail: `${ref.ghsaId} in ${deps.github.owner}/${repo}` })
+    if (fork) progress.event('fork-created', { detail: `requested at creation (policy ${policy})` })
+    await progress.record({ ghsaId: ref.ghsaId, advisoryUrl: ref.htmlUrl, ...(severity !== undefined ? { severity } : {}), ...(enriched.findings.disclosure.publiclyDisclosed ? { urgent: '1' } : {}) }, deps.threads.rememberAdvisoryCommands(ref.ghsaId, intakeId))
     return ref
   } catch (err) {
     if (err instanceof AdvisoryPermanentError) throw new UnrecoverableError(err.message)
@@ -273,7 +290,8 @@ async function knownKeys (address: string, deps: ProcessDeps) {
 async function startTimeline (intakeId: string, advisory: { ghsaId: string }, progress: Progress, deps: ProcessDeps): Promise<void> {
   if (deps.timeline === undefined || progress.state['timeline.started'] !== undefined) return
   await deps.timeline.start({ intakeId, ...advisoryRepo(progress, deps), ghsaId: advisory.ghsaId, urgent: progress.state.urgent === '1' })
-  await progress.record({ 'timeline.started': new Date().toISOString() })
+  // Starting again is harmless (its jobs have fixed ids): noted, written with the outcome.
+  progress.note({ 'timeline.started': new Date().toISOString() })
 }
 
 function createOptions (e: Enriched, owner: string): Parameters<typeof buildCreateBody>[2] {
@@ -302,7 +320,7 @@ async function addCollaborators (intakeId: string, advisory: { ghsaId: string },
   if (progress.state.collaborators !== undefined) return
   const { users, teams } = e.collaborators
   if (users.length + teams.length === 0) {
-    await progress.record({ collaborators: 'none' })
+    progress.note({ collaborators: 'none' })
     return
   }
   const [owner = deps.github.owner, repo = e.route.repo] = (progress.state.advisoryRepo ?? '').split('/')
@@ -317,8 +335,8 @@ async function addCollaborators (intakeId: string, advisory: { ghsaId: string },
     }
     throw err
   }
+  progress.event('collaborators-added', { detail: `${users.length} user(s), ${teams.length} team(s)` })
   await progress.record({ collaborators: 'done' })
-  await deps.events.record(intakeId, 'collaborators-added', { detail: `${users.length} user(s), ${teams.length} team(s)` })
 }
 
 async function processFollowUp (intakeId: string, job: ProcessJob, report: OpenedReport, root: ThreadRoot, progress: Progress, deps: ProcessDeps): Promise<ProcessOutcome> {
@@ -335,11 +353,10 @@ async function processFollowUp (intakeId: string, job: ProcessJob, report: Opene
   await replyToReporter(intakeId, 'ack', report, progress, replyDeps(deps), () => acknowledgement({
     report, intakeId, advisory, from: deps.mail.from, publicUrl: deps.mail.publicUrl, teamFingerprint: deps.keyring.fingerprint, templates: deps.templates
   }), { authenticated: authenticatedSender(report) })
-  await deps.events.record(intakeId, 'acknowledged', { detail: replyOutcome(progress.state['reply.ack']) })
+  progress.event('acknowledged', { detail: replyOutcome(progress.state['reply.ack']) })
   await notifyTeam(intakeId, 'received', progress, deps, { advisory, report })
-  await deps.events.record(intakeId, 'team-notified', { detail: teamChannelsUsed(deps) })
-  await progress.record({ outcome: 'follow-up' })
-  await deps.redis.expire(gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds)
+  progress.event('team-notified', { detail: teamChannelsUsed(deps) })
+  await progress.record({ outcome: 'follow-up' }, [sealedExpiry(intakeId, deps)])
   if (job.data.replay !== undefined) await deps.quarantine.remove(intakeId)
   deps.log.info({ intakeId, ghsaId: root.ghsaId, root: root.intakeId }, 'follow-up appended to the report\'s advisory')
   return { outcome: 'follow-up', ghsaId: root.ghsaId }
@@ -446,11 +463,10 @@ function senderVerified (report: OpenedReport | undefined): boolean {
   return report?.signature.state === 'verified' && report.signature.keySource === 'known'
 }
 
-async function quarantineUnreadable (intakeId: string, job: ProcessJob, raw: Buffer, err: ReportError, deps: ProcessDeps): Promise<void> {
+async function quarantineUnreadable (intakeId: string, job: ProcessJob, raw: Buffer, err: ReportError, progress: Progress, deps: ProcessDeps): Promise<void> {
   await deps.quarantine.add({ intakeId, code: err.code, reason: err.message, source: job.data.source, attempts: 1 })
-  await deps.events.record(intakeId, 'quarantined', { detail: err.code })
+  progress.event('quarantined', { detail: err.code })
   deps.log.warn({ intakeId, code: err.code }, 'report quarantined')
-  const progress = await deps.progress.open(intakeId)
   await notifyTeam(intakeId, 'quarantined', progress, deps, { quarantined: `${err.code}: ${err.message}` })
   // Outer headers are not encrypted, so we can still thread a reply and apply RFC 3834.
   const outer = await outerHeaders(raw)
@@ -478,6 +494,11 @@ export async function quarantineFailed (job: ProcessJob & { attemptsMade: number
   }
   const progress = await deps.progress.open(intakeId)
   await notifyTeam(intakeId, 'quarantined', progress, deps, { quarantined: `processing failed: ${message}` })
+}
+
+/** The sealed original is kept SEALED_TTL_DAYS once its report is filed. */
+function sealedExpiry (intakeId: string, deps: ProcessDeps): RedisCommand {
+  return ['expire', gatewayKeys(deps.prefix).sealed(intakeId), deps.sealedTtlSeconds]
 }
 
 /** A reply's recorded outcome without its Message-ID: "sent", or why it was not. */

@@ -241,7 +241,8 @@ async function runJob (job: Job<JobMap['process-report']>, token: string | undef
   try {
     const result = await (signal === undefined ? run : raceAbort(run, signal))
     if (result.encrypted === true) metrics.messagesDecrypted.inc()
-    done(result.outcome, result.ghsaId !== undefined ? { ghsaId: result.ghsaId } : {})
+    // The one line a filed report logs (its steps are in its progress and event record).
+    done(result.outcome, { ...(result.ghsaId !== undefined ? { ghsaId: result.ghsaId } : {}), ...(result.encrypted !== undefined ? { encrypted: result.encrypted } : {}), ...(result.signature !== undefined ? { signature: result.signature } : {}) })
     return result
   } catch (err) {
     if (err instanceof Abandoned) {

@@ -6,7 +6,8 @@
 // never report text, never an address.
 import type { Redis } from 'ioredis'
 import { gatewayKeys } from '../queue/jobs.js'
-import { STATE_TTL_SECONDS } from './progress.js'
+import { STATE_TTL_SECONDS } from './retention.js'
+import { execAll } from './exec.js'
 
 /** Every step SECURITY.md names, in the order it usually happens. */
 const EVENT_KINDS = [
@@ -41,23 +42,30 @@ export interface ReportEvent {
 
 const MAX_DETAIL = 300
 
+export interface EventOptions { at?: Date | string, detail?: string, key?: string }
+
+/** The hash field and value of one event: written once (HSETNX) wherever it is recorded. */
+export function eventEntry (kind: EventKind, opts: EventOptions = {}): [field: string, value: string] {
+  const field = opts.key === undefined ? kind : `${kind}:${opts.key}`
+  const at = opts.at === undefined ? new Date().toISOString() : new Date(opts.at).toISOString()
+  return [field, JSON.stringify({ at, ...(opts.detail === undefined ? {} : { detail: oneLine(opts.detail) }) })]
+}
+
 export function reportEvents (redis: Redis, prefix: string) {
   const keyOf = gatewayKeys(prefix).events
   return {
     /** Records an event once; returns false when it was already on record. */
-    async record (intakeId: string, kind: EventKind, opts: { at?: Date | string, detail?: string, key?: string } = {}): Promise<boolean> {
-      const field = opts.key === undefined ? kind : `${kind}:${opts.key}`
-      const at = opts.at === undefined ? new Date().toISOString() : new Date(opts.at).toISOString()
-      const value = JSON.stringify({ at, ...(opts.detail === undefined ? {} : { detail: oneLine(opts.detail) }) })
+    async record (intakeId: string, kind: EventKind, opts: EventOptions = {}): Promise<boolean> {
+      const [field, value] = eventEntry(kind, opts)
       const key = keyOf(intakeId)
-      const [[, added] = []] = await redis.multi().hsetnx(key, field, value).expire(key, STATE_TTL_SECONDS).exec() ?? []
+      const [added] = await execAll(redis.pipeline().hsetnx(key, field, value).expire(key, STATE_TTL_SECONDS))
       return added === 1
     },
     /** Replaces an event that may change (a release day moved). */
     async replace (intakeId: string, kind: EventKind, opts: { at?: Date | string, detail?: string } = {}): Promise<void> {
       const at = opts.at === undefined ? new Date().toISOString() : new Date(opts.at).toISOString()
       const key = keyOf(intakeId)
-      await redis.multi().hset(key, kind, JSON.stringify({ at, ...(opts.detail === undefined ? {} : { detail: oneLine(opts.detail) }) })).expire(key, STATE_TTL_SECONDS).exec()
+      await execAll(redis.pipeline().hset(key, kind, JSON.stringify({ at, ...(opts.detail === undefined ? {} : { detail: oneLine(opts.detail) }) })).expire(key, STATE_TTL_SECONDS))
     },
     async has (intakeId: string, kind: EventKind, key?: string): Promise<boolean> {
       return await redis.hexists(keyOf(intakeId), key === undefined ? kind : `${kind}:${key}`) === 1

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { gatewayKeys } from '../queue/jobs.js'
+import { luaScript } from './exec.js'
 
 /**
  * BullMQ's lock on a running job (the Worker's lockDuration; BullMQ renews it every
@@ -23,8 +24,8 @@ const LOCK_MS = JOB_LOCK_MS / 2
 const RENEW_MS = LOCK_MS / 4
 
 // Delete / extend only if the lock is still ours.
-const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+const release = luaScript("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end")
+const renew = luaScript("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
 
 export class ReportBusyError extends Error {
   constructor (intakeId: string) {
@@ -40,14 +41,14 @@ export async function withReportLock<T> (redis: Redis, prefix: string, intakeId:
   const key = gatewayKeys(prefix).lock(intakeId)
   const token = randomUUID()
   if (await redis.set(key, token, 'PX', LOCK_MS, 'NX') === null) throw new ReportBusyError(intakeId)
-  const renew = setInterval(() => { redis.eval(RENEW, 1, key, token, LOCK_MS).catch(() => {}) }, RENEW_MS)
-  held.set(key, { redis, token, renew })
+  const renewing = setInterval(() => { renew(redis, [key], [token, LOCK_MS]).catch(() => {}) }, RENEW_MS)
+  held.set(key, { redis, token, renew: renewing })
   try {
     return await fn()
   } finally {
-    clearInterval(renew)
+    clearInterval(renewing)
     if (held.get(key)?.token === token) held.delete(key)
-    await redis.eval(RELEASE, 1, key, token).catch(() => {})
+    await release(redis, [key], [token]).catch(() => {})
   }
 }
 
@@ -62,7 +63,7 @@ export async function releaseReportLock (prefix: string, intakeId: string): Prom
   if (lock === undefined) return
   held.delete(key)
   clearInterval(lock.renew)
-  await lock.redis.eval(RELEASE, 1, key, lock.token).catch(() => {})
+  await release(lock.redis, [key], [lock.token]).catch(() => {})
 }
 
 export interface WaitingLockOptions {
@@ -86,11 +87,11 @@ export async function withWaitingLock<T> (redis: Redis, key: string, opts: Waiti
     if (Date.now() > until) throw opts.busy()
     await new Promise((resolve) => setTimeout(resolve, 50 + Math.floor(Math.random() * 50)))
   }
-  const renew = setInterval(() => { redis.eval(RENEW, 1, key, token, opts.lockMs).catch(() => {}) }, Math.max(10, Math.floor(opts.lockMs / 3)))
+  const renewing = setInterval(() => { renew(redis, [key], [token, opts.lockMs]).catch(() => {}) }, Math.max(10, Math.floor(opts.lockMs / 3)))
   try {
     return await fn()
   } finally {
-    clearInterval(renew)
-    await redis.eval(RELEASE, 1, key, token).catch(() => {})
+    clearInterval(renewing)
+    await release(redis, [key], [token]).catch(() => {})
   }
 }

@@ -1,7 +1,15 @@
 // Per-report progress, so a retried or replayed job resumes where it stopped and never
 // repeats a side effect it has recorded: one Redis hash per intake id, ids only.
+//
+// A run writes it as a journal: `record` is the boundary a side effect needs (written
+// now, one round trip), while `note` and `event` (what can be worked out again, and the
+// report's timeline) ride along with the next record or the run's final `flush`. A run
+// killed in between loses only those, and its retry writes them again.
 import type { Redis } from 'ioredis'
 import { gatewayKeys } from '../queue/jobs.js'
+import { eventEntry, type EventKind, type EventOptions } from './events.js'
+import { execAll, type RedisCommand } from './exec.js'
+import { STATE_TTL_SECONDS } from './retention.js'
 
 export interface ReportProgress {
   /** Set just before the advisory POST: a retry must look for an advisory it may have made. */
@@ -40,18 +48,25 @@ export interface ReportProgress {
 export type ReplyKind = 'ack' | 'unreadable' | 'key' | 'published'
 export type TeamNoticeKind = 'received' | 'quarantined'
 
-export const STATE_TTL_SECONDS = 180 * 24 * 3600
+export { STATE_TTL_SECONDS }
 
 /** One report's progress: read once per job, then every step is recorded as it happens. */
 export interface Progress {
   readonly state: Readonly<ReportProgress>
-  record: (fields: ReportProgress) => Promise<void>
+  /** Written now, with whatever was noted since the last write: the boundary before a side effect. */
+  record: (fields: ReportProgress, also?: readonly RedisCommand[]) => Promise<void>
+  /** Kept in `state` at once, written with the next record or flush. */
+  note: (fields: ReportProgress) => void
+  /** An event of the report's timeline (HSETNX: the first time stays), written with the next record or flush. */
+  event: (kind: EventKind, opts?: EventOptions) => void
+  /** Writes what is noted, if anything (and `also`). */
+  flush: (also?: readonly RedisCommand[]) => Promise<void>
 }
 
 export function progressStore (redis: Redis, prefix: string) {
   const keys = gatewayKeys(prefix)
   const set = async (id: string, fields: ReportProgress): Promise<void> => {
-    await redis.multi().hset(keys.state(id), fields as Record<string, string>).expire(keys.state(id), STATE_TTL_SECONDS).exec()
+    await execAll(redis.pipeline().hset(keys.state(id), fields as Record<string, string>).expire(keys.state(id), STATE_TTL_SECONDS))
   }
   return {
     async get (id: string): Promise<ReportProgress> {
@@ -59,16 +74,59 @@ export function progressStore (redis: Redis, prefix: string) {
     },
     set,
     async open (id: string): Promise<Progress> {
-      const state: ReportProgress = await this.get(id)
-      return {
-        state,
-        async record (fields) {
-          await set(id, fields)
-          Object.assign(state, fields)
-        }
-      }
+      return journal(redis, keys.state(id), keys.events(id), await this.get(id))
     }
   }
 }
 
 export type ProgressStore = ReturnType<typeof progressStore>
+
+function journal (redis: Redis, stateKey: string, eventsKey: string, state: ReportProgress): Progress {
+  let fields: Record<string, string> = {}
+  let events: Array<[string, string]> = []
+  // Each key's expiry is set by this run's first write to it, not by every write.
+  let stateTtl = false
+  let eventsTtl = false
+  const flush = async (also: readonly RedisCommand[] = []): Promise<void> => {
+    if (Object.keys(fields).length === 0 && events.length === 0 && also.length === 0) return
+    const writing = { fields, events }
+    fields = {}
+    events = []
+    const pipeline = redis.pipeline()
+    if (Object.keys(writing.fields).length > 0) {
+      pipeline.hset(stateKey, writing.fields)
+      if (!stateTtl) pipeline.expire(stateKey, STATE_TTL_SECONDS)
+    }
+    for (const [field, value] of writing.events) pipeline.hsetnx(eventsKey, field, value)
+    if (writing.events.length > 0 && !eventsTtl) pipeline.expire(eventsKey, STATE_TTL_SECONDS)
+    for (const [name, ...args] of also) pipeline.call(name, ...args)
+    try {
+      await execAll(pipeline)
+    } catch (err) {
+      // Not written: kept for the next attempt at a write in this run.
+      fields = { ...writing.fields, ...fields }
+      events = [...writing.events, ...events]
+      throw err
+    }
+    stateTtl ||= Object.keys(writing.fields).length > 0
+    eventsTtl ||= writing.events.length > 0
+  }
+  const note = (more: ReportProgress): void => {
+    for (const [field, value] of Object.entries(more)) {
+      if (typeof value === 'string') fields[field] = value
+    }
+    Object.assign(state, more)
+  }
+  return {
+    state,
+    note,
+    event (kind, opts) {
+      events.push(eventEntry(kind, opts))
+    },
+    async record (more, also) {
+      note(more)
+      await flush(also)
+    },
+    flush
+  }
+}

@@ -4,6 +4,7 @@
 // report); the worker maps each follow-up's own Message-ID to the thread's first report.
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import type { RedisCommand } from './exec.js'
 
 const TTL_SECONDS = 180 * 24 * 3600
 
@@ -26,8 +27,14 @@ export function threadIndex (redis: Redis, prefix: string) {
       if (messageId === undefined || messageId.length > 1000) return
       await redis.set(key(messageId), intakeId, 'EX', TTL_SECONDS, 'NX')
     },
-    async rememberAdvisory (ghsaId: string, rootIntakeId: string): Promise<void> {
-      await redis.set(ghsaKey(ghsaId), rootIntakeId, 'EX', TTL_SECONDS)
+    /** rememberFirst as commands, for the worker's progress write to carry (no round trip of its own). */
+    rememberFirstCommands (messageId: string | undefined, intakeId: string): RedisCommand[] {
+      if (messageId === undefined || messageId.length > 1000) return []
+      return [['set', key(messageId), intakeId, 'EX', TTL_SECONDS, 'NX']]
+    },
+    /** GHSA id -> the report's intake id (GitHub's webhooks name the advisory), as commands to carry. */
+    rememberAdvisoryCommands (ghsaId: string, rootIntakeId: string): RedisCommand[] {
+      return [['set', ghsaKey(ghsaId), rootIntakeId, 'EX', TTL_SECONDS]]
     },
     async byMessageId (messageId: string): Promise<string | null> {
       return await redis.get(key(messageId))

@@ -77,7 +77,7 @@ t.test('GitHub + SMTP: exactly one schema-valid advisory and one threaded acknow
   const redisBytes = Buffer.concat(await gw.redis.keys(`${gw.prefix}:*`).then(() => dumpValues(gw.redis, gw.prefix)))
   t.equal(redisBytes.indexOf(canary), -1, 'canary nowhere in Redis')
   t.equal(gw.logs.join('').indexOf(canary), -1, 'canary nowhere in the logs')
-  t.ok(gw.logs.some((l) => l.includes('report processed')), 'one outcome line per report')
+  t.ok(gw.logs.some((l) => l.includes('"msg":"report outcome"') && l.includes('"signature":')), 'one outcome line per report')
 })
 
 t.test('RFC 3834: an auto-submitted report still becomes an advisory but gets no reply', async (t) => {

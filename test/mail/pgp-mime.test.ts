@@ -108,6 +108,20 @@ t.test('the Autocrypt header carries the team key for its address only', async t
   t.match(listing, new RegExp(`fpr:+${fingerprint}:`))
 })
 
+t.test('the Autocrypt header is made once per key and address (every mail carries it)', async t => {
+  const { publicKey } = await fixture()
+  let made = 0
+  const toPublic = publicKey.toPublic.bind(publicKey)
+  publicKey.toPublic = () => { made++; return toPublic() }
+  const first = autocryptHeader('cache@example.org', publicKey)
+  t.equal(autocryptHeader('Cache@Example.org', publicKey), first, 'the same value, whatever the case of the address')
+  t.equal(made, 1, 'the key was cut down once')
+  t.not(autocryptHeader('other@example.org', publicKey), first, 'another address has its own value')
+  t.equal(made, 2)
+  const { publicKey: fresh } = await fixture()
+  t.equal(autocryptHeader('cache@example.org', fresh), first, 'a new key object (a reload) makes it again, the same for the same key')
+})
+
 t.test('the transports deliver the signed bytes unchanged, named by Message-ID', async t => {
   const { message, signer } = await fixture()
   const mail = await signMime(message, signer)

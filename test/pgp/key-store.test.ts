@@ -3,7 +3,7 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import * as openpgp from 'openpgp'
-import { reporterKeyStore, addressHash } from '../../src/pgp/key-store.js'
+import { reporterKeyStore, addressHash, memoizedKeyStore, type ReporterKeyStore } from '../../src/pgp/key-store.js'
 import { REDIS_URL, dropPrefix, keysUnder, uniquePrefix } from '../helpers/redis.js'
 
 async function keyFor (email: string, encrypt = true) {
@@ -70,4 +70,23 @@ t.test('a stale copy of the key on record does not undo a subkey revocation', as
   t.not((await (await store.get('ida@example.net'))!.key.getEncryptionKey()).getKeyID().toHex(), newestId, 'the revoked subkey is not used')
   t.equal(await store.remember('ida@example.net', stale, { source: 'autocrypt', vouched: false }), 'stored', 'the same key again: merged')
   t.not((await (await store.get('ida@example.net'))!.key.getEncryptionKey()).getKeyID().toHex(), newestId, 'still not after the stale copy')
+})
+
+t.test('memoized per run: one read per address (the open and the reply ask for the same sender), a remember forgets', async (t) => {
+  const prefix = uniquePrefix('keys-memo')
+  const redis = new Redis(REDIS_URL)
+  t.teardown(async () => { redis.disconnect(); await dropPrefix(prefix) })
+  const inner = reporterKeyStore(redis, prefix)
+  let reads = 0
+  const counted: ReporterKeyStore = { ...inner, get: async (address) => { reads++; return await inner.get(address) } }
+  const store = memoizedKeyStore(counted)
+  const { publicKey } = await keyFor('grace@example.net')
+  t.equal(await store.get('grace@example.net'), undefined)
+  t.equal(await store.get('Grace@Example.NET'), undefined, 'the same address, spelled otherwise')
+  t.equal(reads, 1, 'read once')
+  t.equal(await store.remember('grace@example.net', publicKey, { source: 'autocrypt', vouched: false }), 'stored')
+  t.ok(await store.get('grace@example.net'), 'after a remember the key is read again, and found')
+  t.equal(reads, 2)
+  t.ok(await store.get('grace@example.net'))
+  t.equal(reads, 2, 'and then kept')
 })
