@@ -10,6 +10,7 @@ import { gatewayKeys, jobOptions, type JobMap } from '../queue/jobs.js'
 import { headerBoundary, messageId } from './message-head.js'
 import { threadIndex } from '../store/thread-index.js'
 import { seenMarkers } from '../store/seen.js'
+import { execAll } from '../store/exec.js'
 import { payloadParts } from '../seal/payload.js'
 import type { InboundMeta } from '../domain/inbound.js'
 
@@ -47,6 +48,7 @@ export function intakeIdFor (hash: string): string {
 export function createIntake (deps: IntakeDeps) {
   const keys = gatewayKeys(deps.prefix)
   const seenBefore = seenMarkers(deps.redis, deps.prefix)
+  const threads = threadIndex(deps.redis, deps.prefix)
   /** `meta` (provider envelope and verdicts) is sealed together with the raw bytes. */
   return async function accept (raw: Buffer, source: string, meta?: InboundMeta): Promise<Accepted> {
     const hash = deliveryHash(raw)
@@ -56,9 +58,12 @@ export function createIntake (deps: IntakeDeps) {
     const id = intakeIdFor(hash)
     // NX: a sealed copy that is already there (an earlier, interrupted delivery of this
     // same message) is never replaced.
-    await deps.redis.set(keys.sealed(id), await sealParts(deps.sealKey, payloadParts(raw, meta), id), 'NX')
-    // Message-ID (hashed) -> intake id, so a reply that overtakes its report still joins it.
-    await threadIndex(deps.redis, deps.prefix).rememberFirst(messageId(raw), id)
+    // With it, in the same round trip: Message-ID (hashed) -> intake id, so a reply that
+    // overtakes its report still joins it.
+    const sealed = await sealParts(deps.sealKey, payloadParts(raw, meta), id)
+    const pipeline = deps.redis.pipeline().set(keys.sealed(id), sealed, 'NX')
+    for (const [name, ...args] of threads.rememberFirstCommands(messageId(raw), id)) pipeline.call(name, ...args)
+    await execAll(pipeline)
     // jobId = intake id: BullMQ ignores a second add while the first job exists.
     await deps.queue.add('process-report', { intakeId: id, receivedAt: new Date().toISOString(), source }, { ...jobOptions(deps.retry), jobId: id })
     await seenBefore.remember(hash, id)

@@ -166,6 +166,16 @@ export function open (privateKey: KeyObject, sealed: Uint8Array, aad: string): B
  */
 export async function openSliced (privateKey: KeyObject, length: number, read: (start: number, end: number) => Promise<Uint8Array>, aad: string): Promise<Buffer> {
   if (length < 1 + 32 + 16) throw new Error('not a sealed message')
+  // A usual report fits one slice: one read, not three (head, tag, body).
+  if (length <= SLICE) {
+    const whole = Buffer.from(await read(0, length))
+    if (whole.length !== length || whole[0] !== VERSION) throw new Error('not a sealed message of this length')
+    const decipher = decipherFor(privateKey, whole.subarray(0, 33), whole.subarray(length - 16), aad)
+    const out = Buffer.allocUnsafeSlow(length - 33 - 16)
+    decipher.update(whole.subarray(33, length - 16)).copy(out)
+    decipher.final()
+    return out
+  }
   const head = await read(0, 33)
   if (head.length !== 33 || head[0] !== VERSION) throw new Error('not a sealed message')
   const decipher = decipherFor(privateKey, Buffer.from(head), Buffer.from(await read(length - 16, length)), aad)

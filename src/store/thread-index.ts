@@ -22,10 +22,9 @@ export function threadIndex (redis: Redis, prefix: string) {
       if (messageId === undefined || messageId.length > 1000) return
       await redis.set(key(messageId), rootIntakeId, 'EX', TTL_SECONDS, 'NX')
     },
-    /** At intake (web role): the first message with this Message-ID keeps it. */
+    /** The first message with this Message-ID keeps it (the web role writes it at intake, in its own pipeline). */
     async rememberFirst (messageId: string | undefined, intakeId: string): Promise<void> {
-      if (messageId === undefined || messageId.length > 1000) return
-      await redis.set(key(messageId), intakeId, 'EX', TTL_SECONDS, 'NX')
+      for (const [name, ...args] of this.rememberFirstCommands(messageId, intakeId)) await redis.call(name, ...args)
     },
     /** rememberFirst as commands, for the worker's progress write to carry (no round trip of its own). */
     rememberFirstCommands (messageId: string | undefined, intakeId: string): RedisCommand[] {

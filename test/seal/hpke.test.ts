@@ -68,7 +68,13 @@ t.test('openSliced: what open gives, read in slices with turns between them; any
     t.same(opened, msg, `${size} bytes`)
     t.equal(opened.byteLength, opened.buffer.byteLength, 'owns its memory (transferable to a thread as is)')
     t.ok(reads.every(([s, e]) => e - s <= 1024 * 1024), 'never more than 1 MiB read at once')
+    if (sealed.length <= 1024 * 1024) t.equal(reads.length, 1, 'an envelope of one slice is read at once (one GETRANGE, not three)')
   }
+  const small = seal(pub, randomBytes(100), 'intake-1')
+  const smallFlipped = Buffer.from(small); smallFlipped[50] = (smallFlipped[50] ?? 0) ^ 1
+  await t.rejects(openSliced(priv, small.length, ranges(smallFlipped), 'intake-1'), 'a changed byte of a one-slice envelope')
+  await t.rejects(openSliced(priv, small.length, ranges(small), 'intake-2'), 'its aad')
+  await t.rejects(openSliced(priv, small.length + 10, ranges(small), 'intake-1'), 'fewer bytes than said, in one slice')
   const sealed = seal(pub, randomBytes(2 * 1024 * 1024), 'intake-1')
   await t.rejects(openSliced(priv, sealed.length, ranges(sealed), 'intake-2'), 'aad binds the envelope to its intake id')
   const flipped = Buffer.from(sealed); flipped[1024 * 1024 + 60] = (flipped[1024 * 1024 + 60] ?? 0) ^ 1
