@@ -5,11 +5,9 @@ import { ConfigError, loadConfig, type Config, type Role } from './config.js'
 import { createLogger } from './log.js'
 import { inboundSecretOf, prepareDevelopment } from './dev/prepare.js'
 import { sealPublicKey } from './seal/keys.js'
-import { buildWeb } from './roles/web.js'
-import { startWorker, type RunningWorker } from './roles/worker.js'
+import type { RunningWorker } from './roles/worker.js'
 import { createMetrics } from './ops/metrics.js'
 import { readinessProbe } from './ops/health.js'
-import { metricsListener } from './ops/metrics-server.js'
 import { checkRedisAtStart } from './ops/redis-safety.js'
 import { handleSignals } from './lifecycle.js'
 
@@ -34,18 +32,23 @@ async function main (): Promise<void> {
   const closers: Array<() => Promise<void>> = []
   const metrics = createMetrics()
   let worker: RunningWorker | undefined
+  // Each role's code is loaded only by a process that runs it: a web process never has
+  // the worker's key-loading code in memory, and a worker not Fastify and the dashboard
+  // (unless it serves METRICS_PORT).
   if (role === 'all' || role === 'worker') {
+    const { startWorker } = await import('./roles/worker.js')
     worker = await startWorker({ config, log, metrics })
     closers.push(worker.close)
   }
   if (role === 'all' || role === 'web') {
     const inboundSecret = inboundSecretOf(config)
+    const { buildWeb } = await import('./roles/web.js')
     const web = await buildWeb({ config, log, metrics, sealPublicKey: sealPublicKey(config, role), readinessChecks: worker?.readinessChecks ?? [], ...(inboundSecret !== undefined ? { inboundSecret } : {}) })
     await web.fastify.listen({ port: config.port, host: config.host })
     closers.unshift(web.close)
-    if (config.metricsPort !== undefined) closers.unshift(await metricsListener(config, log, metrics, web.readiness))
+    if (config.metricsPort !== undefined) closers.unshift(await (await import('./ops/metrics-server.js')).metricsListener(config, log, metrics, web.readiness))
   } else if (config.metricsPort !== undefined && worker !== undefined) {
-    closers.unshift(await metricsListener(config, log, metrics, readinessProbe(worker.readinessChecks)))
+    closers.unshift(await (await import('./ops/metrics-server.js')).metricsListener(config, log, metrics, readinessProbe(worker.readinessChecks)))
   }
   log.info({ role, publicUrl: config.publicUrl, prefix: config.queuePrefix }, 'security intake gateway started')
   handleSignals(log, closers, config.shutdownTimeoutMs + 10_000)

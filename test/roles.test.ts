@@ -1,6 +1,7 @@
 // The real entry point, as operators run it: roles, production refusals, and the web
 // role working without any private key.
 import t from 'tap'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -51,6 +52,31 @@ t.test('the web role runs in production with no private key at all and queues ma
   t.notMatch(run.output(), /worker started|DEVELOPMENT KEY/)
   run.kill()
   t.equal(await run.code, 0, 'SIGTERM is a clean shutdown')
+})
+
+t.test('each process loads only its role\'s code: a web process never has the worker\'s key-loading modules', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'intake-loaded-'))
+  const prefix = uniquePrefix('loaded')
+  t.teardown(async () => { rmSync(dir, { recursive: true, force: true }); await dropPrefix(prefix) })
+  const seal = generateSealKeyPair()
+  const list = join(dir, 'modules.txt')
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/helpers/loaded-modules.mjs', 'src/main.ts', 'web'], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'production', REDIS_URL, QUEUE_PREFIX: prefix, INBOUND_SECRET: 'prod-secret-0123456789abcdef', SEAL_PUBLIC_KEY: seal.publicKey, KEYS_DIR: join(dir, 'keys'), DATA_DIR: join(dir, 'data'), LOADED_MODULES_FILE: list },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  t.teardown(async () => { child.kill('SIGTERM'); await exited })
+  let out = ''
+  await new Promise<void>((resolve, reject) => {
+    const take = (d: Buffer) => { out += d.toString(); if (out.includes('security intake gateway started')) resolve() }
+    child.stdout.on('data', take)
+    child.stderr.on('data', take)
+    void exited.then(() => reject(new Error(`web role exited:\n${out}`)))
+  })
+  const loaded = readFileSync(list, 'utf8').split('\n').filter((u) => u.includes('/src/')).map((u) => u.replace(/^.*\/src\//, 'src/'))
+  t.ok(loaded.includes('src/roles/web.ts'), `the web role's modules are loaded (${new Set(loaded).size} of ours)`)
+  const forbidden = ['src/roles/worker.ts', 'src/pgp/team-key.ts', 'src/pgp/keyring.ts', 'src/pgp/decrypt.ts', 'src/report/process.ts', 'src/advisory/sink.ts', 'src/keys/publisher.ts']
+  t.same(forbidden.filter((m) => loaded.includes(m)), [], 'none of the worker\'s modules, none that loads or uses a secret key')
 })
 
 t.test('no configuration (npm start): dev key and secrets generated, a posted report lands in outbox/', async (t) => {
