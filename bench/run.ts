@@ -204,7 +204,7 @@ ${targets.map((t) => `| ${t.name} | ${t.target} | ${t.measured} | ${t.met ? 'yes
 ${sections.join('\n\n')}
 `
   if (PARTIAL) {
-    const note = `Sections ${sections.map((s) => /^## (\d+[a-z]?)\./.exec(s)?.[1] ?? '?').join(', ')} re-run alone (BENCH_ONLY=${[...ONLY].join(',')}) on ${new Date().toISOString()} in ${minutes} min, load average ${load0[0]?.toFixed(1)} to ${load1[0]?.toFixed(1)}; the rest is from the full run above.`
+    const note = `Section${sections.length === 1 ? '' : 's'} ${sections.map((s) => /^## (\d+[a-z]?)\./.exec(s)?.[1] ?? '?').join(', ')} re-run alone (BENCH_ONLY=${[...ONLY].join(',')}) on ${new Date().toISOString()} in ${minutes} min, load average ${load0[0]?.toFixed(1)} to ${load1[0]?.toFixed(1)}; the rest is from the full run above.`
     writeFileSync('BENCHMARKS.md', mergeSections(readFileSync('BENCHMARKS.md', 'utf8'), sections, targets, note))
   } else {
     writeFileSync('BENCHMARKS.md', md)
