@@ -12,6 +12,7 @@
 // few hundred KB cannot inflate to the whole cap.
 import { decryptSessionKeys, enums, readMessage, type Config, type Message, type PrivateKey, type SessionKey } from 'openpgp'
 import { limits } from '../domain/limits.js'
+import { dearmorMessage } from './armor.js'
 import { ReportError } from '../domain/errors.js'
 import { findDecryptionKeys, fingerprintOf, keyIdHex } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
@@ -73,12 +74,14 @@ export async function decryptToParts (input: Uint8Array | string, keyring: TeamK
 }
 
 async function parseEncrypted (input: Uint8Array | string, config: Config, tooLarge: () => ReportError): Promise<AnyMessage> {
-  const armored = asArmor(input)
   let message: AnyMessage
   try {
-    message = armored === undefined
-      ? await readMessage({ binaryMessage: input as Uint8Array, config })
-      : await readMessage({ armoredMessage: armored, config })
+    const armored = isArmor(input)
+    // The usual armor natively decoded; any other shape as openpgp.js reads it.
+    const binary = armored ? dearmorMessage(input) : input as Uint8Array
+    message = binary !== undefined
+      ? await readMessage({ binaryMessage: binary, config })
+      : await readMessage({ armoredMessage: typeof input === 'string' ? input : Buffer.from(input).toString('utf8'), config })
   } catch (err) {
     // A compressed (but not encrypted) message is inflated while it is read.
     if (isDecompressionCap(err)) throw tooLarge()
@@ -94,11 +97,10 @@ async function parseEncrypted (input: Uint8Array | string, config: Config, tooLa
   return message
 }
 
-/** Armored text, when the input is (or starts with) an ASCII armor rather than binary packets. */
-function asArmor (input: Uint8Array | string): string | undefined {
-  if (typeof input === 'string') return input
-  const head = Buffer.from(input.subarray(0, 64)).toString('latin1').trimStart()
-  return head.startsWith('-----BEGIN PGP') ? Buffer.from(input).toString('utf8') : undefined
+/** The input is (or starts with) an ASCII armor rather than binary packets. */
+function isArmor (input: Uint8Array | string): boolean {
+  if (typeof input === 'string') return true
+  return Buffer.from(input.subarray(0, 64)).toString('latin1').trimStart().startsWith('-----BEGIN PGP')
 }
 
 async function unlockSessionKeys (message: AnyMessage, key: PrivateKey, config: Config): Promise<SessionKey[] | undefined> {
@@ -192,12 +194,24 @@ export function isEncryptedMessage (input: Uint8Array | string): boolean {
 }
 
 function firstPacketByte (input: Uint8Array | string): number | undefined {
-  const armored = asArmor(input)
-  if (armored === undefined) return typeof input === 'string' ? undefined : input[0]
-  const lines = armored.trimStart().split(/\r?\n/)
-  if (lines[0]?.trim() !== '-----BEGIN PGP MESSAGE-----') return undefined
+  if (!isArmor(input)) return typeof input === 'string' ? undefined : input[0]
+  // Line by line, as far as the first base64 line: never the whole armor as one string.
+  const bytes = typeof input === 'string' ? undefined : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
+  const size = bytes?.length ?? input.length
+  const lineFrom = (from: number): { text: string, next: number } => {
+    const lf = bytes !== undefined ? bytes.indexOf(0x0a, from) : (input as string).indexOf('\n', from)
+    const to = lf < 0 ? size : lf
+    return { text: bytes !== undefined ? bytes.toString('latin1', from, to) : (input as string).slice(from, to), next: lf < 0 ? size : lf + 1 }
+  }
+  let line = lineFrom(0)
+  while (line.text.trim() === '' && line.next < size) line = lineFrom(line.next)
+  if (line.text.trim() !== '-----BEGIN PGP MESSAGE-----') return undefined
   // Armor headers ("Version: ...") end at the first blank line; the base64 starts after it.
-  const blank = lines.findIndex((line, index) => index > 0 && line.trim() === '')
-  const body = lines[blank + 1]
-  return body === undefined || blank === -1 ? undefined : Buffer.from(body.trim().slice(0, 4), 'base64')[0]
+  do {
+    if (line.next >= size) return undefined
+    line = lineFrom(line.next)
+  } while (line.text.trim() !== '')
+  if (line.next >= size) return undefined
+  const body = lineFrom(line.next).text
+  return Buffer.from(body.trim().slice(0, 4), 'base64')[0]
 }
