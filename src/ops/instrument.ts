@@ -36,8 +36,8 @@ export function observedProgress (store: ProgressStore, metrics: Metrics): Progr
       const progress = await store.open(id)
       return {
         ...progress,
-        note (fields) {
-          progress.note(fields)
+        note (fields, also) {
+          progress.note(fields, also)
           observeFields(fields, metrics)
         },
         async record (fields, also) {

@@ -209,7 +209,12 @@ async function unsealable (intakeId: string, deps: ProcessDeps): Promise<never> 
 
 async function fileAdvisory (intakeId: string, job: ProcessJob, report: OpenedReport, progress: Progress, deps: ProcessDeps, enriched: Enriched, meta?: InboundMeta): Promise<{ ghsaId: string, htmlUrl: string }> {
   const { ghsaId, advisoryUrl, advisoryPending } = progress.state
-  if (ghsaId !== undefined) return { ghsaId, htmlUrl: advisoryUrl ?? '' }
+  if (ghsaId !== undefined) {
+    // A retry: the GHSA mapping (written with ghsaId, but not atomically) is written again
+    // with the next record, so a follow-up naming the advisory still finds this report.
+    progress.note({}, deps.threads.rememberAdvisoryCommands(ghsaId, intakeId))
+    return { ghsaId, htmlUrl: advisoryUrl ?? '' }
+  }
   // A retry files where the first attempt did (its lookup by marker must find it there).
   const repo = progress.state.advisoryRepo?.split('/')[1] ?? enriched.route.repo
   const provider = meta?.rebuilt === true ? `${job.data.source} (rebuilt by provider, signatures unverifiable)` : job.data.source

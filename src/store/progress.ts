@@ -55,8 +55,8 @@ export interface Progress {
   readonly state: Readonly<ReportProgress>
   /** Written now, with whatever was noted since the last write: the boundary before a side effect. */
   record: (fields: ReportProgress, also?: readonly RedisCommand[]) => Promise<void>
-  /** Kept in `state` at once, written with the next record or flush. */
-  note: (fields: ReportProgress) => void
+  /** Kept in `state` at once, written with the next record or flush (and `also`: commands to carry with it). */
+  note: (fields: ReportProgress, also?: readonly RedisCommand[]) => void
   /** An event of the report's timeline (HSETNX: the first time stays), written with the next record or flush. */
   event: (kind: EventKind, opts?: EventOptions) => void
   /** Writes what is noted, if anything (and `also`). */
@@ -84,14 +84,17 @@ export type ProgressStore = ReturnType<typeof progressStore>
 function journal (redis: Redis, stateKey: string, eventsKey: string, state: ReportProgress): Progress {
   let fields: Record<string, string> = {}
   let events: Array<[string, string]> = []
+  let commands: RedisCommand[] = []
   // Each key's expiry is set by this run's first write to it, not by every write.
   let stateTtl = false
   let eventsTtl = false
   const flush = async (also: readonly RedisCommand[] = []): Promise<void> => {
-    if (Object.keys(fields).length === 0 && events.length === 0 && also.length === 0) return
-    const writing = { fields, events }
+    commands.push(...also)
+    if (Object.keys(fields).length === 0 && events.length === 0 && commands.length === 0) return
+    const writing = { fields, events, commands }
     fields = {}
     events = []
+    commands = []
     const pipeline = redis.pipeline()
     if (Object.keys(writing.fields).length > 0) {
       pipeline.hset(stateKey, writing.fields)
@@ -99,19 +102,22 @@ function journal (redis: Redis, stateKey: string, eventsKey: string, state: Repo
     }
     for (const [field, value] of writing.events) pipeline.hsetnx(eventsKey, field, value)
     if (writing.events.length > 0 && !eventsTtl) pipeline.expire(eventsKey, STATE_TTL_SECONDS)
-    for (const [name, ...args] of also) pipeline.call(name, ...args)
+    for (const [name, ...args] of writing.commands) pipeline.call(name, ...args)
     try {
       await execAll(pipeline)
     } catch (err) {
-      // Not written: kept for the next attempt at a write in this run.
+      // Not written (a pipeline is not atomic: perhaps in part): all of it is kept for
+      // the next write of this run, the commands too (each is idempotent).
       fields = { ...writing.fields, ...fields }
       events = [...writing.events, ...events]
+      commands = [...writing.commands, ...commands]
       throw err
     }
     stateTtl ||= Object.keys(writing.fields).length > 0
     eventsTtl ||= writing.events.length > 0
   }
-  const note = (more: ReportProgress): void => {
+  const note = (more: ReportProgress, also: readonly RedisCommand[] = []): void => {
+    commands.push(...also)
     for (const [field, value] of Object.entries(more)) {
       if (typeof value === 'string') fields[field] = value
     }

@@ -45,15 +45,20 @@ t.test('noted fields and events wait for the next record; a record writes them w
 })
 
 t.test('a write Redis refuses fails the record, and what it carried is kept for the next write', async (t) => {
-  const { redis, keys, store, events } = await world(t)
+  const { redis, prefix, keys, store, events } = await world(t)
   const progress = await store.open('r2')
   // The state key is a string: HSET on it is refused (as an OOM under noeviction would be).
   await redis.set(keys.state('r2'), 'not a hash')
   progress.event('received')
-  await t.rejects(progress.record({ ghsaId: 'GHSA-aaaa-bbbb-cccc' }), /WRONGTYPE/, 'the refused write is an error, not a silent pass')
-  await redis.del(keys.state('r2'))
+  const mapping = `${prefix}:ghsa-mapping`
+  await t.rejects(progress.record({ ghsaId: 'GHSA-aaaa-bbbb-cccc' }, [['set', mapping, 'r2']]), /WRONGTYPE/, 'the refused write is an error, not a silent pass')
+  await redis.del(keys.state('r2'), mapping)
   await progress.flush()
   t.same(await redis.hgetall(keys.state('r2')), { ghsaId: 'GHSA-aaaa-bbbb-cccc' }, 'the next write carries the field again')
+  t.equal(await redis.get(mapping), 'r2', 'and the commands it carried (red-team: a lost GHSA mapping)')
+  progress.note({}, [['set', `${prefix}:later`, '1']])
+  await progress.flush()
+  t.equal(await redis.get(`${prefix}:later`), '1', 'commands noted for the next write')
   t.same((await events.list('r2')).map((e) => e.kind), ['received'], 'and the event, once')
 })
 
