@@ -31,6 +31,7 @@ async function main (): Promise<void> {
   // jobs finish or go back to the queue, each role closing its Redis connections last.
   const closers: Array<() => Promise<void>> = []
   const metrics = createMetrics()
+  const serveMetrics = async (readiness: ReturnType<typeof readinessProbe>) => await (await import('./ops/metrics-server.js')).metricsListener(config, log, metrics, readiness)
   let worker: RunningWorker | undefined
   // Each role's code is loaded only by a process that runs it: a web process never has
   // the worker's key-loading code in memory, and a worker not Fastify and the dashboard
@@ -46,9 +47,9 @@ async function main (): Promise<void> {
     const web = await buildWeb({ config, log, metrics, sealPublicKey: sealPublicKey(config, role), readinessChecks: worker?.readinessChecks ?? [], ...(inboundSecret !== undefined ? { inboundSecret } : {}) })
     await web.fastify.listen({ port: config.port, host: config.host })
     closers.unshift(web.close)
-    if (config.metricsPort !== undefined) closers.unshift(await (await import('./ops/metrics-server.js')).metricsListener(config, log, metrics, web.readiness))
+    if (config.metricsPort !== undefined) closers.unshift(await serveMetrics(web.readiness))
   } else if (config.metricsPort !== undefined && worker !== undefined) {
-    closers.unshift(await (await import('./ops/metrics-server.js')).metricsListener(config, log, metrics, readinessProbe(worker.readinessChecks)))
+    closers.unshift(await serveMetrics(readinessProbe(worker.readinessChecks)))
   }
   log.info({ role, publicUrl: config.publicUrl, prefix: config.queuePrefix }, 'security intake gateway started')
   handleSignals(log, closers, config.shutdownTimeoutMs + 10_000)

@@ -10,7 +10,7 @@ import { gatewayKeys, jobOptions, type JobMap } from '../queue/jobs.js'
 import { headerBoundary, messageId } from './message-head.js'
 import { threadIndex } from '../store/thread-index.js'
 import { seenMarkers } from '../store/seen.js'
-import { execAll } from '../store/exec.js'
+import { execAll, withCommands } from '../store/exec.js'
 import { payloadParts } from '../seal/payload.js'
 import type { InboundMeta } from '../domain/inbound.js'
 
@@ -61,9 +61,7 @@ export function createIntake (deps: IntakeDeps) {
     // With it, in the same round trip: Message-ID (hashed) -> intake id, so a reply that
     // overtakes its report still joins it.
     const sealed = await sealParts(deps.sealKey, payloadParts(raw, meta), id)
-    const pipeline = deps.redis.pipeline().set(keys.sealed(id), sealed, 'NX')
-    for (const [name, ...args] of threads.rememberFirstCommands(messageId(raw), id)) pipeline.call(name, ...args)
-    await execAll(pipeline)
+    await execAll(withCommands(deps.redis.pipeline().set(keys.sealed(id), sealed, 'NX'), threads.rememberFirstCommands(messageId(raw), id)))
     // jobId = intake id: BullMQ ignores a second add while the first job exists.
     await deps.queue.add('process-report', { intakeId: id, receivedAt: new Date().toISOString(), source }, { ...jobOptions(deps.retry), jobId: id })
     await seenBefore.remember(hash, id)

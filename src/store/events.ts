@@ -62,10 +62,10 @@ export function reportEvents (redis: Redis, prefix: string) {
       return added === 1
     },
     /** Replaces an event that may change (a release day moved). */
-    async replace (intakeId: string, kind: EventKind, opts: { at?: Date | string, detail?: string } = {}): Promise<void> {
-      const at = opts.at === undefined ? new Date().toISOString() : new Date(opts.at).toISOString()
+    async replace (intakeId: string, kind: EventKind, opts: Omit<EventOptions, 'key'> = {}): Promise<void> {
+      const [field, value] = eventEntry(kind, opts)
       const key = keyOf(intakeId)
-      await execAll(redis.pipeline().hset(key, kind, JSON.stringify({ at, ...(opts.detail === undefined ? {} : { detail: oneLine(opts.detail) }) })).expire(key, STATE_TTL_SECONDS))
+      await execAll(redis.pipeline().hset(key, field, value).expire(key, STATE_TTL_SECONDS))
     },
     async has (intakeId: string, kind: EventKind, key?: string): Promise<boolean> {
       return await redis.hexists(keyOf(intakeId), key === undefined ? kind : `${kind}:${key}`) === 1

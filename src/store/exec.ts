@@ -8,6 +8,12 @@ import type { ChainableCommander, Redis } from 'ioredis'
 /** A command as data ([name, ...args]), for a caller to add to another module's round trip. */
 export type RedisCommand = [name: string, ...args: Array<string | number>]
 
+/** `commands` added to `pipeline`, for one round trip with the caller's own. */
+export function withCommands (pipeline: ChainableCommander, commands: readonly RedisCommand[]): ChainableCommander {
+  for (const [name, ...args] of commands) pipeline.call(name, ...args)
+  return pipeline
+}
+
 export async function execAll (pipeline: ChainableCommander): Promise<unknown[]> {
   const results = await pipeline.exec()
   if (results === null) throw new Error('redis: the pipeline was discarded')

@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis'
 import { gatewayKeys } from '../queue/jobs.js'
 import { eventEntry, type EventKind, type EventOptions } from './events.js'
-import { execAll, type RedisCommand } from './exec.js'
+import { execAll, withCommands, type RedisCommand } from './exec.js'
 import { STATE_TTL_SECONDS } from './retention.js'
 
 export interface ReportProgress {
@@ -102,9 +102,8 @@ function journal (redis: Redis, stateKey: string, eventsKey: string, state: Repo
     }
     for (const [field, value] of writing.events) pipeline.hsetnx(eventsKey, field, value)
     if (writing.events.length > 0 && !eventsTtl) pipeline.expire(eventsKey, STATE_TTL_SECONDS)
-    for (const [name, ...args] of writing.commands) pipeline.call(name, ...args)
     try {
-      await execAll(pipeline)
+      await execAll(withCommands(pipeline, writing.commands))
     } catch (err) {
       // Not written (a pipeline is not atomic: perhaps in part): all of it is kept for
       // the next write of this run, the commands too (each is idempotent).

@@ -4,9 +4,8 @@
 // report); the worker maps each follow-up's own Message-ID to the thread's first report.
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { RedisCommand } from './exec.js'
-
-const TTL_SECONDS = 180 * 24 * 3600
+import { execAll, withCommands, type RedisCommand } from './exec.js'
+import { STATE_TTL_SECONDS as TTL_SECONDS } from './retention.js'
 
 export function threadIndex (redis: Redis, prefix: string) {
   const key = (messageId: string): string => `${prefix}:gw:thread:${createHash('sha256').update(`message-id\0${messageId.trim().replace(/^<|>$/g, '').toLowerCase()}`).digest('hex')}`
@@ -24,7 +23,8 @@ export function threadIndex (redis: Redis, prefix: string) {
     },
     /** The first message with this Message-ID keeps it (the web role writes it at intake, in its own pipeline). */
     async rememberFirst (messageId: string | undefined, intakeId: string): Promise<void> {
-      for (const [name, ...args] of this.rememberFirstCommands(messageId, intakeId)) await redis.call(name, ...args)
+      const commands = this.rememberFirstCommands(messageId, intakeId)
+      if (commands.length > 0) await execAll(withCommands(redis.pipeline(), commands))
     },
     /** rememberFirst as commands, for the worker's progress write to carry (no round trip of its own). */
     rememberFirstCommands (messageId: string | undefined, intakeId: string): RedisCommand[] {
