@@ -3,7 +3,9 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import * as openpgp from 'openpgp'
-import { dearmorMessage } from '../../src/pgp/armor.js'
+import { ArmorError, dearmorMessage } from '../../src/pgp/armor.js'
+
+const BEGIN_LINE = '-----BEGIN PGP MESSAGE-----\r\n'
 
 async function reference (armored: string): Promise<Buffer> {
   const { data } = await openpgp.unarmor(armored)
@@ -47,7 +49,6 @@ t.test('any other shape is left to openpgp.js', async (t) => {
     ['another armor type', good.replace(/PGP MESSAGE/g, 'PGP SIGNATURE')],
     ['text before the armor', `Hi!\n${good}`],
     ['text after the armor', `${good}Thanks!\n`],
-    ['no blank line after the headers', good.replace('-----\r\n\r\n', '-----\r\nVersion: x\r\n')],
     ['a character outside base64', good.replace(/(\r\n[A-Za-z0-9+/]{10})/, '$1!')],
     ['data after the padding', armor(randomBytes(301)).replace(/=\r\n/, '=A\r\n')],
     ['a checksum of the wrong length', good.replace('=AbCd', '=AbC')],
@@ -56,4 +57,8 @@ t.test('any other shape is left to openpgp.js', async (t) => {
     ['no end line', good.replace('-----END PGP MESSAGE-----', '')]
   ]
   for (const [what, text] of cases) t.equal(dearmorMessage(Buffer.from(text)), undefined, what)
+  // What openpgp.js refuses too, only after walking the whole armor: refused at once.
+  t.throws(() => dearmorMessage(Buffer.from(good.replace('-----\r\n\r\n', '-----\r\nVersion: x\r\n'))), ArmorError, 'no blank line after the headers')
+  t.throws(() => dearmorMessage(Buffer.from(`${BEGIN_LINE}Version: x\r\nComment: no line end`)), ArmorError, 'the armor ends inside its headers')
+  await t.rejects(openpgp.readMessage({ armoredMessage: good.replace('-----\r\n\r\n', '-----\r\nVersion: x\r\n') }), 'openpgp.js refuses it as well')
 })
