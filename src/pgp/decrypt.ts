@@ -16,6 +16,7 @@ import { dearmorMessage } from './armor.js'
 import { ReportError } from '../domain/errors.js'
 import { findDecryptionKeys, fingerprintOf, keyIdHex } from './keyring.js'
 import { pgpConfig } from './openpgp-config.js'
+import { rsaSessionKeyCandidates } from './rsa-session-key.js'
 import { isDecompressionCap, plaintextCap } from './plaintext-cap.js'
 export { isPlaintextCap, maxExpansion } from './plaintext-cap.js'
 import type { DecryptedParts, DecryptResult, TeamKeyring } from './types.js'
@@ -105,6 +106,9 @@ function isArmor (input: Uint8Array | string): boolean {
 
 async function unlockSessionKeys (message: AnyMessage, key: PrivateKey, config: Config): Promise<SessionKey[] | undefined> {
   try {
+    // RSA: OpenSSL's raw operation and our constant-time unpadding (rsa-session-key.ts).
+    const rsa = await rsaSessionKeyCandidates(message, key, config)
+    if (rsa !== undefined) return rsa
     // SEIPDv2 session keys carry no algorithm (null); Message.decrypt reads it from the packet.
     return await decryptSessionKeys({ message, decryptionKeys: [key], config }) as SessionKey[]
   } catch {

@@ -26,12 +26,14 @@ export interface ChildRoleOptions {
   cgroup?: string
   /** called with the child's pid as soon as it is spawned (e.g. to move it into a memory cgroup before it loads anything) */
   onSpawn?: (pid: number) => void
+  /** extra node options before the entry (e.g. --cpu-prof for a profile of a bench run) */
+  nodeArgs?: string[]
 }
 
 /** Starts `node --import tsx src/main.ts <role>` and resolves once it has started. */
 export async function startChildRole (role: Role, env: Record<string, string>, logs: string[] = [], opts: ChildRoleOptions = {}): Promise<ChildRole> {
   const port = env.PORT ?? String(await freePort())
-  const args = opts.entry === 'dist' ? ['dist/main.js', role] : ['--import', 'tsx', 'src/main.ts', role]
+  const args = [...(opts.nodeArgs ?? []), ...(opts.entry === 'dist' ? ['dist/main.js', role] : ['--import', 'tsx', 'src/main.ts', role])]
   // tap's process-info hook puts its loader and source maps into every child's
   // NODE_OPTIONS: 40-80 MiB the production process never carries, which a memory test of
   // the built entry must not count. In a cgroup: the shell writes its own pid into the
