@@ -17,16 +17,25 @@ import { concatYielding } from '../ops/yielding-copy.js'
 export interface OpenPool {
   /** openReport, on a thread. */
   open: (raw: Buffer, deps: OpenReportDeps) => Promise<OpenedReport>
+  /** Threads running now: none until the first report, none again after THREAD_IDLE_MS without one. */
+  threadCount: () => number
   close: () => Promise<void>
 }
 
-export function createOpenPool (opts: { threads: number, armored: string[], passphrase?: string, heapMb: number }): OpenPool {
+/**
+ * An idle thread holds a second copy of openpgp.js, the parsers and the keys (~30 MiB);
+ * starting one again costs ~0.2 s, nothing beside a report's seconds-long clocks.
+ */
+const THREAD_IDLE_MS = 60_000
+
+export function createOpenPool (opts: { threads: number, armored: string[], passphrase?: string, heapMb: number, idleMs?: number }): OpenPool {
   // Run from src/ under tsx (tests) or from dist/ (production): the thread file follows.
   const filename = new URL(import.meta.url.endsWith('.ts') ? './open-thread.ts' : './open-thread.js', import.meta.url).href
   const pool = new Piscina({
     filename,
-    minThreads: opts.threads,
+    minThreads: 0,
     maxThreads: opts.threads,
+    idleTimeout: opts.idleMs ?? THREAD_IDLE_MS,
     resourceLimits: { maxOldGenerationSizeMb: opts.heapMb },
     workerData: { armored: opts.armored, ...(opts.passphrase === undefined ? {} : { passphrase: opts.passphrase }) }
   })
@@ -46,6 +55,7 @@ export function createOpenPool (opts: { threads: number, armored: string[], pass
       if (answer.code !== undefined) throw new ReportError(answer.code, answer.message)
       throw new Error(answer.message)
     },
+    threadCount: () => pool.threads.length,
     close: async () => { await pool.destroy() }
   }
 }

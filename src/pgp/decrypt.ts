@@ -31,8 +31,6 @@ export interface DecryptOptions {
 
 export async function decryptMessage (input: Uint8Array | string, keyring: TeamKeyring, opts: DecryptOptions = {}): Promise<DecryptResult> {
   const maxBytes = opts.maxBytes ?? limits.decryptedBytes
-  // The worker may spread decryption over threads (DECRYPT_THREADS); each holds the keys.
-  if (keyring.offload !== undefined) return withVerify(await keyring.offload(input, maxBytes))
   return withVerify(await decryptToParts(input, keyring, { maxBytes }))
 }
 

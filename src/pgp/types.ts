@@ -17,8 +17,6 @@ export interface TeamKeyring {
   fingerprint: string
   /** True when this is the throw-away key generated for development. */
   development: boolean
-  /** Decrypts elsewhere (a thread pool holding the same keys) instead of on this thread. */
-  offload?: (input: Uint8Array | string, maxBytes: number) => Promise<DecryptedParts>
 }
 
 /** What a decryption yields, as plain data (it crosses to and from decryption threads). */
