@@ -8,6 +8,11 @@ export const limits = {
   decryptedBytes: 64 * 1024 * 1024,
   /** MIME parts in one message, counted over every re-parse of decrypted entities. */
   mimeParts: 200,
+  /**
+   * Session key packets one message may address to the team (its key IDs or hidden
+   * recipients): each is unwrapped and its keys tried on the encrypted data.
+   */
+  sessionKeyPackets: 16,
   /** Nesting depth of encrypted/signed/multipart entities inside each other. */
   nesting: 8,
   /**

@@ -10,7 +10,7 @@
 // data never passes through that transform). The same transform enforces the expansion
 // ratio: the cap handed to it is also at most maxExpansion times the ciphertext, so a
 // few hundred KB cannot inflate to the whole cap.
-import { decryptSessionKeys, enums, readMessage, type Config, type Message, type PrivateKey, type SessionKey } from 'openpgp'
+import { decryptSessionKeys, enums, readMessage, type Config, type KeyID, type Message, type PrivateKey, type SessionKey } from 'openpgp'
 import { limits } from '../domain/limits.js'
 import { dearmorMessage } from './armor.js'
 import { ReportError } from '../domain/errors.js'
@@ -62,12 +62,19 @@ export async function decryptToParts (input: Uint8Array | string, keyring: TeamK
   if (keys.length === 0) {
     throw new ReportError('undecryptable', `no team key can decrypt this message; it was encrypted to key IDs ${keyIds.map(keyIdHex).join(', ')}`)
   }
+  // Ours by key ID, or a hidden recipient's (wildcard): each is unwrapped and tried.
+  const ourIds = keys.flatMap((key) => key.getKeys().map((k) => k.getKeyID()))
+  const addressed = message.packets.filterByTag(enums.packet.publicKeyEncryptedSessionKey)
+    .filter((pkesk) => ourIds.some((id) => id.equals((pkesk as unknown as { publicKeyID: KeyID }).publicKeyID, true))).length
+  if (addressed > limits.sessionKeyPackets) {
+    throw new ReportError('too-large', `the message addresses ${addressed} session key packets to the team or to hidden recipients; at most ${limits.sessionKeyPackets} are tried`)
+  }
   for (const [index, key] of keys.entries()) {
     // Each attempt consumes the session key packets, so later attempts need a fresh parse.
     if (index > 0) message = await parseEncrypted(input, config, tooLarge)
     const sessionKeys = await unlockSessionKeys(message, key, config)
     if (sessionKeys === undefined) continue
-    return await decryptWith(message, sessionKeys, fingerprintOf(key), maxBytes, config, tooLarge)
+    return await decryptWith(() => parseEncrypted(input, config, tooLarge), message, sessionKeys, fingerprintOf(key), maxBytes, config, tooLarge)
   }
   throw new ReportError('undecryptable', `the session key could not be decrypted with team key ${keys.map(fingerprintOf).join(', ')}`)
 }
@@ -106,7 +113,7 @@ async function unlockSessionKeys (message: AnyMessage, key: PrivateKey, config: 
   try {
     // RSA: OpenSSL's raw operation and our constant-time unpadding (rsa-session-key.ts).
     const rsa = await rsaSessionKeyCandidates(message, key, config)
-    if (rsa !== undefined) return rsa
+    if (rsa !== undefined) return rsa.length > 0 ? rsa : undefined
     // SEIPDv2 session keys carry no algorithm (null); Message.decrypt reads it from the packet.
     return await decryptSessionKeys({ message, decryptionKeys: [key], config }) as SessionKey[]
   } catch {
@@ -114,13 +121,27 @@ async function unlockSessionKeys (message: AnyMessage, key: PrivateKey, config: 
   }
 }
 
-async function decryptWith (message: AnyMessage, sessionKeys: SessionKey[], decryptedWith: string, maxBytes: number, config: Config, tooLarge: () => ReportError): Promise<DecryptedParts> {
-  let decrypted: Message<Uint8Array>
-  try {
-    decrypted = await message.decrypt(undefined, undefined, sessionKeys, undefined, config) as Message<Uint8Array>
-  } catch (err) {
-    throw isDecompressionCap(err) ? tooLarge() : classifyFailure(err)
+/**
+ * The encrypted data opened with the first candidate that opens it, one candidate at a
+ * time (openpgp.js tries all at once, each holding its own copy of the plaintext: with
+ * RSA's three candidates per packet that is three copies of a 25 MB message). Each try
+ * consumes the data, so later tries read the message again.
+ */
+async function decryptWith (reparse: () => Promise<AnyMessage>, message: AnyMessage, sessionKeys: SessionKey[], decryptedWith: string, maxBytes: number, config: Config, tooLarge: () => ReportError): Promise<DecryptedParts> {
+  let decrypted: Message<Uint8Array> | undefined
+  let failure: unknown
+  for (const [index, sessionKey] of sessionKeys.entries()) {
+    try {
+      const fresh = index === 0 ? message : await reparse()
+      decrypted = await fresh.decrypt(undefined, undefined, [sessionKey], undefined, config) as Message<Uint8Array>
+      break
+    } catch (err) {
+      if (isDecompressionCap(err)) throw tooLarge()
+      if (err instanceof ReportError) throw err
+      failure = err
+    }
   }
+  if (decrypted === undefined) throw classifyFailure(failure)
   const data = await readCapped(decrypted.getLiteralData(), maxBytes, tooLarge)
   const signatures = await innerSignatures(decrypted, config)
   return { data, decryptedWith, signatureKeyIds: signatures.keyIds, signatureBytes: signatures.bytes }

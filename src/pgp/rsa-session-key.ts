@@ -24,22 +24,29 @@ const RSA_ENCRYPT = new Set<number>([enums.publicKey.rsaEncrypt, enums.publicKey
 const keyObjects = new WeakMap<object, { key: KeyObject, modulusBytes: number }>()
 
 /**
- * The candidate session keys of an RSA-encrypted message for one team key, or undefined
- * when the message's session key packets for this key are not all v3 RSA (openpgp.js then
- * does the work, as before).
+ * The candidate session keys of a message for one team key when an RSA key packet of it
+ * matches one of the message's session key packets (possibly none: a v6 packet, c not
+ * below n); undefined when no RSA key packet matches, or a non-RSA one does (openpgp.js
+ * then does the work). Never decided by anything but public packet fields.
  */
 export async function rsaSessionKeyCandidates (message: Message<Uint8Array | string>, key: PrivateKey, config: Config): Promise<SessionKey[] | undefined> {
   const pkesks = message.packets.filterByTag(enums.packet.publicKeyEncryptedSessionKey) as unknown as PkeskLike[]
   const candidates: SessionKey[] = []
+  let rsaMatched = false
   for (const pkesk of pkesks) {
     const keyPackets = (await key.getDecryptionKeys(pkesk.publicKeyID, null, undefined, config).catch(() => []))
       .map((k) => k.keyPacket as unknown as KeyPacketLike)
-    if (keyPackets.length === 0) continue
-    if (pkesk.version !== 3 || !RSA_ENCRYPT.has(pkesk.publicKeyAlgorithm)) return undefined
     for (const keyPacket of keyPackets) {
-      // openpgp.js refuses a PKESK whose algorithm differs from the key's: so do we.
-      if (keyPacket.algorithm !== pkesk.publicKeyAlgorithm) return undefined
-      const c = pkesk.encrypted?.c
+      // Everything decided here is public (packet headers, the key's algorithms, c).
+      // openpgp.js refuses a PKESK whose algorithm differs from the key's ('Decryption
+      // error'): that pair yields nothing either way, so it must not send the whole
+      // message to openpgp.js's JS unwrapping. Only a non-RSA key packet that can decrypt
+      // this PKESK (ElGamal, ECDH, X25519) is left to openpgp.js.
+      if (keyPacket.algorithm !== pkesk.publicKeyAlgorithm) continue
+      if (!RSA_ENCRYPT.has(keyPacket.algorithm)) return undefined
+      rsaMatched = true
+      if (pkesk.version !== 3) continue // v6: no cipher byte (openpgp.js's constant-time path never yields a key for it either)
+      const c = withoutLeadingZeros(pkesk.encrypted?.c)
       if (c === undefined) continue
       const block = rawDecrypt(keyPacket, c)
       if (block === undefined) continue
@@ -48,7 +55,15 @@ export async function rsaSessionKeyCandidates (message: Message<Uint8Array | str
       }
     }
   }
-  return candidates.length > 0 ? candidates : undefined
+  return rsaMatched ? candidates : undefined
+}
+
+/** An MPI as its significant bytes: openpgp.js keeps the zero bytes a sender declares in the bit count. */
+function withoutLeadingZeros (c: Uint8Array | undefined): Uint8Array | undefined {
+  if (c === undefined) return undefined
+  let start = 0
+  while (start < c.length - 1 && c[start] === 0) start++
+  return c.subarray(start)
 }
 
 /** c^d mod n, left-padded to the modulus length; undefined when c is not below n (public). */

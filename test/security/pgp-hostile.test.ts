@@ -174,3 +174,17 @@ async function peakRss<T> (run: () => Promise<T>): Promise<{ result: T, peak: nu
     clearInterval(timer)
   }
 }
+
+t.test('session key packet flood: more than the limit addressed to the team or hidden recipients is refused before any is unwrapped', async (t) => {
+  const team = await teamKey()
+  const others = await Promise.all(Array.from({ length: limits.sessionKeyPackets }, async (_, n) =>
+    (await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ email: `hidden${n}@example.net` }], format: 'object' })).publicKey))
+  const encryptTo = async (count: number) => await openpgp.encrypt({
+    message: await openpgp.createMessage({ text: secret }), encryptionKeys: [...others.slice(0, count - 1), team.keyring.published], wildcard: true, format: 'binary'
+  }) as Uint8Array
+  const atLimit = await decryptMessage(await encryptTo(limits.sessionKeyPackets), team.keyring)
+  t.equal(Buffer.from(atLimit.data).toString(), secret, `${limits.sessionKeyPackets} hidden recipients: decrypted`)
+  const err = await failure(decryptMessage(await encryptTo(limits.sessionKeyPackets + 1), team.keyring))
+  t.equal(err.code, 'too-large')
+  t.match(err.message, `${limits.sessionKeyPackets + 1} session key packets`)
+})
