@@ -56,6 +56,12 @@ export async function redisCommands (redis: Redis): Promise<number> {
   return total
 }
 
+/** Reads the Redis server has processed so far (INFO stats): one per round trip of a client, however many commands it pipelined. */
+export async function redisReads (redis: Redis): Promise<number> {
+  const info = await redis.info('stats')
+  return Number(/^total_reads_processed:(\d+)/m.exec(info)?.[1] ?? NaN)
+}
+
 export async function flush (url: string): Promise<void> {
   const redis = new Redis(url)
   await redis.flushall()

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { startChildRole } from '../test/helpers/child-gateway.js'
 import { attachmentPart, message, multipart, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../test/helpers/gpg.js'
-import { peakRssMiB, rssMiB, signedHeaders, waitUntil, benchPeers, type Target, benchWorkerEnv } from './lib.js'
+import { peakRssMiB, rssMiB, signedHeaders, sleep, waitUntil, benchPeers, type Target, benchWorkerEnv } from './lib.js'
 
 const SECRET = 'bench-inbound-secret-0123456789abcdef'
 
@@ -38,6 +38,7 @@ export async function memory (env: Record<string, string> = {}): Promise<{ rows:
         ...benchWorkerEnv({ seal, key, stub, smtp }),
         ...env
       }, [], { entry: 'dist' })
+      await sleep(2000) // settled: start-up garbage collected, nothing processed yet
       const idle = rssMiB(worker.child.pid as number)
       const before = stub.advisories.length
       let next = 0
@@ -59,7 +60,14 @@ export async function memory (env: Record<string, string> = {}): Promise<{ rows:
   }
   return {
     rows,
-    targets: rows.map((r) => ({ name: `Peak RSS, worker, ${r.load}`, target: '< 300 MB', measured: `${(r.workerPeakMiB * 1.048576).toFixed(0)} MB`, met: r.workerPeakMiB * 1.048576 < 300 }))
+    targets: [
+      // issue 17: < 200 MB for the 25 MB message; the burst keeps the earlier < 300 MB
+      ...rows.map((r) => {
+        const limit = r.rawMiB >= 1 ? 200 : 300
+        return { name: `Peak RSS, worker, ${r.load}`, target: `< ${limit} MB`, measured: `${(r.workerPeakMiB * 1.048576).toFixed(0)} MB`, met: r.workerPeakMiB * 1.048576 < limit }
+      }),
+      { name: 'Worker RSS idle (default DECRYPT_THREADS, 2 s after start)', target: '< 90 MiB', measured: `${Math.max(...rows.map((r) => r.idleMiB)).toFixed(0)} MiB (highest of ${rows.length} starts)`, met: Math.max(...rows.map((r) => r.idleMiB)) < 90 }
+    ]
   }
 }
 

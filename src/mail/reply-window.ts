@@ -62,13 +62,13 @@ export function replyWindow (redis: Redis, prefix: string, opts: ReplyWindowOpti
 const takeSlot = luaScript(`
 if ARGV[1] == 'count' then
   local n = redis.call('INCR', KEYS[1])
-  redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
+  if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
   if n > tonumber(ARGV[2]) then return 1 end
 elseif not redis.call('SET', KEYS[1], '1', 'EX', ARGV[3], 'NX') then
   return 1
 end
 local c = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 7200)
+if c == 1 then redis.call('EXPIRE', KEYS[2], 7200) end
 if c > tonumber(ARGV[4]) then
   redis.call('DECR', KEYS[2])
   return 2

@@ -12,6 +12,7 @@ Written by a full run.
 |---|---|---|---|
 | Ingest p99 | < 25 ms | 30 ms | **no** |
 | Peak RSS, one message | < 300 MB | 372 MB | **no** |
+| Worker vs GnuPG (best: DECRYPT_THREADS=0) | ≥ 2× | 0.87× | **no** |
 
 ## 1. Ingest
 
@@ -29,4 +30,10 @@ t.test('sections and target rows re-run replace theirs; the rest is kept, in hea
   t.match(out, /\| Peak RSS, one message \| < 300 MB \| 250 MB \| yes \|/)
   t.notMatch(out, /372 MB|old memory/)
   t.same(out.split('\n').filter((l) => l.startsWith('## ')), ['## Targets', '## 1. Ingest', '## 4. Memory', '## 4c. Budget'])
+})
+
+t.test('a measure whose winning setting changed replaces its row, not beside it', async (t) => {
+  const out = mergeSections(old, [], [{ name: 'Worker vs GnuPG (best: DECRYPT_THREADS=1)', target: '≥ 3×', measured: '0.32×', met: false }], 'Section 2 re-run alone.')
+  t.match(out, /\| Worker vs GnuPG \(best: DECRYPT_THREADS=1\) \| ≥ 3× \| 0\.32× \| \*\*no\*\* \|/)
+  t.notMatch(out, /0\.87×/)
 })
