@@ -3,6 +3,7 @@
 #   node dist/main.js          web + worker in one process
 #   node dist/main.js web      HTTP only (no private keys)
 #   node dist/main.js worker   the queue worker
+# (the worker's commands carry --max-semi-space-size=4: see docs/deployment.md)
 # No secret and no development key is ever part of a layer: configuration comes from
 # the environment at run time (see README "Deployment"); .dockerignore keeps keys/*
 # secrets, .env, .data/ and outbox/ out of the build context altogether.
@@ -45,4 +46,4 @@ EXPOSE 8080 9091
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "dist/ops/healthcheck.js"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/main.js"]

@@ -4,7 +4,7 @@
 import { intakeMarker } from '../src/advisory/marker.js'
 import { startChildRole } from '../test/helpers/child-gateway.js'
 import { message, multipart, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../test/helpers/gpg.js'
-import { quantile, signedHeaders, sleep, waitUntil, benchPeers, type Target, benchWorkerEnv } from './lib.js'
+import { quantile, signedHeaders, sleep, waitUntil, benchPeers, type Target, benchWorkerEnv, workerNodeArgs } from './lib.js'
 
 const SECRET = 'bench-inbound-secret-0123456789abcdef'
 
@@ -19,7 +19,7 @@ export async function latency (seconds: number, env: Record<string, string> = {}
     ...common,
     ...benchWorkerEnv({ seal, key, stub, smtp }),
     ...env
-  }, [], { entry: 'dist' })
+  }, [], { entry: 'dist', nodeArgs: workerNodeArgs() })
   const rows: LatencyRow[] = []
   try {
     for (const rate of [10, 50]) {

@@ -83,6 +83,17 @@ export async function waitUntil (fn: () => boolean | Promise<boolean>, what: str
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * The node options the shipped worker runs with (package.json's start:worker, which
+ * fly.toml and the image use too), or BENCH_WORKER_NODE_ARGS to compare others.
+ */
+export function workerNodeArgs (): string[] {
+  const override = process.env.BENCH_WORKER_NODE_ARGS
+  if (override !== undefined) return override.split(' ').filter(Boolean)
+  const script = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts['start:worker'] ?? ''
+  return /^node (.*?) ?dist\/main\.js/.exec(script)?.[1]?.split(' ').filter(Boolean) ?? []
+}
+
 export interface Target { name: string, target: string, measured: string, met: boolean }
 
 /**

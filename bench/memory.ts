@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { startChildRole } from '../test/helpers/child-gateway.js'
 import { attachmentPart, message, multipart, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../test/helpers/gpg.js'
-import { peakRssMiB, rssMiB, signedHeaders, sleep, waitUntil, benchPeers, type Target, benchWorkerEnv } from './lib.js'
+import { peakRssMiB, rssMiB, signedHeaders, sleep, waitUntil, benchPeers, type Target, benchWorkerEnv, workerNodeArgs } from './lib.js'
 
 const SECRET = 'bench-inbound-secret-0123456789abcdef'
 
@@ -37,7 +37,7 @@ export async function memory (env: Record<string, string> = {}): Promise<{ rows:
         ...common,
         ...benchWorkerEnv({ seal, key, stub, smtp }),
         ...env
-      }, [], { entry: 'dist' })
+      }, [], { entry: 'dist', nodeArgs: workerNodeArgs() })
       await sleep(2000) // settled: start-up garbage collected, nothing processed yet
       const idle = rssMiB(worker.child.pid as number)
       const before = stub.advisories.length

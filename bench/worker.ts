@@ -16,7 +16,7 @@ import { startGithubStub } from '../test/helpers/github-stub.js'
 import { startSmtpSink } from '../test/helpers/smtp-sink.js'
 import { startRedisServer } from '../test/helpers/redis-server.js'
 import { createGpg, message, multipart, openpgpEncrypt, pgpMimeEncrypted, textPart } from '../test/helpers/gpg.js'
-import { cpuMs, flush, fmt, redisCommands, redisReads, spread, waitUntil, type Spread, type Target, benchWorkerEnv } from './lib.js'
+import { cpuMs, flush, fmt, redisCommands, redisReads, spread, waitUntil, type Spread, type Target, benchWorkerEnv, workerNodeArgs } from './lib.js'
 
 export interface WorkerRow { key: string, threads: number, ours: Spread, gnupg: Spread, ratio: number, reports: number, cpuMs: Spread, commands: Spread, roundTrips: Spread }
 
@@ -86,7 +86,7 @@ export async function workerThroughput (rounds: number, env: Record<string, stri
             DATA_DIR: '/tmp/intake-bench-data',
             DECRYPT_THREADS: String(threads),
             ...env
-          }, [], { entry: 'dist' })
+          }, [], { entry: 'dist', nodeArgs: workerNodeArgs() })
           // Redis commands the drain costs the worker: the server's total, less the INFO
           // calls and this loop's own polls (measured once: one poll's commands).
           const beforePoll = await redisCommands(conn)

@@ -44,6 +44,8 @@ t.test('fly.toml: processes are the package.json start commands', async (t) => {
   t.ok(fly.processes.web.endsWith(startWeb), `web runs ${startWeb}`)
   t.equal(fly.processes.worker, startWorker)
   t.same(Object.keys(fly.processes).sort(), ['web', 'worker'])
+  // A smaller young generation: 15-25 MiB less idle, 50-70 MiB less at a burst's peak (BENCHMARKS.md 4).
+  for (const script of ['start', 'start:worker']) t.match(pkg.scripts[script], /^node --max-semi-space-size=4 dist\/main\.js/, `${script} caps the young generation`)
 })
 
 t.test('fly.toml: the web process drops exactly what the web role must not hold', async (t) => {
