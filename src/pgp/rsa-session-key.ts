@@ -50,12 +50,20 @@ export async function rsaSessionKeyCandidates (message: Message<Uint8Array | str
       if (c === undefined) continue
       const block = rawDecrypt(keyPacket, c)
       if (block === undefined) continue
-      for (const algorithm of config.constantTimePKCS1DecryptionSupportedSymmetricAlgorithms) {
+      for (const algorithm of likeliestFirst(config.constantTimePKCS1DecryptionSupportedSymmetricAlgorithms)) {
         candidates.push({ data: decodeSessionKey(block, algorithm), algorithm: enums.read(enums.symmetric, algorithm) as SessionKey['algorithm'] })
       }
     }
   }
   return rsaMatched ? candidates : undefined
+}
+
+/**
+ * The candidates are tried in this order until one opens the data: AES-256 first, as
+ * GnuPG, openpgp.js and our key preferences pick it. The order is fixed, never from the block.
+ */
+function likeliestFirst (algorithms: Iterable<number>): number[] {
+  return [...algorithms].sort((a, b) => keySize(b) - keySize(a))
 }
 
 /** An MPI as its significant bytes: openpgp.js keeps the zero bytes a sender declares in the bit count. */
