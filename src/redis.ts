@@ -5,8 +5,10 @@ import { Redis } from 'ioredis'
 
 export type { Redis }
 
-export function createHttpRedis (url: string): Redis {
+/** `name` shows in CLIENT LIST (which connection is whose, e.g. "intake-web-queue"). */
+export function createHttpRedis (url: string, name?: string): Redis {
   return new Redis(url, {
+    ...(name === undefined ? {} : { connectionName: name }),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
@@ -16,6 +18,6 @@ export function createHttpRedis (url: string): Redis {
   })
 }
 
-export function createWorkerRedis (url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true })
+export function createWorkerRedis (url: string, name?: string): Redis {
+  return new Redis(url, { ...(name === undefined ? {} : { connectionName: name }), maxRetriesPerRequest: null, enableReadyCheck: true })
 }

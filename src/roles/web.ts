@@ -36,13 +36,19 @@ export interface Web {
 
 export async function buildWeb (deps: WebDeps): Promise<Web> {
   const { config } = deps
-  const redis = createHttpRedis(config.redisUrl)
+  // Two connections, as in the worker: BullMQ's (it defines its ~60 scripts on it, and
+  // ioredis copies every defined command into each pipeline made there: 3 % of a
+  // request's CPU) and a plain one for the gateway's own state.
+  const queueRedis = createHttpRedis(config.redisUrl, 'intake-web-queue')
+  queueRedis.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'redis (web queue) error'))
+  const redis = createHttpRedis(config.redisUrl, 'intake-web-state')
   redis.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'redis (web) error'))
-  const queue = new Queue<JobMap['process-report']>(QUEUE, { connection: redis, prefix: config.queuePrefix })
+  const queue = new Queue<JobMap['process-report']>(QUEUE, { connection: queueRedis, prefix: config.queuePrefix })
   queue.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'queue (web) error'))
-  const timelineQueue = config.githubWebhookSecret !== undefined ? new Queue(TIMELINE_QUEUE, { connection: redis, prefix: config.queuePrefix }) : undefined
+  const timelineQueue = config.githubWebhookSecret !== undefined ? new Queue(TIMELINE_QUEUE, { connection: queueRedis, prefix: config.queuePrefix }) : undefined
   timelineQueue?.on('error', (err) => deps.log.warn({ err: { message: err.message } }, 'timeline queue (web) error'))
-  await readyOrTimeout(redis, 3000) // start anyway when Redis is down: inbound then answers 503
+  // start anyway when Redis is down: inbound then answers 503
+  await Promise.all([readyOrTimeout(redis, 3000), readyOrTimeout(queueRedis, 3000)])
   const metrics = deps.metrics ?? createMetrics()
   metrics.watchQueue(queue)
   const accept = observedAccept(createIntake({ redis, queue, sealKey: deps.sealPublicKey, prefix: config.queuePrefix, retry: config }), metrics)
@@ -73,6 +79,7 @@ export async function buildWeb (deps: WebDeps): Promise<Web> {
       await closeHttp(fastify)
       await queue.close()
       await timelineQueue?.close()
+      await quit(queueRedis)
       await quit(redis)
     }
   }

@@ -64,9 +64,9 @@ export async function startWorker (opts: { config: Config, log: Logger, metrics?
   // Two connections: BullMQ's (it defines its ~60 scripts on it, and ioredis copies every
   // defined command into each MULTI made there) and a plain one for the gateway's own
   // state, whose MULTIs then cost what they say.
-  const queueRedis = createWorkerRedis(config.redisUrl)
+  const queueRedis = createWorkerRedis(config.redisUrl, 'intake-worker-queue')
   queueRedis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker queue) error'))
-  const redis = createWorkerRedis(config.redisUrl)
+  const redis = createWorkerRedis(config.redisUrl, 'intake-worker-state')
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'redis (worker) error'))
   const routing = loadRouting(config)
   const keySource = createKeySource({ keysDir: config.keysDir, production: config.production })
