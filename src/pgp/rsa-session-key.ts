@@ -46,9 +46,10 @@ export async function rsaSessionKeyCandidates (message: Message<Uint8Array | str
       if (!RSA_ENCRYPT.has(keyPacket.algorithm)) return undefined
       rsaMatched = true
       if (pkesk.version !== 3) continue // v6: no cipher byte (openpgp.js's constant-time path never yields a key for it either)
-      const c = withoutLeadingZeros(pkesk.encrypted?.c)
+      const c = pkesk.encrypted?.c
       if (c === undefined) continue
-      const block = rawDecrypt(keyPacket, c)
+      // openpgp.js keeps the zero bytes a sender declares in an MPI's bit count
+      const block = rawDecrypt(keyPacket, significant(c))
       if (block === undefined) continue
       for (const algorithm of likeliestFirst(config.constantTimePKCS1DecryptionSupportedSymmetricAlgorithms)) {
         candidates.push({ data: decodeSessionKey(block, algorithm), algorithm: enums.read(enums.symmetric, algorithm) as SessionKey['algorithm'] })
@@ -64,14 +65,6 @@ export async function rsaSessionKeyCandidates (message: Message<Uint8Array | str
  */
 function likeliestFirst (algorithms: Iterable<number>): number[] {
   return [...algorithms].sort((a, b) => keySize(b) - keySize(a))
-}
-
-/** An MPI as its significant bytes: openpgp.js keeps the zero bytes a sender declares in the bit count. */
-function withoutLeadingZeros (c: Uint8Array | undefined): Uint8Array | undefined {
-  if (c === undefined) return undefined
-  let start = 0
-  while (start < c.length - 1 && c[start] === 0) start++
-  return c.subarray(start)
 }
 
 /** c^d mod n, left-padded to the modulus length; undefined when c is not below n (public). */
@@ -92,7 +85,7 @@ function keyObjectOf (keyPacket: KeyPacketLike): { key: KeyObject, modulusBytes:
   if (made === undefined) {
     const { n, e } = keyPacket.publicParams as RsaPublicParams
     const { d, p, q, u } = keyPacket.privateParams as RsaPrivateParams
-    made = { key: createPrivateKey({ key: privateJwk(n, e, d, p, q, u), format: 'jwk' }), modulusBytes: significantLength(n) }
+    made = { key: createPrivateKey({ key: privateJwk(n, e, d, p, q, u), format: 'jwk' }), modulusBytes: significant(n).length }
     keyObjects.set(keyPacket, made)
   }
   return made
@@ -105,7 +98,7 @@ function keyObjectOf (keyPacket: KeyPacketLike): { key: KeyObject, modulusBytes:
 function privateJwk (n: Uint8Array, e: Uint8Array, d: Uint8Array, p: Uint8Array, q: Uint8Array, u: Uint8Array): JsonWebKey {
   const big = (b: Uint8Array) => BigInt('0x' + (Buffer.from(b).toString('hex') || '0'))
   const b64 = (b: Uint8Array | bigint) => {
-    if (typeof b !== 'bigint') return Buffer.from(b.subarray(b.length - significantLength(b))).toString('base64url')
+    if (typeof b !== 'bigint') return Buffer.from(significant(b)).toString('base64url')
     const hex = b.toString(16)
     return Buffer.from(hex.length % 2 === 0 ? hex : '0' + hex, 'hex').toString('base64url')
   }
@@ -114,10 +107,11 @@ function privateJwk (n: Uint8Array, e: Uint8Array, d: Uint8Array, p: Uint8Array,
   return { kty: 'RSA', n: b64(n), e: b64(e), d: b64(d), p: b64(q), q: b64(p), dp: b64(dq), dq: b64(dp), qi: b64(u) }
 }
 
-function significantLength (b: Uint8Array): number {
+/** A big-endian number without its leading zero bytes (one byte left for zero). */
+function significant (b: Uint8Array): Uint8Array {
   let start = 0
   while (start < b.length - 1 && b[start] === 0) start++
-  return b.length - start
+  return b.subarray(start)
 }
 
 /**

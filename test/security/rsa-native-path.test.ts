@@ -12,6 +12,7 @@ import { rsaSessionKeyCandidates } from '../../src/pgp/rsa-session-key.js'
 import { decryptMessage } from '../../src/pgp/decrypt.js'
 import { loadTeamKeyring } from '../../src/pgp/keyring.js'
 import { pgpConfig } from '../../src/pgp/openpgp-config.js'
+import { newFormatPacket, splitFirstPacket } from '../helpers/pgp-packets.js'
 
 const { enums } = openpgp
 
@@ -25,8 +26,7 @@ t.test('an RSA PKESK is always unwrapped natively, whatever else the message car
     message: await openpgp.createMessage({ text: 'report' }), encryptionKeys, sessionKey, wildcard, format: 'binary'
   }) as Uint8Array
   const plain = await encrypt([pub])
-  const [pkeskPacket, rest] = splitFirstPacket(Buffer.from(plain))
-  const body = pkeskPacket.subarray(pkeskPacket.length - bodyLength(pkeskPacket)) // version, key ID, algorithm, MPI c
+  const { packet: pkeskPacket, body, rest } = splitFirstPacket(Buffer.from(plain)) // body: version, key ID, algorithm, MPI c
 
   const variants: Record<string, Uint8Array> = {
     'hidden recipients: the team key and a Curve25519 co-recipient (gpg --hidden-recipient)': await encrypt([pub, coRecipient.publicKey], true),
@@ -47,20 +47,7 @@ t.test('an RSA PKESK is always unwrapped natively, whatever else the message car
   }
 })
 
-function bodyLength (packet: Buffer): number {
-  const first = packet[1]!
-  if (first < 192) return first
-  if (first < 224) return ((first - 192) << 8) + packet[2]! + 192
-  return packet.readUInt32BE(2)
-}
 
-function splitFirstPacket (bytes: Buffer): [Buffer, Buffer] {
-  if (bytes[0] !== 0xc1) throw new Error('expected a new-format PKESK packet first')
-  const first = bytes[1]!
-  const header = first < 192 ? 2 : first < 224 ? 3 : 6
-  const end = header + bodyLength(bytes)
-  return [bytes.subarray(0, end), bytes.subarray(end)]
-}
 
 /** The same MPI with one zero byte in front and its bit count raised by 8 (openpgp.js reads it as is). */
 function mpiWithLeadingZero (mpi: Buffer): Buffer {
@@ -68,11 +55,4 @@ function mpiWithLeadingZero (mpi: Buffer): Buffer {
   const bytes = (bits + 7) >> 3
   const declared = bytes * 8 + 8
   return Buffer.concat([Buffer.from([declared >> 8, declared & 0xff, 0]), mpi.subarray(2)])
-}
-
-function newFormatPacket (tag: number, body: Uint8Array): Buffer {
-  const length = body.length < 192
-    ? Buffer.from([body.length])
-    : Buffer.from([((body.length - 192) >> 8) + 192, (body.length - 192) & 0xff])
-  return Buffer.concat([Buffer.from([0xc0 | tag]), length, body])
 }

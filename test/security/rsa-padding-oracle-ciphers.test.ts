@@ -9,6 +9,7 @@ import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:cry
 import { decryptMessage } from '../../src/pgp/decrypt.js'
 import { loadTeamKeyring } from '../../src/pgp/keyring.js'
 import { ReportError } from '../../src/domain/errors.js'
+import { newFormatPacket } from '../helpers/pgp-packets.js'
 
 const { enums } = openpgp
 type Algo = 'aes128' | 'aes192' | 'aes256'
@@ -47,7 +48,7 @@ async function matrix (t: any, { bits = 2048, algo, data = 'seipd1', leadingZero
     const bitLength = (c.length - 1) * 8 + (32 - Math.clz32(c[0]!)) + (leadingZero ? 8 : 0)
     const mpi = Buffer.concat([Buffer.from([bitLength >> 8, bitLength & 0xff]), leadingZero ? Buffer.from([0]) : Buffer.alloc(0), c])
     const pkesk = Buffer.concat([Buffer.from([3]), Buffer.from((encKey.getKeyID() as unknown as { write: () => Uint8Array }).write()), Buffer.from([encKey.algorithm]), mpi])
-    return Buffer.concat([packet(1, pkesk), encrypted])
+    return Buffer.concat([newFormatPacket(1, pkesk), encrypted])
   }
   const outcome = async (b: Buffer): Promise<string> => {
     try {
@@ -107,10 +108,6 @@ async function encryptedData (kind: 'seipd1' | 'seipd2' | 'aeadp', algo: Algo, s
   return Buffer.concat(chunks)
 }
 
-function packet (tag: number, body: Uint8Array): Buffer {
-  const length = body.length < 192 ? Buffer.from([body.length]) : Buffer.from([((body.length - 192) >> 8) + 192, (body.length - 192) & 0xff])
-  return Buffer.concat([Buffer.from([0xc0 | tag]), length, body])
-}
 
 t.test('AES-128 message', async (t) => { await matrix(t, { algo: 'aes128' }) })
 t.test('AES-192 message', async (t) => { await matrix(t, { algo: 'aes192' }) })

@@ -8,6 +8,7 @@ import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:cry
 import { decryptMessage } from '../../src/pgp/decrypt.js'
 import { loadTeamKeyring } from '../../src/pgp/keyring.js'
 import { ReportError } from '../../src/domain/errors.js'
+import { newFormatPacket, splitFirstPacket } from '../helpers/pgp-packets.js'
 
 const secret = 'TOP-SECRET-REPORT-TEXT: the admin API takes any bearer token'
 const AES256 = openpgp.enums.symmetric.aes256
@@ -35,7 +36,7 @@ t.test('RSA session keys: every padding defect fails like a wrong key', async (t
     return Buffer.concat([Buffer.alloc(Math.max(0, k - body.length)), body]).subarray(0, k)
   }
   // The message is the PKESK packet followed by the encrypted data: swap the first packet.
-  const rest = Buffer.from(encrypted).subarray(packetLength(Buffer.from(encrypted)))
+  const { rest } = splitFirstPacket(Buffer.from(encrypted))
   const withBlock = async (b: Buffer): Promise<Uint8Array> => {
     const message = await openpgp.readMessage({ binaryMessage: encrypted })
     const pkesk = message.packets.filterByTag(openpgp.enums.packet.publicKeyEncryptedSessionKey)[0] as unknown as { encrypted: { c: Uint8Array }, write: () => Uint8Array }
@@ -73,19 +74,3 @@ t.test('RSA session keys: every padding defect fails like a wrong key', async (t
     t.equal(await outcome(b), wrongKey, defect)
   }
 })
-
-/** Header plus body length of the first packet (new format, as openpgp.js writes it). */
-function packetLength (bytes: Buffer): number {
-  if (bytes[0] !== 0xc1) throw new Error('expected a new-format PKESK packet first')
-  const first = bytes[1]!
-  if (first < 192) return 2 + first
-  if (first < 224) return 3 + ((first - 192) << 8) + bytes[2]! + 192
-  return 6 + bytes.readUInt32BE(2)
-}
-
-function newFormatPacket (tag: number, body: Uint8Array): Buffer {
-  const length = body.length < 192
-    ? Buffer.from([body.length])
-    : Buffer.from([((body.length - 192) >> 8) + 192, (body.length - 192) & 0xff])
-  return Buffer.concat([Buffer.from([0xc0 | tag]), length, body])
-}
